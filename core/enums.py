@@ -1,0 +1,77 @@
+"""Enumerations shared by the tables, the services and the GraphQL schema."""
+
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """Account plan; decides parallel jobs and queue lane."""
+
+    FREE = "FREE"
+    STARTER = "STARTER"
+    PRO = "PRO"
+    ULTIMATE = "ULTIMATE"
+
+    @property
+    def is_paid(self) -> bool:
+        """Paid tiers are served before free ones."""
+        return self is not Tier.FREE
+
+
+class Scope(StrEnum):
+    """What an API token may do."""
+
+    GENERATE = "GENERATE"
+    READ = "READ"
+    MANAGE = "MANAGE"
+
+
+DEFAULT_SCOPES = (Scope.GENERATE, Scope.READ)
+
+
+class CreditType(StrEnum):
+    """Where a ledger row's credits came from."""
+
+    FREE = "FREE"
+    PURCHASE = "PURCHASE"
+    GRANT = "GRANT"
+    REFUND = "REFUND"
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    GENERATE = "GENERATE"
+    UPSCALE = "UPSCALE"
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; the last three are terminal."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job can change no more."""
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobSource(StrEnum):
+    """Which client submitted a job."""
+
+    API = "API"
+    WEB = "WEB"
+    CLI = "CLI"
+
+
+class GalleryStatus(StrEnum):
+    """An output's standing in the public gallery."""
+
+    NOT_SUBMITTED = "NOT_SUBMITTED"
+    SUBMITTED = "SUBMITTED"
+    WAITING_FOR_APPROVAL = "WAITING_FOR_APPROVAL"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"

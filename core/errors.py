@@ -1,0 +1,50 @@
+"""Stable error codes and the one exception services raise."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable codes clients branch on: add, never rename."""
+
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    INVALID_SIZE = "INVALID_SIZE"
+    UNKNOWN_MODEL = "UNKNOWN_MODEL"
+    UNKNOWN_SCHEDULER = "UNKNOWN_SCHEDULER"
+    PROMPT_TOO_LONG = "PROMPT_TOO_LONG"
+    INVALID_IMAGE = "INVALID_IMAGE"
+    QUEUE_LIMIT_REACHED = "QUEUE_LIMIT_REACHED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    JOB_FINISHED = "JOB_FINISHED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+
+
+class ServiceError(Exception):
+    """A refusal the caller can act on.
+
+    `field` names the offending input in Python terms (`negative_prompt`); the API
+    layer maps it to the input path it came from.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+class ValidationFailed(ServiceError):
+    """Several input problems found at once, reported together."""
+
+    def __init__(self, problems: list[ServiceError]) -> None:
+        first = problems[0]
+        super().__init__(first.code, "; ".join(p.message for p in problems), first.field)
+        self.problems = problems

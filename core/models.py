@@ -1,0 +1,197 @@
+"""Every table, in one module (Alembic autogenerates from this metadata)."""
+
+# No `from __future__ import annotations` here: SQLModel mis-maps fields with it.
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from core.enums import CreditType, GalleryStatus, JobKind, JobSource, JobStatus, Tier
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores UTC; always returns aware datetimes (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EnumText(sa.TypeDecorator[StrEnum]):
+    """Stores a StrEnum as plain text, so adding a value needs no migration."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+
+def _enum(enum: type[StrEnum], *, index: bool = False) -> Any:
+    return Field(sa_type=EnumText(enum), nullable=False, index=index)  # type: ignore[call-overload]  # sa_type takes instances at runtime
+
+
+class User(SQLModel, table=True):
+    """An account."""
+
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    tier: Tier = _enum(Tier)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # When free credits were last topped up; guarded by a conditional update.
+    free_topup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token; only the sha256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=50)
+    secret_hash: str = Field(max_length=64, unique=True)
+    preview: str = Field(max_length=16)
+    scopes: str = Field(max_length=64)  # comma-separated Scope values
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    uses: int = 0
+    credits_spent: int = 0
+
+
+class CreditRow(SQLModel, table=True):
+    """A grant of credits; debits draw down `remaining`."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (sa.CheckConstraint("remaining >= 0 AND remaining <= amount"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    type: CreditType = _enum(CreditType)
+    amount: int
+    remaining: int
+    starts_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    job_id: uuid.UUID | None = Field(default=None, foreign_key="jobs.id")
+    note: str = Field(default="", max_length=200)
+
+
+class Upload(SQLModel, table=True):
+    """An image a user uploaded as input for image-to-image or upscaling."""
+
+    __tablename__ = "uploads"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    storage_key: str = Field(max_length=300)
+    format: str = Field(max_length=8)
+    width: int
+    height: int
+    size_bytes: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Job(SQLModel, table=True):
+    """A generation or upscale request and its progress."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "idempotency_key"),
+        sa.Index("ix_jobs_user_status", "user_id", "status"),
+        sa.Index("ix_jobs_user_created", "user_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    token_id: uuid.UUID | None = Field(default=None, foreign_key="api_tokens.id")
+    kind: JobKind = _enum(JobKind)
+    source: JobSource = _enum(JobSource)
+    status: JobStatus = _enum(JobStatus, index=True)
+    paid_lane: bool = False
+    model_id: str = Field(max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    cost: int = 0
+    refunded: int = 0
+    idempotency_key: str | None = Field(default=None, max_length=100)
+    request_hash: str | None = Field(default=None, max_length=64)
+    total_steps: int = 0
+    step: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    worker_id: str | None = Field(default=None, max_length=100)
+    attempts: int = 0
+    error_code: str | None = Field(default=None, max_length=40)
+    error_message: str | None = Field(default=None, max_length=1000)
+
+
+class Output(SQLModel, table=True):
+    """One stored image; generation settings are copied here so history filters stay flat."""
+
+    __tablename__ = "outputs"
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "index"),
+        sa.Index("ix_outputs_user_created", "user_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    job_id: uuid.UUID = Field(foreign_key="jobs.id")
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    index: int
+    storage_key: str = Field(max_length=300)
+    format: str = Field(max_length=8)
+    width: int
+    height: int
+    seed: int | None = Field(default=None, sa_type=sa.BigInteger)
+    prompt: str = Field(default="", max_length=2000)
+    negative_prompt: str = Field(default="", max_length=2000)
+    model_id: str = Field(max_length=100)
+    scheduler_id: str | None = Field(default=None, max_length=40)
+    inference_steps: int | None = None
+    guidance_scale: float | None = None
+    prompt_strength: float | None = None
+    init_image_id: uuid.UUID | None = Field(default=None, foreign_key="uploads.id")
+    source: JobSource = _enum(JobSource)
+    # An upscale's output points at the output it enlarged.
+    upscaled_from_id: uuid.UUID | None = Field(default=None, foreign_key="outputs.id", index=True)
+    is_upscaled: bool = False
+    is_favorite: bool = False
+    is_public: bool = False
+    gallery_status: GalleryStatus = _enum(GalleryStatus)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

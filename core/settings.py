@@ -1,0 +1,138 @@
+"""Service configuration, read from DARKROOM_* variables and an optional .env file."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.enums import Tier
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data folder (XDG on Linux, ~/.local/share elsewhere)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "darkroom"
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable."""
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Settings(BaseSettings):
+    """Every DARKROOM_* setting, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DARKROOM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    redis_url: str = ""
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    signed_url_ttl_seconds: PositiveInt = 3600
+    models_file: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    debug: bool = False
+
+    # Tiers: how many jobs run at once per account; paid tiers are served first.
+    parallel_free: PositiveInt = 1
+    parallel_starter: PositiveInt = 2
+    parallel_pro: PositiveInt = 3
+    parallel_ultimate: PositiveInt = 4
+
+    # Free credits: a grant at sign-up, then a top-up every interval up to a cap.
+    free_signup_credits: Annotated[int, Field(ge=0)] = 50
+    free_topup_amount: Annotated[int, Field(ge=0)] = 10
+    free_topup_interval_hours: Annotated[float, Field(gt=0)] = 12
+    free_topup_cap: Annotated[int, Field(ge=0)] = 50
+    # Free-tier outputs are public (the gallery feeds on them); paid outputs start private.
+    free_outputs_public: bool = True
+
+    max_tokens_per_user: PositiveInt = 10
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgres")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value.startswith("s3://"):
+            if not value.removeprefix("s3://").split("/")[0]:
+                raise ValueError("s3:// needs a bucket: s3://bucket/prefix")
+        elif value.startswith("file://") or "://" not in value:
+            pass
+        else:
+            raise ValueError("must be a folder, file:// or s3://bucket/prefix")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL: the embedded SQLite file unless one is set."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'darkroom.db'}"
+        return async_database_url(url)
+
+    @property
+    def storage_root(self) -> Path:
+        """The local storage folder when storage is not S3."""
+        if not self.storage_url:
+            return self.data_dir / "files"
+        return Path(self.storage_url.removeprefix("file://"))
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the zero-setup default: SQLite, no Redis."""
+        return self.resolved_database_url.startswith("sqlite") and not self.redis_url
+
+    def parallel_limit(self, tier: Tier) -> int:
+        """How many jobs an account of this tier may run at once."""
+        return {
+            Tier.FREE: self.parallel_free,
+            Tier.STARTER: self.parallel_starter,
+            Tier.PRO: self.parallel_pro,
+            Tier.ULTIMATE: self.parallel_ultimate,
+        }[tier]
+
+
+def async_database_url(url: str) -> str:
+    """Pick the async driver for a plain database URL (sqlite -> aiosqlite, pg -> asyncpg)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SettingsError(f"DARKROOM_DATABASE_URL: not a URL: {url!r}")
+    base = scheme.split("+")[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    raise SettingsError(f"DARKROOM_DATABASE_URL: unsupported database {scheme!r}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into one message naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates at runtime
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            name = "DARKROOM_" + "_".join(str(p) for p in e["loc"]).upper()
+            problems.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
+        raise SettingsError("; ".join(problems)) from None
