@@ -1,0 +1,89 @@
+"""Accounts and tiers: creation with starting credits, lookup, tier changes."""
+
+import re
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.credits import FreeCreditPolicy, create_free_grant, grant_credits
+from core.enums import CreditType, Tier
+from core.errors import ErrorCode, ServiceError
+from core.models import User
+
+# Deliberately loose: the mailbox is the operator's business, not ours to second-guess.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 320
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and trim an address, refusing anything that is not one."""
+    value = email.strip().lower()
+    if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
+        raise ServiceError(ErrorCode.BAD_USER_INPUT, f"not an email address: {email!r}", "email")
+    return value
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    tier: Tier = Tier.FREE,
+    credits: int = 0,
+    credits_expire_at: datetime | None = None,
+    policy: FreeCreditPolicy,
+) -> User:
+    """Create an account: free tier gets its sign-up credits, plus any extra granted."""
+    address = normalise_email(email)
+    if await session.scalar(sa.select(User.id).where(User.email == address)):
+        raise ServiceError(ErrorCode.ALREADY_EXISTS, f"{address} already has an account", "email")
+    user = User(email=address, tier=tier)
+    session.add(user)
+    await session.flush()
+    if tier is Tier.FREE:
+        await create_free_grant(session, user_id=user.id, policy=policy)
+    if credits:
+        await grant_credits(
+            session,
+            user_id=user.id,
+            amount=credits,
+            type=CreditType.GRANT,
+            expires_at=credits_expire_at,
+            note="granted at account creation",
+        )
+    return user
+
+
+async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
+    """An account by id."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such account", "id")
+    return user
+
+
+async def get_user_by_email(session: AsyncSession, *, email: str) -> User:
+    """An account by its address."""
+    address = normalise_email(email)
+    user = await session.scalar(sa.select(User).where(User.email == address))
+    if user is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"no account for {address}", "email")
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every account, oldest first."""
+    return list(await session.scalars(sa.select(User).order_by(User.created_at, User.id)))  # type: ignore[arg-type]  # SQLModel column
+
+
+async def count_users(session: AsyncSession) -> int:
+    """How many accounts exist (serve creates the first one)."""
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(User)) or 0)
+
+
+async def set_tier(session: AsyncSession, *, email: str, tier: Tier) -> User:
+    """Move an account to another tier; running jobs keep the lane they were given."""
+    user = await get_user_by_email(session, email=email)
+    user.tier = tier
+    return user

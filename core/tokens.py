@@ -1,0 +1,182 @@
+"""API tokens: creation (secret shown once), authentication, listing and revocation."""
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.enums import DEFAULT_SCOPES, Scope
+from core.errors import ErrorCode, ServiceError
+from core.models import ApiToken, User, utcnow
+
+PREFIX = "drk_"
+# A fixed prefix plus 64 hex characters lets secret scanners recognise leaked tokens.
+SECRET_PATTERN = re.compile(r"^drk_[0-9a-f]{64}$")
+DEFAULT_NAME = "Secret key"
+MAX_NAME_LENGTH = 50
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is making a request, and with which token's scopes."""
+
+    user: User
+    token: ApiToken
+    scopes: frozenset[Scope]
+
+
+def hash_secret(secret: str) -> str:
+    """The sha256 hex digest kept instead of the secret (a 256-bit secret needs no salt)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def preview_of(secret: str) -> str:
+    """What identifies a token later: its prefix and last four characters."""
+    return f"{PREFIX}...{secret[-4:]}"
+
+
+def parse_scopes(raw: str) -> frozenset[Scope]:
+    """Scopes from their stored comma-separated form."""
+    return frozenset(Scope(s) for s in raw.split(",") if s)
+
+
+def format_scopes(scopes: Iterable[Scope]) -> str:
+    """Scopes in their stored form, in a stable order."""
+    return ",".join(s.value for s in Scope if s in set(scopes))
+
+
+async def create_token(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    name: str | None = None,
+    scopes: Iterable[Scope] | None = None,
+    allowed_scopes: Iterable[Scope] | None = None,
+    max_active: int = 10,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is never shown again.
+
+    `allowed_scopes` bounds what a token-authenticated caller may hand out: a token
+    can never create a token stronger than itself.
+    """
+    name = DEFAULT_NAME if name is None else " ".join(name.split())
+    chosen = frozenset(DEFAULT_SCOPES if scopes is None else scopes)
+    if not name:
+        raise ServiceError(ErrorCode.REQUIRED, "name must not be empty", "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ServiceError(
+            ErrorCode.TOO_LONG,
+            f"name must be at most {MAX_NAME_LENGTH} characters; got {len(name)}",
+            "name",
+        )
+    if not chosen:
+        raise ServiceError(ErrorCode.REQUIRED, "a token needs at least one scope", "scopes")
+    if allowed_scopes is not None and not chosen <= set(allowed_scopes):
+        missing = format_scopes(chosen - set(allowed_scopes))
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            f"a token cannot grant scopes its creator lacks: {missing}",
+            "scopes",
+        )
+    # Lock the account so two concurrent creations cannot both pass the limit.
+    await session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    active = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.is_active)
+    )
+    if (active or 0) >= max_active:
+        raise ServiceError(
+            ErrorCode.TOO_MANY_TOKENS,
+            f"an account may have at most {max_active} active tokens; revoke one first",
+        )
+    secret = PREFIX + secrets.token_hex(32)
+    token = ApiToken(
+        user_id=user_id,
+        name=name,
+        secret_hash=hash_secret(secret),
+        preview=preview_of(secret),
+        scopes=format_scopes(chosen),
+    )
+    session.add(token)
+    await session.flush()
+    return token, secret
+
+
+async def authenticate(
+    session: AsyncSession, *, secret: str, now: datetime | None = None
+) -> Caller | None:
+    """The caller a secret belongs to, or None for an unknown, malformed or revoked one."""
+    if not SECRET_PATTERN.match(secret):
+        return None
+    row = (
+        await session.execute(
+            sa.select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.secret_hash == hash_secret(secret), ApiToken.is_active)
+        )
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return Caller(user=user, token=token, scopes=parse_scopes(token.scopes))
+
+
+async def list_tokens(session: AsyncSession, *, user_id: uuid.UUID) -> list[ApiToken]:
+    """The account's tokens, active and revoked, newest first."""
+    rows = await session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)  # type: ignore[attr-defined]  # SQLModel column
+    )
+    return list(rows)
+
+
+async def get_token(
+    session: AsyncSession, *, user_id: uuid.UUID, token_id: uuid.UUID
+) -> ApiToken:
+    """One of the account's tokens; another account's id is simply not found."""
+    token = await session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such API token", "id")
+    return token
+
+
+async def revoke_token(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    token_id: uuid.UUID,
+    now: datetime | None = None,
+) -> ApiToken:
+    """Deactivate a token; the row stays so usage history can still name it."""
+    token = await get_token(session, user_id=user_id, token_id=token_id)
+    if token.is_active:
+        token.is_active = False
+        token.revoked_at = now or utcnow()
+    return token
+
+
+async def record_token_spend(
+    session: AsyncSession, *, token_id: uuid.UUID, credits: int
+) -> None:
+    """Count a use of the token and the credits it spent (negative for a refund)."""
+    await session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.id == token_id)  # type: ignore[arg-type]  # SQLModel column
+        .values(
+            uses=ApiToken.uses + (1 if credits > 0 else 0),
+            credits_spent=ApiToken.credits_spent + credits,
+        )
+    )

@@ -1,0 +1,19 @@
+"""Composition root: build the services from settings and hand them to the app."""
+
+from starlette.applications import Starlette
+
+from core.db import Database
+from core.settings import Settings
+from resolvers.app import create_app
+from resolvers.context import Services
+from schema.root import build_schema
+
+
+def build_services(settings: Settings) -> Services:
+    """Everything the API needs, opened once per process."""
+    return Services(settings=settings, db=Database(settings.resolved_database_url))
+
+
+def build_app(settings: Settings) -> Starlette:
+    """The ASGI app for these settings."""
+    return create_app(build_services(settings), build_schema(debug=settings.debug))

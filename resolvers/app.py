@@ -1,0 +1,74 @@
+"""The Starlette app: /graphql (with GraphiQL), /healthz, lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import strawberry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
+
+from resolvers.context import Context, Services, authenticate_header
+
+log = logging.getLogger("darkroom.api")
+
+
+class DarkroomGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context and websocket authentication."""
+
+    def __init__(self, schema: strawberry.Schema, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self.services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        """Authenticate HTTP requests from their header; websockets do it at connection_init."""
+        caller = None
+        if isinstance(request, Request):
+            caller = await authenticate_header(self.services, request.headers.get("authorization"))
+        return Context(services=self.services, request=request, response=response, caller=caller)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket from the Authorization value in connection_init."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        caller = await authenticate_header(self.services, header if isinstance(header, str) else None)
+        if caller is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.caller = caller
+        return await super().on_ws_connect(context)
+
+
+def create_app(services: Services, schema: strawberry.Schema) -> Starlette:
+    """Assemble the app around already-built services (the CLI is the composition root)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await services.db.dispose()
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            await services.db.ping()
+        except Exception as err:  # any failure means unhealthy; say which
+            log.warning("health check failed: %s", err)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    graphql: Any = DarkroomGraphQL(schema, services)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,61 @@
+"""Per-request context: the app's services, the authenticated caller, loaders."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from core.db import Database
+from core.settings import Settings
+from core.tokens import Caller, authenticate
+
+
+@dataclass
+class Services:
+    """What the API needs, built once by the composition root (darkroom.cli)."""
+
+    settings: Settings
+    db: Database
+
+
+@dataclass
+class Context:
+    """What every resolver receives as info.context."""
+
+    services: Services
+    request: Request | WebSocket
+    response: Response | WebSocket | None = None
+    caller: Caller | None = None
+    # Filled by Strawberry from the websocket connection_init payload.
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        return self.services.db
+
+    @property
+    def settings(self) -> Settings:
+        """The service settings."""
+        return self.services.settings
+
+
+def bearer_secret(value: str | None) -> str | None:
+    """The secret from an `Authorization: Bearer <token>` value, if well formed."""
+    if not value:
+        return None
+    scheme, _, secret = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
+async def authenticate_header(services: Services, header: str | None) -> Caller | None:
+    """The caller named by an Authorization header; None for a missing or bad token."""
+    secret = bearer_secret(header)
+    if secret is None:
+        return None
+    async with services.db.session() as session:
+        return await authenticate(session, secret=secret)

@@ -1,0 +1,65 @@
+"""Error shaping: service refusals keep their codes; surprises are logged and masked."""
+
+import logging
+from collections.abc import Iterable
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from core.errors import ServiceError, ValidationFailed
+from schema.types import UserError
+
+log = logging.getLogger("darkroom.api")
+
+# Core names fields in Python; payload errors point at the GraphQL input path.
+_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"]}
+
+
+def input_path(field: str | None) -> list[str] | None:
+    """Map a Python field name to its GraphQL input path (`negative_prompt` to input.negativePrompt)."""
+    if field is None:
+        return None
+    if field in _SPECIAL_FIELDS:
+        return _SPECIAL_FIELDS[field]
+    head, *rest = field.split("_")
+    return ["input", head + "".join(part.title() for part in rest)]
+
+
+def user_errors(err: ServiceError) -> list[UserError]:
+    """The payload errors for a refusal, one per problem."""
+    problems: Iterable[ServiceError] = err.problems if isinstance(err, ValidationFailed) else [err]
+    return [
+        UserError(field=input_path(p.field), code=p.code.value, message=p.message)
+        for p in problems
+    ]
+
+
+class ErrorCodes(MaskErrors):
+    """Give every error an extensions.code; mask unexpected ones outside debug."""
+
+    def __init__(self, *, debug: bool = False) -> None:
+        super().__init__(error_message="Internal server error.")
+        self.debug = debug
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._coded(error) for error in errors]
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        extensions = dict(error.extensions or {})
+        if isinstance(original, ServiceError):
+            extensions["code"] = original.code.value
+            if original.field:
+                extensions["field"] = original.field
+        elif original is None or isinstance(original, GraphQLError):
+            # Parse and validation errors, or errors that already carry a code.
+            extensions.setdefault("code", "BAD_USER_INPUT")
+        else:
+            log.error("unexpected error in %s", error.path, exc_info=original)
+            if not self.debug:
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": "INTERNAL"}
+                return masked
+            extensions["code"] = "INTERNAL"
+        error.extensions = extensions
+        return error

@@ -1,0 +1,57 @@
+"""Declarative permissions: authentication first, then the token's scope."""
+
+from typing import Any, ClassVar
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from core.enums import Scope
+from resolvers.context import Context
+
+
+class IsAuthenticated(BasePermission):
+    """The request carries a valid, active API token."""
+
+    message = "A valid API token is required: send `Authorization: Bearer drk_...`."
+    error_extensions: ClassVar[dict[str, Any]] = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        """True when a caller was authenticated for this request."""
+        return info.context.caller is not None
+
+
+class _HasScope(BasePermission):
+    scope: ClassVar[Scope]
+    error_extensions: ClassVar[dict[str, Any]] = {"code": "FORBIDDEN"}
+
+    @property
+    def message(self) -> str:  # type: ignore[override]  # Strawberry reads it as an attribute
+        return f"This token lacks the {self.scope.value} scope."
+
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        """True when the caller's token has the scope."""
+        caller = info.context.caller
+        return caller is not None and self.scope in caller.scopes
+
+
+class CanGenerate(_HasScope):
+    """The token may create, cancel and watch jobs."""
+
+    scope = Scope.GENERATE
+
+
+class CanRead(_HasScope):
+    """The token may read outputs, jobs, usage and credits."""
+
+    scope = Scope.READ
+
+
+class CanManage(_HasScope):
+    """The token may manage tokens, delete outputs and change visibility."""
+
+    scope = Scope.MANAGE
+
+
+def needs(permission: type[BasePermission]) -> list[type[BasePermission]]:
+    """Authentication, then one scope: the usual guard for a field."""
+    return [IsAuthenticated, permission]

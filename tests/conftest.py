@@ -1,0 +1,199 @@
+"""Shared fixtures: real PostgreSQL and SQLite databases, real Redis, settings."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from core.db import Database  # noqa: E402  # after the offline switches
+from core.migrate import upgrade_database  # noqa: E402
+from core.enums import Scope, Tier  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
+T = TypeVar("T")
+
+PG_SERVER = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("DARKROOM_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+START_PG = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+START_REDIS = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+
+
+def _pg_url(database: str) -> str:
+    return f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
+
+
+async def _admin(sql: str) -> None:
+    engine = Database(_pg_url("postgres")).engine.execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated to head."""
+    name = f"darkroom_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except OSError as err:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER} ({err}); start it: {START_PG}")
+    url = _pg_url(name)
+    upgrade_database(url)
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file for this test run, migrated to head."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    upgrade_database(url)
+    return url
+
+
+async def _empty_tables(db: Database) -> None:
+    tables = list(reversed(SQLModel.metadata.sorted_tables))
+    async with db.session() as session:
+        if db.is_sqlite:
+            for table in tables:
+                await session.execute(sa.delete(table))
+        else:
+            names = ", ".join(t.name for t in tables)
+            await session.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
+    url = request.getfixturevalue(f"{request.param}_database_url")
+    database = Database(url)
+    await _empty_tables(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A flushed Redis database for this test."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except OSError as err:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({err}); start it: {START_REDIS}")
+    finally:
+        await client.aclose()
+    yield REDIS_URL
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a temporary data folder."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+# --- API through Starlette's TestClient -------------------------------------------
+
+
+class Api:
+    """A running app and helpers to seed accounts and send GraphQL."""
+
+    def __init__(self, client: "TestClient", settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def run(self, work: "Callable[[AsyncSession], Awaitable[T]]") -> "T":
+        """Run `work` in one committed transaction on the app's database, from the test."""
+
+        async def go() -> T:
+            database = Database(self.settings.resolved_database_url)
+            try:
+                async with database.session() as session:
+                    return await work(session)
+            finally:
+                await database.dispose()
+
+        return asyncio.run(go())
+
+    def account(
+        self,
+        email: str,
+        *,
+        tier: Tier = Tier.PRO,
+        credits: int = 0,
+        scopes: "Iterable[Scope]" = (Scope.GENERATE, Scope.READ, Scope.MANAGE),
+    ) -> str:
+        """Create an account and return a token secret for it."""
+        from core.accounts import create_user
+        from core.credits import FreeCreditPolicy
+        from core.tokens import create_token
+
+        async def work(session: AsyncSession) -> str:
+            user = await create_user(
+                session,
+                email=email,
+                tier=tier,
+                credits=credits,
+                policy=FreeCreditPolicy.from_settings(self.settings),
+            )
+            _token, secret = await create_token(session, user_id=user.id, scopes=scopes)
+            return secret
+
+        return self.run(work)
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+        """POST a GraphQL request and return the decoded body (HTTP 200 expected)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+        """POST and return `data`, failing on any GraphQL error."""
+        body = self.post(query, variables, token=token)
+        assert not body.get("errors"), body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """The app on an empty database (SQLite, then PostgreSQL), inside a TestClient."""
+    from starlette.testclient import TestClient
+
+    from darkroom.services import build_app
+
+    url = request.getfixturevalue(f"{request.param}_database_url")
+
+    async def empty() -> None:
+        database = Database(url)
+        await _empty_tables(database)
+        await database.dispose()
+
+    asyncio.run(empty())
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    with TestClient(build_app(settings)) as client:
+        yield Api(client, settings)
