@@ -21,7 +21,9 @@ def normalise_email(email: str) -> str:
     """Lower-case and trim an address, refusing anything that is not one."""
     value = email.strip().lower()
     if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
-        raise ServiceError(ErrorCode.BAD_USER_INPUT, f"not an email address: {email!r}", "email")
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT, f"not an email address: {email!r}", "email"
+        )
     return value
 
 
@@ -37,7 +39,9 @@ async def create_user(
     """Create an account: free tier gets its sign-up credits, plus any extra granted."""
     address = normalise_email(email)
     if await session.scalar(sa.select(User.id).where(User.email == address)):
-        raise ServiceError(ErrorCode.ALREADY_EXISTS, f"{address} already has an account", "email")
+        raise ServiceError(
+            ErrorCode.ALREADY_EXISTS, f"{address} already has an account", "email"
+        )
     user = User(email=address, tier=tier)
     session.add(user)
     await session.flush()
@@ -74,7 +78,9 @@ async def get_user_by_email(session: AsyncSession, *, email: str) -> User:
 
 async def list_users(session: AsyncSession) -> list[User]:
     """Every account, oldest first."""
-    return list(await session.scalars(sa.select(User).order_by(User.created_at, User.id)))  # type: ignore[arg-type]  # SQLModel column
+    return list(
+        await session.scalars(sa.select(User).order_by(User.created_at, User.id))
+    )  # type: ignore[arg-type]  # SQLModel column
 
 
 async def count_users(session: AsyncSession) -> int:

@@ -21,7 +21,9 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
+        self.engine: AsyncEngine = create_async_engine(
+            url, echo=echo, **_engine_options(url)
+        )
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
         self._sessions = async_sessionmaker(

@@ -27,6 +27,12 @@ class ErrorCode(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     RATE_LIMITED = "RATE_LIMITED"
     INTERNAL = "INTERNAL"
+    # Why a job failed (Job.error_code).
+    ENGINE_ERROR = "ENGINE_ERROR"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    STORAGE_ERROR = "STORAGE_ERROR"
+    TIMEOUT = "TIMEOUT"
+    EXPIRED = "EXPIRED"
 
 
 class ServiceError(Exception):
@@ -41,10 +47,12 @@ class ServiceError(Exception):
         self.code, self.message, self.field = code, message, field
 
 
-class ValidationFailed(ServiceError):
+class ValidationFailed(ServiceError):  # noqa: N818  # reads as an event, like ServiceError's refusals
     """Several input problems found at once, reported together."""
 
     def __init__(self, problems: list[ServiceError]) -> None:
         first = problems[0]
-        super().__init__(first.code, "; ".join(p.message for p in problems), first.field)
+        super().__init__(
+            first.code, "; ".join(p.message for p in problems), first.field
+        )
         self.problems = problems

@@ -24,17 +24,23 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware UTC datetime")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
 
 
 class EnumText(sa.TypeDecorator[StrEnum]):
@@ -54,7 +60,6 @@ class EnumText(sa.TypeDecorator[StrEnum]):
         return None if value is None else self.enum(value)
 
 
-
 def _enum(enum: type[StrEnum], *, index: bool = False) -> Any:
     return Field(sa_type=EnumText(enum), nullable=False, index=index)  # type: ignore[call-overload]  # sa_type takes instances at runtime
 
@@ -67,7 +72,9 @@ class User(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320, unique=True)
     tier: Tier = _enum(Tier)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     # When free credits were last topped up; guarded by a conditional update.
     free_topup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -84,7 +91,9 @@ class ApiToken(SQLModel, table=True):
     preview: str = Field(max_length=16)
     scopes: str = Field(max_length=64)  # comma-separated Scope values
     is_active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     uses: int = 0
@@ -102,9 +111,13 @@ class CreditRow(SQLModel, table=True):
     type: CreditType = _enum(CreditType)
     amount: int
     remaining: int
-    starts_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    starts_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     job_id: uuid.UUID | None = Field(default=None, foreign_key="jobs.id")
     note: str = Field(default="", max_length=200)
 
@@ -121,7 +134,9 @@ class Upload(SQLModel, table=True):
     width: int
     height: int
     size_bytes: int
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
 
 
 class Job(SQLModel, table=True):
@@ -149,7 +164,9 @@ class Job(SQLModel, table=True):
     request_hash: str | None = Field(default=None, max_length=64)
     total_steps: int = 0
     step: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -188,10 +205,14 @@ class Output(SQLModel, table=True):
     init_image_id: uuid.UUID | None = Field(default=None, foreign_key="uploads.id")
     source: JobSource = _enum(JobSource)
     # An upscale's output points at the output it enlarged.
-    upscaled_from_id: uuid.UUID | None = Field(default=None, foreign_key="outputs.id", index=True)
+    upscaled_from_id: uuid.UUID | None = Field(
+        default=None, foreign_key="outputs.id", index=True
+    )
     is_upscaled: bool = False
     is_favorite: bool = False
     is_public: bool = False
     gallery_status: GalleryStatus = _enum(GalleryStatus)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
 
     max_tokens_per_user: PositiveInt = 10
 
+    # Jobs: run-time limits, liveness and the per-account overflow queue.
+    job_timeout_seconds: Annotated[float, Field(gt=0)] = 600
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 5
+    # A RUNNING job whose heartbeat is older than this is presumed dead.
+    heartbeat_stale_seconds: Annotated[float, Field(gt=0)] = 60
+    queued_expiry_minutes: Annotated[float, Field(gt=0)] = 30
+    max_overflow: Annotated[int, Field(ge=0)] = 50
+    max_attempts: PositiveInt = 3
+    # How often an idle arq worker polls Redis for new jobs.
+    worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.05
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

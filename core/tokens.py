@@ -78,7 +78,9 @@ async def create_token(
             "name",
         )
     if not chosen:
-        raise ServiceError(ErrorCode.REQUIRED, "a token needs at least one scope", "scopes")
+        raise ServiceError(
+            ErrorCode.REQUIRED, "a token needs at least one scope", "scopes"
+        )
     if allowed_scopes is not None and not chosen <= set(allowed_scopes):
         missing = format_scopes(chosen - set(allowed_scopes))
         raise ServiceError(
@@ -87,7 +89,9 @@ async def create_token(
             "scopes",
         )
     # Lock the account so two concurrent creations cannot both pass the limit.
-    await session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+    await session.execute(
+        sa.select(User.id).where(User.id == user_id).with_for_update()
+    )
     active = await session.scalar(
         sa.select(sa.func.count())
         .select_from(ApiToken)

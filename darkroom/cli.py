@@ -12,7 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts import count_users, create_user, get_user_by_email, list_users, set_tier
+from core.accounts import (
+    count_users,
+    create_user,
+    get_user_by_email,
+    list_users,
+    set_tier,
+)
 from core.credits import FreeCreditPolicy, balance, grant_credits
 from core.db import Database
 from core.enums import CreditType, Scope, Tier
@@ -21,7 +27,9 @@ from core.migrate import upgrade_database
 from core.settings import Settings, SettingsError, load_settings
 from core.tokens import create_token, list_tokens, revoke_token
 
-app = typer.Typer(help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True)
+app = typer.Typer(
+    help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True
+)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 credits_app = typer.Typer(help="Grant credits.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -110,9 +118,13 @@ def serve(
     secret = asyncio.run(first_start_account(settings))
     url = f"http://{host}:{port}/graphql"
     if secret:
-        out.print(f"Created the local account {LOCAL_EMAIL} with {LOCAL_CREDITS} credits.")
+        out.print(
+            f"Created the local account {LOCAL_EMAIL} with {LOCAL_CREDITS} credits."
+        )
         out.print(f"GraphiQL: {url}")
-        out.print("Its API token (shown once; send it as `Authorization: Bearer <token>`):")
+        out.print(
+            "Its API token (shown once; send it as `Authorization: Bearer <token>`):"
+        )
         print(secret, flush=True)
     else:
         out.print(f"GraphiQL: {url}")
@@ -133,13 +145,17 @@ def migrate() -> None:
 def user_create(
     email: str,
     tier: Annotated[Tier, typer.Option(help="Account plan.")] = Tier.FREE,
-    credits: Annotated[int, typer.Option(min=0, help="Extra credits to grant now.")] = 0,
+    credits: Annotated[
+        int, typer.Option(min=0, help="Extra credits to grant now.")
+    ] = 0,
 ) -> None:
     """Create an account (free accounts get their sign-up credits)."""
     policy = FreeCreditPolicy.from_settings(settings_or_exit())
 
     async def work(session: AsyncSession) -> str:
-        user = await create_user(session, email=email, tier=tier, credits=credits, policy=policy)
+        user = await create_user(
+            session, email=email, tier=tier, credits=credits, policy=policy
+        )
         return f"created {user.email} ({user.tier.value}), balance {await balance(session, user_id=user.id)}"
 
     out.print(in_session(work))
@@ -153,7 +169,13 @@ def user_list() -> None:
         table = Table("id", "email", "tier", "credits", "created")
         for user in await list_users(session):
             credits = await balance(session, user_id=user.id)
-            table.add_row(str(user.id), user.email, user.tier.value, str(credits), user.created_at.isoformat(timespec="seconds"))
+            table.add_row(
+                str(user.id),
+                user.email,
+                user.tier.value,
+                str(credits),
+                user.created_at.isoformat(timespec="seconds"),
+            )
         return table
 
     out.print(in_session(work))
@@ -175,9 +197,12 @@ def credits_grant(
     email: str,
     amount: Annotated[int, typer.Argument(min=1, help="Credits to grant.")],
     expires: Annotated[
-        datetime | None, typer.Option(help="When they lapse (ISO date/time, UTC); default never.")
+        datetime | None,
+        typer.Option(help="When they lapse (ISO date/time, UTC); default never."),
     ] = None,
-    purchase: Annotated[bool, typer.Option(help="Record as a purchase rather than a grant.")] = False,
+    purchase: Annotated[
+        bool, typer.Option(help="Record as a purchase rather than a grant.")
+    ] = False,
 ) -> None:
     """Grant credits to an account."""
     from datetime import UTC
@@ -202,7 +227,9 @@ def credits_grant(
 @token_app.command("create")
 def token_create(
     email: str,
-    name: Annotated[str | None, typer.Option(help="Label, at most 50 characters.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Label, at most 50 characters.")
+    ] = None,
     scopes: Annotated[
         str, typer.Option(help="Comma-separated: GENERATE, READ, MANAGE.")
     ] = "GENERATE,READ",
@@ -211,16 +238,24 @@ def token_create(
     try:
         chosen = [Scope(s.strip().upper()) for s in scopes.split(",") if s.strip()]
     except ValueError:
-        err.print(f"[red]BAD_USER_INPUT:[/red] scopes must be among {', '.join(Scope)}; got {scopes!r}")
+        err.print(
+            f"[red]BAD_USER_INPUT:[/red] scopes must be among {', '.join(Scope)}; got {scopes!r}"
+        )
         raise typer.Exit(2) from None
     settings = settings_or_exit()
 
     async def work(session: AsyncSession) -> str:
         user = await get_user_by_email(session, email=email)
         token, secret = await create_token(
-            session, user_id=user.id, name=name, scopes=chosen, max_active=settings.max_tokens_per_user
+            session,
+            user_id=user.id,
+            name=name,
+            scopes=chosen,
+            max_active=settings.max_tokens_per_user,
         )
-        out.print(f"token {token.id} ({token.preview}) for {user.email}; store the secret now:")
+        out.print(
+            f"token {token.id} ({token.preview}) for {user.email}; store the secret now:"
+        )
         return secret
 
     print(in_session(work), flush=True)
@@ -232,10 +267,23 @@ def token_list(email: str) -> None:
 
     async def work(session: AsyncSession) -> Table:
         user = await get_user_by_email(session, email=email)
-        table = Table("id", "name", "preview", "scopes", "active", "uses", "credits", "last used")
+        table = Table(
+            "id", "name", "preview", "scopes", "active", "uses", "credits", "last used"
+        )
         for t in await list_tokens(session, user_id=user.id):
-            last = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
-            table.add_row(str(t.id), t.name, t.preview, t.scopes, "yes" if t.is_active else "no", str(t.uses), str(t.credits_spent), last)
+            last = (
+                t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
+            )
+            table.add_row(
+                str(t.id),
+                t.name,
+                t.preview,
+                t.scopes,
+                "yes" if t.is_active else "no",
+                str(t.uses),
+                str(t.credits_spent),
+                last,
+            )
         return table
 
     out.print(in_session(work))

@@ -33,14 +33,22 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         """Authenticate HTTP requests from their header; websockets do it at connection_init."""
         caller = None
         if isinstance(request, Request):
-            caller = await authenticate_header(self.services, request.headers.get("authorization"))
-        return Context(services=self.services, request=request, response=response, caller=caller)
+            caller = await authenticate_header(
+                self.services, request.headers.get("authorization")
+            )
+        return Context(
+            services=self.services, request=request, response=response, caller=caller
+        )
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+    async def on_ws_connect(
+        self, context: Context
+    ) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket from the Authorization value in connection_init."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
-        caller = await authenticate_header(self.services, header if isinstance(header, str) else None)
+        caller = await authenticate_header(
+            self.services, header if isinstance(header, str) else None
+        )
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.caller = caller
@@ -60,7 +68,9 @@ def create_app(services: Services, schema: strawberry.Schema) -> Starlette:
             await services.db.ping()
         except Exception as err:  # any failure means unhealthy; say which
             log.warning("health check failed: %s", err)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+            return JSONResponse(
+                {"status": "error", "database": "unreachable"}, status_code=503
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     graphql: Any = DarkroomGraphQL(schema, services)

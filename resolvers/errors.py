@@ -27,7 +27,9 @@ def input_path(field: str | None) -> list[str] | None:
 
 def user_errors(err: ServiceError) -> list[UserError]:
     """The payload errors for a refusal, one per problem."""
-    problems: Iterable[ServiceError] = err.problems if isinstance(err, ValidationFailed) else [err]
+    problems: Iterable[ServiceError] = (
+        err.problems if isinstance(err, ValidationFailed) else [err]
+    )
     return [
         UserError(field=input_path(p.field), code=p.code.value, message=p.message)
         for p in problems

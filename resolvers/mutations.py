@@ -16,7 +16,9 @@ from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
 from schema.types import ApiToken
 
 
-def node_uuid(global_id: relay.GlobalID, type_name: str, field: str = "id") -> uuid.UUID:
+def node_uuid(
+    global_id: relay.GlobalID, type_name: str, field: str = "id"
+) -> uuid.UUID:
     """The row id inside a global id of the expected type."""
     try:
         if global_id.type_name != type_name:
@@ -42,8 +44,12 @@ async def resolve_api_token_create(
                 max_active=ctx.settings.max_tokens_per_user,
             )
     except ServiceError as err:
-        return ApiTokenCreatePayload(api_token=None, secret=None, user_errors=user_errors(err))
-    return ApiTokenCreatePayload(api_token=ApiToken.from_row(token), secret=secret, user_errors=[])
+        return ApiTokenCreatePayload(
+            api_token=None, secret=None, user_errors=user_errors(err)
+        )
+    return ApiTokenCreatePayload(
+        api_token=ApiToken.from_row(token), secret=secret, user_errors=[]
+    )
 
 
 async def resolve_api_token_revoke(
@@ -54,7 +60,9 @@ async def resolve_api_token_revoke(
     try:
         token_id = node_uuid(id, "ApiToken")
         async with ctx.db.session() as session:
-            token = await revoke_token(session, user_id=caller.user.id, token_id=token_id)
+            token = await revoke_token(
+                session, user_id=caller.user.id, token_id=token_id
+            )
     except ServiceError as err:
         return ApiTokenRevokePayload(api_token=None, user_errors=user_errors(err))
     return ApiTokenRevokePayload(api_token=ApiToken.from_row(token), user_errors=[])

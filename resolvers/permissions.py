@@ -15,7 +15,9 @@ class IsAuthenticated(BasePermission):
     message = "A valid API token is required: send `Authorization: Bearer drk_...`."
     error_extensions: ClassVar[dict[str, Any]] = {"code": "UNAUTHENTICATED"}
 
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
         """True when a caller was authenticated for this request."""
         return info.context.caller is not None
 
@@ -28,7 +30,9 @@ class _HasScope(BasePermission):
     def message(self) -> str:  # type: ignore[override]  # Strawberry reads it as an attribute
         return f"This token lacks the {self.scope.value} scope."
 
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
         """True when the caller's token has the scope."""
         caller = info.context.caller
         return caller is not None and self.scope in caller.scopes

@@ -4,8 +4,14 @@ from typing import Any
 
 from strawberry.types import Info
 
-from core.credits import FreeCreditPolicy, balance, credit_rows, next_free_topup_at
-from core.credits import top_up_free_credits, upcoming_credits
+from core.credits import (
+    FreeCreditPolicy,
+    balance,
+    credit_rows,
+    next_free_topup_at,
+    top_up_free_credits,
+    upcoming_credits,
+)
 from core.tokens import Caller, list_tokens
 from resolvers.context import Context
 from schema.types import ApiToken, CreditRow, Credits, Me

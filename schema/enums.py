@@ -5,7 +5,8 @@ import strawberry
 from core import enums
 
 Tier = strawberry.enum(
-    enums.Tier, description="Account plan: decides how many jobs run at once and the queue lane."
+    enums.Tier,
+    description="Account plan: decides how many jobs run at once and the queue lane.",
 )
 Scope = strawberry.enum(
     enums.Scope,
@@ -23,7 +24,9 @@ JobStatus = strawberry.enum(
     enums.JobStatus,
     description="Where a job is: QUEUED, RUNNING, then one of SUCCEEDED, FAILED, CANCELLED.",
 )
-JobSource = strawberry.enum(enums.JobSource, description="Which client submitted a job.")
+JobSource = strawberry.enum(
+    enums.JobSource, description="Which client submitted a job."
+)
 GalleryStatus = strawberry.enum(
     enums.GalleryStatus, description="An output's standing in the public gallery."
 )

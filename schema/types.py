@@ -10,12 +10,16 @@ from core.tokens import parse_scopes
 from schema.enums import CreditType, Scope, Tier
 
 
-@strawberry.type(description="One problem with a mutation's input, for the caller to fix.")
+@strawberry.type(
+    description="One problem with a mutation's input, for the caller to fix."
+)
 class UserError:
     field: list[str] | None = strawberry.field(
-        description="Path to the offending input, e.g. [\"input\", \"width\"]; null when it concerns the whole request."
+        description='Path to the offending input, e.g. ["input", "width"]; null when it concerns the whole request.'
     )
-    code: str = strawberry.field(description="Stable machine-readable code, e.g. INVALID_SIZE.")
+    code: str = strawberry.field(
+        description="Stable machine-readable code, e.g. INVALID_SIZE."
+    )
     message: str = strawberry.field(description="What is wrong and what is allowed.")
 
 
@@ -23,8 +27,12 @@ class UserError:
 class CreditRow:
     type: CreditType = strawberry.field(description="Where the credits came from.")
     amount: int = strawberry.field(description="Credits granted by this row.")
-    remaining: int = strawberry.field(description="Credits left to spend from this row.")
-    starts_at: datetime = strawberry.field(description="When the credits became spendable.")
+    remaining: int = strawberry.field(
+        description="Credits left to spend from this row."
+    )
+    starts_at: datetime = strawberry.field(
+        description="When the credits became spendable."
+    )
     expires_at: datetime | None = strawberry.field(
         description="When unspent credits lapse; null for never."
     )
@@ -55,15 +63,23 @@ class Credits:
     )
 
 
-@strawberry.type(description="An API token. The secret itself is shown only once, at creation.")
+@strawberry.type(
+    description="An API token. The secret itself is shown only once, at creation."
+)
 class ApiToken(relay.Node):
     token_id: relay.NodeID[str]
     name: str = strawberry.field(description="Label, at most 50 characters.")
-    preview: str = strawberry.field(description="Prefix and last four characters, e.g. drk_...a1b2.")
+    preview: str = strawberry.field(
+        description="Prefix and last four characters, e.g. drk_...a1b2."
+    )
     scopes: list[Scope] = strawberry.field(description="What the token may do.")
-    is_active: bool = strawberry.field(description="False once revoked; revoked tokens are refused.")
+    is_active: bool = strawberry.field(
+        description="False once revoked; revoked tokens are refused."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
-    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked, if it was."
+    )
     last_used_at: datetime | None = strawberry.field(
         description="Last authenticated request, to the minute."
     )
@@ -98,5 +114,9 @@ class Me:
         description="How many of this account's jobs may run at once; more wait in its queue."
     )
     created_at: datetime = strawberry.field(description="When the account was created.")
-    token_scopes: list[Scope] = strawberry.field(description="Scopes of the token in use.")
-    credits: Credits = strawberry.field(description="Credit balance and the rows behind it.")
+    token_scopes: list[Scope] = strawberry.field(
+        description="Scopes of the token in use."
+    )
+    credits: Credits = strawberry.field(
+        description="Credit balance and the rows behind it."
+    )

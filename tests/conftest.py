@@ -14,11 +14,12 @@ from sqlmodel import SQLModel
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from core.db import Database  # noqa: E402  # after the offline switches
-from core.migrate import upgrade_database  # noqa: E402
-from core.enums import Scope, Tier  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database  # after the offline switches
+from core.enums import Scope, Tier
+from core.migrate import upgrade_database
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -57,7 +58,9 @@ def postgresql_database_url() -> Iterator[str]:
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except OSError as err:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER} ({err}); start it: {START_PG}")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_SERVER} ({err}); start it: {START_PG}"
+        )
     url = _pg_url(name)
     upgrade_database(url)
     yield url
@@ -94,7 +97,7 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
+async def redis_url() -> str:
     """A flushed Redis database for this test."""
     from redis.asyncio import Redis
 
@@ -102,10 +105,12 @@ async def redis_url() -> AsyncIterator[str]:
     try:
         await client.flushdb()
     except OSError as err:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({err}); start it: {START_REDIS}")
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_URL} ({err}); start it: {START_REDIS}"
+        )
     finally:
         await client.aclose()
-    yield REDIS_URL
+    return REDIS_URL
 
 
 @pytest.fixture
@@ -163,15 +168,31 @@ class Api:
 
         return self.run(work)
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
         """POST a GraphQL request and return the decoded body (HTTP 200 expected)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    def data(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
         """POST and return `data`, failing on any GraphQL error."""
         body = self.post(query, variables, token=token)
         assert not body.get("errors"), body["errors"]

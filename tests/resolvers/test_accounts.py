@@ -1,7 +1,7 @@
 """Accounts and tokens over GraphQL: authentication, scopes, token lifecycle."""
 
-from sqlalchemy.ext.asyncio import AsyncSession
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import Scope
 from core.models import ApiToken
@@ -31,7 +31,9 @@ def test_me_answers_with_the_account_and_its_credits(api: Api) -> None:
     assert me["parallelLimit"] == 1
     assert me["tokenScopes"] == ["READ"]
     assert me["credits"]["total"] == 50
-    assert me["credits"]["rows"] == [{"type": "FREE", "remaining": 50, "expiresAt": None}]
+    assert me["credits"]["rows"] == [
+        {"type": "FREE", "remaining": 50, "expiresAt": None}
+    ]
 
 
 def test_a_missing_or_wrong_token_is_unauthenticated_not_a_500(api: Api) -> None:
@@ -60,11 +62,14 @@ def test_a_created_token_shows_its_secret_once_and_works(api: Api) -> None:
     # given a managing token
     admin = api.account("dave@example.com")
     # when it creates a read-only token
-    payload = api.data(CREATE, {"input": {"name": "ci bot", "scopes": ["READ"]}}, token=admin)["apiTokenCreate"]
+    payload = api.data(
+        CREATE, {"input": {"name": "ci bot", "scopes": ["READ"]}}, token=admin
+    )["apiTokenCreate"]
     # then the secret is shown, only its hash is stored, and it authenticates
     secret = payload["secret"]
     assert payload["userErrors"] == []
-    assert secret.startswith("drk_") and len(secret) == 68
+    assert secret.startswith("drk_")
+    assert len(secret) == 68
     assert payload["apiToken"]["preview"] == f"drk_...{secret[-4:]}"
     assert payload["apiToken"]["scopes"] == ["READ"]
     stored = api.run(lambda s: _all_tokens(s))
@@ -79,11 +84,17 @@ def test_a_token_cannot_grant_scopes_it_lacks(api: Api) -> None:
     # given a token with MANAGE and READ only
     token = api.account("erin@example.com", scopes=[Scope.MANAGE, Scope.READ])
     # when it asks for a GENERATE token
-    payload = api.data(CREATE, {"input": {"scopes": ["GENERATE"]}}, token=token)["apiTokenCreate"]
+    payload = api.data(CREATE, {"input": {"scopes": ["GENERATE"]}}, token=token)[
+        "apiTokenCreate"
+    ]
     # then it is refused, naming the field
     assert payload["apiToken"] is None
     assert payload["userErrors"] == [
-        {"field": ["input", "scopes"], "code": "FORBIDDEN", "message": "a token cannot grant scopes its creator lacks: GENERATE"}
+        {
+            "field": ["input", "scopes"],
+            "code": "FORBIDDEN",
+            "message": "a token cannot grant scopes its creator lacks: GENERATE",
+        }
     ]
 
 
@@ -91,7 +102,12 @@ def test_the_eleventh_active_token_is_refused(api: Api) -> None:
     # given an account with one token, then nine more
     admin = api.account("frank@example.com")
     for i in range(9):
-        assert api.data(CREATE, {"input": {"name": f"t{i}"}}, token=admin)["apiTokenCreate"]["userErrors"] == []
+        assert (
+            api.data(CREATE, {"input": {"name": f"t{i}"}}, token=admin)[
+                "apiTokenCreate"
+            ]["userErrors"]
+            == []
+        )
     # when it creates an eleventh
     payload = api.data(CREATE, {"input": {}}, token=admin)["apiTokenCreate"]
     # then it gets a clear error
@@ -100,23 +116,37 @@ def test_the_eleventh_active_token_is_refused(api: Api) -> None:
 
 def test_a_long_name_is_refused_not_cut(api: Api) -> None:
     admin = api.account("gina@example.com")
-    payload = api.data(CREATE, {"input": {"name": "x" * 51}}, token=admin)["apiTokenCreate"]
+    payload = api.data(CREATE, {"input": {"name": "x" * 51}}, token=admin)[
+        "apiTokenCreate"
+    ]
     assert payload["userErrors"] == [
-        {"field": ["input", "name"], "code": "TOO_LONG", "message": "name must be at most 50 characters; got 51"}
+        {
+            "field": ["input", "name"],
+            "code": "TOO_LONG",
+            "message": "name must be at most 50 characters; got 51",
+        }
     ]
 
 
 def test_a_revoked_token_is_refused_and_its_row_kept(api: Api) -> None:
     # given a second token
     admin = api.account("hank@example.com")
-    created = api.data(CREATE, {"input": {"name": "old"}}, token=admin)["apiTokenCreate"]
+    created = api.data(CREATE, {"input": {"name": "old"}}, token=admin)[
+        "apiTokenCreate"
+    ]
     # when it is revoked
-    revoked = api.data(REVOKE, {"id": created["apiToken"]["id"]}, token=admin)["apiTokenRevoke"]
+    revoked = api.data(REVOKE, {"id": created["apiToken"]["id"]}, token=admin)[
+        "apiTokenRevoke"
+    ]
     # then it is inactive, refused like an unknown token, and still listed
-    assert revoked["apiToken"]["isActive"] is False and revoked["apiToken"]["revokedAt"]
+    assert revoked["apiToken"]["isActive"] is False
+    assert revoked["apiToken"]["revokedAt"]
     body = api.post(ME, token=created["secret"])
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    names = [t["name"] for t in api.data("{ apiTokens { name isActive } }", token=admin)["apiTokens"]]
+    names = [
+        t["name"]
+        for t in api.data("{ apiTokens { name isActive } }", token=admin)["apiTokens"]
+    ]
     assert "old" in names
 
 
@@ -124,12 +154,19 @@ def test_revoking_another_accounts_token_is_not_found(api: Api) -> None:
     # given two accounts
     alice = api.account("ivy@example.com")
     bob = api.account("jack@example.com")
-    bobs = api.data(CREATE, {"input": {"name": "bob's"}}, token=bob)["apiTokenCreate"]["apiToken"]
+    bobs = api.data(CREATE, {"input": {"name": "bob's"}}, token=bob)["apiTokenCreate"][
+        "apiToken"
+    ]
     # when alice revokes bob's token
     payload = api.data(REVOKE, {"id": bobs["id"]}, token=alice)["apiTokenRevoke"]
     # then she is told it does not exist, and it still works
     assert payload["userErrors"][0]["code"] == "NOT_FOUND"
-    assert api.data(CREATE, {"input": {"name": "still works"}}, token=bob)["apiTokenCreate"]["userErrors"] == []
+    assert (
+        api.data(CREATE, {"input": {"name": "still works"}}, token=bob)[
+            "apiTokenCreate"
+        ]["userErrors"]
+        == []
+    )
 
 
 def test_healthz_reports_the_database(api: Api) -> None:
