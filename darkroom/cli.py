@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import (
@@ -37,12 +37,18 @@ app.add_typer(user_app, name="user")
 app.add_typer(credits_app, name="credits")
 app.add_typer(token_app, name="token")
 
-out = Console()
+# Piped output (scripts, tests) gets wide tables rather than elided cells.
+out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 T = TypeVar("T")
 
 LOCAL_EMAIL = "local@darkroom.localhost"
 LOCAL_CREDITS = 1000
+
+
+def id_column() -> Column:
+    """A table column for ids, which are copied into other commands: never cut."""
+    return Column("id", no_wrap=True, min_width=36)
 
 
 def settings_or_exit() -> Settings:
@@ -166,7 +172,7 @@ def user_list() -> None:
     """List accounts with their tier and balance."""
 
     async def work(session: AsyncSession) -> Table:
-        table = Table("id", "email", "tier", "credits", "created")
+        table = Table(id_column(), "email", "tier", "credits", "created")
         for user in await list_users(session):
             credits = await balance(session, user_id=user.id)
             table.add_row(
@@ -268,7 +274,14 @@ def token_list(email: str) -> None:
     async def work(session: AsyncSession) -> Table:
         user = await get_user_by_email(session, email=email)
         table = Table(
-            "id", "name", "preview", "scopes", "active", "uses", "credits", "last used"
+            id_column(),
+            "name",
+            "preview",
+            "scopes",
+            "active",
+            "uses",
+            "credits",
+            "last used",
         )
         for t in await list_tokens(session, user_id=user.id):
             last = (

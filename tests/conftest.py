@@ -87,9 +87,17 @@ async def _empty_tables(db: Database) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+async def db(
+    request: pytest.FixtureRequest,
+    sqlite_database_url: str,
+    postgresql_database_url: str,
+) -> AsyncIterator[Database]:
     """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
-    url = request.getfixturevalue(f"{request.param}_database_url")
+    # Both URLs are direct dependencies: their set-up migrates with asyncio.run, which
+    # cannot happen from inside this fixture's running event loop.
+    url = {"sqlite": sqlite_database_url, "postgresql": postgresql_database_url}[
+        request.param
+    ]
     database = Database(url)
     await _empty_tables(database)
     yield database
@@ -218,3 +226,49 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path / "data", database_url=url)
     with TestClient(build_app(settings)) as client:
         yield Api(client, settings)
+
+
+# --- S3: moto's real S3 server over HTTP ------------------------------------------
+
+S3_TEST_KEY = "testing"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """Start moto's S3-protocol server on a free loopback port; yield its endpoint URL."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as err:
+        pytest.fail(
+            f"moto's server is missing ({err}); install it: pip install 'moto[server]>=5'"
+        )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server: str, tmp_path: Path) -> Settings:
+    """Settings whose storage is a fresh, empty bucket on the moto server."""
+    import boto3
+
+    bucket = f"darkroom-test-{uuid.uuid4().hex[:12]}"
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id=S3_TEST_KEY,
+        aws_secret_access_key=S3_TEST_KEY,
+    )
+    client.create_bucket(Bucket=bucket)
+    client.close()
+    return Settings(
+        data_dir=tmp_path / "data",
+        storage_url=f"s3://{bucket}/darkroom",
+        s3_endpoint_url=s3_server,
+        s3_region="us-east-1",
+        s3_access_key_id=S3_TEST_KEY,
+        s3_secret_access_key=S3_TEST_KEY,
+    )
