@@ -4,6 +4,8 @@ from starlette.applications import Starlette
 
 from core.db import Database
 from core.settings import Settings
+from core.storage import open_storage
+from engine.catalog import load_catalog
 from resolvers.app import create_app
 from resolvers.context import Services
 from schema.root import build_schema
@@ -11,7 +13,12 @@ from schema.root import build_schema
 
 def build_services(settings: Settings) -> Services:
     """Everything the API needs, opened once per process."""
-    return Services(settings=settings, db=Database(settings.resolved_database_url))
+    return Services(
+        settings=settings,
+        db=Database(settings.resolved_database_url),
+        catalog=load_catalog(settings.models_file, data_dir=settings.data_dir),
+        storage=open_storage(settings),
+    )
 
 
 def build_app(settings: Settings) -> Starlette:

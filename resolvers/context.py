@@ -9,7 +9,9 @@ from starlette.websockets import WebSocket
 
 from core.db import Database
 from core.settings import Settings
+from core.storage import Storage
 from core.tokens import Caller, authenticate
+from engine.catalog import Catalog
 
 
 @dataclass
@@ -18,6 +20,8 @@ class Services:
 
     settings: Settings
     db: Database
+    catalog: Catalog
+    storage: Storage
 
 
 @dataclass
