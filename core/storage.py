@@ -142,7 +142,10 @@ class LocalStorage:
         now: float | None = None,
     ) -> bool:
         """True if the signature matches `key` and `expires` and has not expired."""
-        if not expires or not signature or not expires.isdigit():
+        # ASCII digits, and few of them: int() refuses other digits and huge strings.
+        if not signature or not expires or len(expires) > 15:
+            return False
+        if not (expires.isascii() and expires.isdigit()):
             return False
         try:
             check_key(key)

@@ -141,6 +141,8 @@ async def test_a_tampered_or_borrowed_local_signature_is_refused(local: LocalSto
     assert not local.verify(key, None, signature)
     assert not local.verify(key, expires, None)
     assert not local.verify(key, "-1", signature)
+    assert not local.verify(key, "9" * 5000, signature)
+    assert not local.verify(key, "\u00b2", signature)
     other = LocalStorage(local.root, base_url="http://api.test", signing_key=b"x" * 32)
     assert not other.verify(key, expires, signature)
 
