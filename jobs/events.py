@@ -1,0 +1,327 @@
+"""Job events: what workers publish and subscribers follow, on Redis or in memory.
+
+Each event gets a per-job sequence number when published, and the latest one is
+kept as the job's snapshot. A subscriber registers for live events first, then
+reads the snapshot and drops live events numbered at or below it, so it neither
+misses the end nor sees an event twice, however late it arrives.
+"""
+
+import asyncio
+import base64
+import contextlib
+import json
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from core.enums import JobStatus
+from jobs.queue import (
+    JOB_EVENTS,
+    JOB_EVENTS_PATTERN,
+    JOB_LAST,
+    JOB_SEQ,
+    KEY_TTL_SECONDS,
+)
+
+
+class EventType(StrEnum):
+    """What happened to a job."""
+
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    OUTPUT = "OUTPUT"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the last event a job publishes."""
+        return self in (EventType.SUCCEEDED, EventType.FAILED, EventType.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One change to a job, as subscribers see it."""
+
+    job_id: uuid.UUID
+    user_id: uuid.UUID
+    type: EventType
+    status: JobStatus
+    at: datetime
+    queue_position: int | None = None
+    eta_seconds: float | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    percent: float | None = None
+    preview_png: bytes | None = None
+    output_id: uuid.UUID | None = None
+    output_index: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    charged: int | None = None
+    refunded: int | None = None
+
+    def to_json(self) -> str:
+        """Encode as JSON (ids as strings, preview as base64)."""
+        data: dict[str, Any] = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, uuid.UUID | StrEnum):
+                data[key] = str(value)
+            elif isinstance(value, datetime):
+                data[key] = value.isoformat()
+            elif isinstance(value, bytes):
+                data[key] = base64.b64encode(value).decode()
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "JobEvent":
+        """Decode what `to_json` wrote."""
+        data: dict[str, Any] = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        data["job_id"] = uuid.UUID(data["job_id"])
+        data["user_id"] = uuid.UUID(data["user_id"])
+        data["type"] = EventType(data["type"])
+        data["status"] = JobStatus(data["status"])
+        data["at"] = datetime.fromisoformat(data["at"])
+        if data.get("output_id") is not None:
+            data["output_id"] = uuid.UUID(data["output_id"])
+        if data.get("preview_png") is not None:
+            data["preview_png"] = base64.b64decode(data["preview_png"])
+        return cls(**data)
+
+
+class EventBus(Protocol):
+    """Publishes job events and lets subscribers follow one job or one account."""
+
+    async def publish(self, event: JobEvent) -> None:
+        """Send an event and keep it as the job's snapshot."""
+        ...
+
+    def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
+        """The snapshot, then live events, ending after the terminal one."""
+        ...
+
+    def watch_user(self, user_id: uuid.UUID) -> AsyncIterator[JobEvent]:
+        """Live events of every job of one account."""
+        ...
+
+    async def close(self) -> None:
+        """Stop listening and release connections."""
+        ...
+
+
+_Numbered = tuple[int, JobEvent]
+
+
+class _Fanout:
+    """Local subscriber queues keyed by job and by account; shared by both buses."""
+
+    def __init__(self) -> None:
+        self.by_job: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]] = {}
+        self.by_user: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]] = {}
+
+    def deliver(self, seq: int, event: JobEvent) -> None:
+        for queue in self.by_job.get(event.job_id, ()):
+            queue.put_nowait((seq, event))
+        for queue in self.by_user.get(event.user_id, ()):
+            queue.put_nowait((seq, event))
+
+    @staticmethod
+    def add(
+        table: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]], key: uuid.UUID
+    ) -> asyncio.Queue[_Numbered]:
+        queue: asyncio.Queue[_Numbered] = asyncio.Queue()
+        table.setdefault(key, set()).add(queue)
+        return queue
+
+    @staticmethod
+    def remove(
+        table: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]],
+        key: uuid.UUID,
+        queue: asyncio.Queue[_Numbered],
+    ) -> None:
+        queues = table.get(key)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del table[key]
+
+
+class _BusBase:
+    """watch_job and watch_user over a fan-out; subclasses supply the snapshot."""
+
+    def __init__(self) -> None:
+        self._fanout = _Fanout()
+
+    async def _listen(self) -> None:
+        """Make sure live events reach the fan-out before a snapshot is read."""
+
+    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
+        raise NotImplementedError
+
+    async def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
+        """The snapshot, then live events, ending after the terminal one."""
+        await self._listen()
+        queue = self._fanout.add(self._fanout.by_job, job_id)
+        try:
+            last_seq = 0
+            # Registered before reading: whatever follows the snapshot is queued.
+            snapshot = await self._snapshot(job_id)
+            if snapshot is not None:
+                last_seq, event = snapshot
+                yield event
+                if event.type.is_terminal:
+                    return
+            while True:
+                seq, event = await queue.get()
+                if seq <= last_seq:
+                    continue  # already covered by the snapshot
+                last_seq = seq
+                yield event
+                if event.type.is_terminal:
+                    return
+        finally:
+            self._fanout.remove(self._fanout.by_job, job_id, queue)
+
+    async def watch_user(self, user_id: uuid.UUID) -> AsyncIterator[JobEvent]:
+        """Live events of every job of one account, until the subscriber stops."""
+        await self._listen()
+        queue = self._fanout.add(self._fanout.by_user, user_id)
+        try:
+            while True:
+                _seq, event = await queue.get()
+                yield event
+        finally:
+            self._fanout.remove(self._fanout.by_user, user_id, queue)
+
+
+class MemoryEventBus(_BusBase):
+    """The in-process bus: one event loop, no Redis (the embedded setup)."""
+
+    # Snapshots kept for late subscribers; the oldest are forgotten first.
+    MAX_SNAPSHOTS = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: OrderedDict[uuid.UUID, _Numbered] = OrderedDict()
+
+    async def publish(self, event: JobEvent) -> None:
+        """Number the event, keep it as the snapshot and hand it to subscribers."""
+        previous = self._last.pop(event.job_id, None)
+        seq = 1 if previous is None else previous[0] + 1
+        self._last[event.job_id] = (seq, event)
+        while len(self._last) > self.MAX_SNAPSHOTS:
+            self._last.popitem(last=False)
+        self._fanout.deliver(seq, event)
+
+    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
+        return self._last.get(job_id)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+# Number, keep and publish in one step, so the snapshot and the stream agree.
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local message = seq .. '|' .. ARGV[1]
+redis.call('SET', KEYS[2], message, 'EX', ARGV[2])
+redis.call('PUBLISH', KEYS[3], message)
+return seq
+"""
+
+
+def _parse(message: bytes | str) -> _Numbered:
+    raw = message.decode() if isinstance(message, bytes) else message
+    seq, _, body = raw.partition("|")
+    return int(seq), JobEvent.from_json(body)
+
+
+class RedisEventBus(_BusBase):
+    """Events on Redis pub/sub, shared by every API process and worker.
+
+    Each process holds one pattern subscription to all job channels and fans
+    messages out locally, so 500 subscribers cost one connection, not 500.
+    """
+
+    def __init__(self, redis: "Redis") -> None:
+        super().__init__()
+        self.redis = redis
+        self._script = redis.register_script(_PUBLISH)
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+
+    async def publish(self, event: JobEvent) -> None:
+        """Number, store and publish the event atomically."""
+        job_id = event.job_id
+        await self._script(
+            keys=[
+                JOB_SEQ.format(job_id=job_id),
+                JOB_LAST.format(job_id=job_id),
+                JOB_EVENTS.format(job_id=job_id),
+            ],
+            args=[event.to_json(), KEY_TTL_SECONDS],
+        )
+
+    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
+        raw = await self.redis.get(JOB_LAST.format(job_id=job_id))
+        return None if raw is None else _parse(cast("bytes | str", raw))
+
+    async def _listen(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            return
+        async with self._starting:
+            if self._reader is not None and not self._reader.done():
+                return
+            self._pubsub = await self._subscribe()
+            self._reader = asyncio.create_task(self._read(self._pubsub))
+
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub()
+        await pubsub.psubscribe(JOB_EVENTS_PATTERN)
+        # Wait for the confirmation: from then on every publish reaches us.
+        while True:
+            message = await pubsub.get_message(timeout=5.0)
+            if message is not None and message["type"] == "psubscribe":
+                return pubsub
+
+    async def _read(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=1.0
+                )
+            except (RedisConnectionError, OSError):
+                # Resubscribe, then replay snapshots: seq numbers drop repeats.
+                await asyncio.sleep(0.5)
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+                pubsub = self._pubsub = await self._subscribe()
+                for job_id in list(self._fanout.by_job):
+                    snapshot = await self._snapshot(job_id)
+                    if snapshot is not None:
+                        self._fanout.deliver(*snapshot)
+                continue
+            if message is not None and message["type"] == "pmessage":
+                self._fanout.deliver(*_parse(message["data"]))
+
+    async def close(self) -> None:
+        """Stop the reader and close the subscription (the client is the caller's)."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py

@@ -1,0 +1,238 @@
+"""Job state changes shared by submission, tasks and the sweeper.
+
+Every change is a conditional UPDATE guarded by the state it leaves, so a second
+delivery, a racing sweeper or a late cancel changes nothing and refunds nothing.
+Writers take the account lock before touching job rows, in that order everywhere,
+so two transactions never wait on each other in a cycle.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from core.credits import lock_account, refund_credits
+from core.enums import JobKind, JobStatus
+from core.models import Job, User, utcnow
+from core.settings import Settings
+from core.tokens import record_token_spend
+from jobs.events import EventType, JobEvent
+from jobs.queue import TASK_GENERATION, TASK_UPSCALE, JobQueue
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+_TERMINAL_EVENT = {
+    JobStatus.SUCCEEDED: EventType.SUCCEEDED,
+    JobStatus.FAILED: EventType.FAILED,
+    JobStatus.CANCELLED: EventType.CANCELLED,
+}
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE touched (the ORM types its result as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def task_of(job: Job) -> str:
+    """The arq function that runs this kind of job."""
+    return TASK_GENERATION if job.kind is JobKind.GENERATE else TASK_UPSCALE
+
+
+def is_dispatched() -> sa.ColumnElement[bool]:
+    """Jobs holding one of their account's parallel slots."""
+    return sa.or_(
+        col(Job.status) == JobStatus.RUNNING,
+        sa.and_(col(Job.status) == JobStatus.QUEUED, col(Job.enqueued_at).is_not(None)),
+    )
+
+
+def is_waiting() -> sa.ColumnElement[bool]:
+    """Jobs in their account's overflow, accepted but not yet handed to a worker."""
+    return sa.and_(col(Job.status) == JobStatus.QUEUED, col(Job.enqueued_at).is_(None))
+
+
+async def count_jobs(
+    session: AsyncSession, *, user_id: uuid.UUID, where: sa.ColumnElement[bool]
+) -> int:
+    """How many of the account's jobs match."""
+    found = await session.scalar(
+        sa.select(sa.func.count()).where(col(Job.user_id) == user_id, where)
+    )
+    return int(found or 0)
+
+
+async def dispatch_waiting(
+    session: AsyncSession, *, user_id: uuid.UUID, settings: Settings
+) -> list[Job]:
+    """Move the account's oldest waiting jobs into free slots; the caller enqueues them.
+
+    The caller holds the account lock, so slots are counted once.
+    """
+    user = await session.get(User, user_id)
+    if user is None:
+        return []
+    free = settings.parallel_limit(user.tier) - await count_jobs(
+        session, user_id=user_id, where=is_dispatched()
+    )
+    if free <= 0:
+        return []
+    waiting = await session.scalars(
+        sa.select(Job)
+        .where(col(Job.user_id) == user_id, is_waiting())
+        .order_by(col(Job.created_at), col(Job.id))
+        .limit(free)
+        .execution_options(populate_existing=True)
+    )
+    now = utcnow()
+    dispatched = []
+    for job in waiting:
+        result = await session.execute(
+            sa.update(Job)
+            .where(col(Job.id) == job.id, is_waiting())
+            .values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result):
+            job.enqueued_at = now
+            dispatched.append(job)
+    return dispatched
+
+
+async def enqueue_all(queue: JobQueue, jobs: list[Job]) -> None:
+    """Hand dispatched jobs to the queue, after their transaction committed."""
+    for job in jobs:
+        assert job.enqueued_at is not None  # dispatched jobs always have it
+        await queue.enqueue(
+            job.id, task=task_of(job), paid=job.paid_lane, enqueued_at=job.enqueued_at
+        )
+
+
+async def claim_job(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_before: datetime
+) -> Job | None:
+    """Make the job ours: QUEUED, or RUNNING under a dead worker; None if neither."""
+    now = utcnow()
+    result = await session.execute(
+        sa.update(Job)
+        .where(
+            col(Job.id) == job_id,
+            sa.or_(
+                sa.and_(
+                    col(Job.status) == JobStatus.QUEUED,
+                    col(Job.enqueued_at).is_not(None),
+                ),
+                sa.and_(
+                    col(Job.status) == JobStatus.RUNNING,
+                    col(Job.heartbeat_at) < stale_before,
+                ),
+            ),
+        )
+        .values(
+            status=JobStatus.RUNNING,
+            worker_id=worker_id,
+            attempts=col(Job.attempts) + 1,
+            started_at=sa.func.coalesce(col(Job.started_at), now),
+            heartbeat_at=now,
+            step=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not rowcount(result):
+        return None
+    return await session.get(Job, job_id, populate_existing=True)
+
+
+async def beat(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, step: int
+) -> bool:
+    """Refresh the heartbeat while the job is still ours; False once it is not."""
+    result = await session.execute(
+        sa.update(Job)
+        .where(
+            col(Job.id) == job_id,
+            col(Job.status) == JobStatus.RUNNING,
+            col(Job.worker_id) == worker_id,
+        )
+        .values(heartbeat_at=utcnow(), step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(rowcount(result))
+
+
+async def finish_job(
+    session: AsyncSession,
+    *,
+    job_id: uuid.UUID,
+    status: JobStatus,
+    settings: Settings,
+    refund: int = 0,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    only_from: tuple[JobStatus, ...] = ACTIVE,
+    worker_id: str | None = None,
+) -> tuple[Job, list[Job]] | None:
+    """Write a terminal state with its refund, then fill the freed slot.
+
+    Returns the job and the jobs newly dispatched (to enqueue after commit), or
+    None when the job had already left `only_from` (or another worker owns it).
+    """
+    user_id = await session.scalar(
+        sa.select(col(Job.user_id)).where(col(Job.id) == job_id)
+    )
+    if user_id is None:
+        return None
+    await lock_account(session, user_id=user_id)
+    guard = [col(Job.id) == job_id, col(Job.status).in_(only_from)]
+    if worker_id is not None:
+        guard.append(col(Job.worker_id) == worker_id)
+    result = await session.execute(
+        sa.update(Job)
+        .where(*guard)
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            refunded=refund,
+            error_code=error_code,
+            error_message=None if error_message is None else error_message[:1000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not rowcount(result):
+        return None
+    job = await session.get(Job, job_id, populate_existing=True)
+    assert job is not None  # we just updated it
+    if refund:
+        note = f"refund: job {status.value.lower()}"
+        await refund_credits(
+            session, user_id=user_id, amount=refund, job_id=job_id, note=note
+        )
+        if job.token_id is not None:
+            await record_token_spend(session, token_id=job.token_id, credits=-refund)
+    dispatched = await dispatch_waiting(session, user_id=user_id, settings=settings)
+    return job, dispatched
+
+
+def terminal_event(job: Job) -> JobEvent:
+    """The last event of a finished job."""
+    return JobEvent(
+        job_id=job.id,
+        user_id=job.user_id,
+        type=_TERMINAL_EVENT[job.status],
+        status=job.status,
+        at=job.finished_at or utcnow(),
+        step=job.step,
+        total_steps=job.total_steps,
+        percent=1.0 if job.status is JobStatus.SUCCEEDED else None,
+        error_code=job.error_code,
+        error_message=job.error_message,
+        charged=job.cost - job.refunded,
+        refunded=job.refunded,
+    )
+
+
+def stale_before(settings: Settings) -> datetime:
+    """Heartbeats older than this belong to dead workers."""
+    return utcnow() - timedelta(seconds=settings.heartbeat_stale_seconds)

@@ -1,0 +1,122 @@
+"""The job queue: Redis keys, lanes, and enqueueing onto arq.
+
+Lanes. arq has no priorities, but its queue is one Redis sorted set scored by
+the time a job may start (ms) and a worker takes the lowest scores first among
+those due. A paid-tier job is enqueued with `_defer_until` set `PAID_BAND_MS`
+(about 31 years) before its enqueue time, so every paid job sorts ahead of every
+free one and jobs within a lane keep FIFO order. One queue and one worker pool
+serve both lanes; a free job waits only while paid jobs are queued, which the
+per-account parallel limits bound. The score is computed from the job's
+`enqueued_at` column, so a re-enqueue (sweeper, retry) keeps the job's place.
+arq derives a job's expiry from its score, which for a paid job lies in the
+past, so `_expires` is always passed explicitly.
+
+Every Redis key Darkroom uses is defined here under the `darkroom:` prefix.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from arq.connections import ArqRedis
+
+PREFIX = "darkroom"
+ARQ_QUEUE = f"{PREFIX}:queue"  # the one arq queue (a sorted set) both lanes share
+JOB_EVENTS = PREFIX + ":job:{job_id}:events"  # pub/sub channel
+JOB_EVENTS_PATTERN = f"{PREFIX}:job:*:events"  # what each event bus listens to
+JOB_LAST = PREFIX + ":job:{job_id}:last"  # snapshot for late subscribers
+JOB_SEQ = PREFIX + ":job:{job_id}:seq"  # event counter; orders snapshot and stream
+JOB_CANCEL = PREFIX + ":job:{job_id}:cancel"  # read by should_stop
+
+# How far ahead of free jobs paid jobs sort: larger than any real wait.
+PAID_BAND_MS = 10**12
+# arq forgets a queued job after this; the sweeper re-enqueues long before.
+ARQ_EXPIRES = timedelta(days=1)
+# Snapshots, counters and cancel flags outlive any job's run by a wide margin.
+KEY_TTL_SECONDS = 7 * 24 * 3600
+
+TASK_GENERATION = "run_generation"
+TASK_UPSCALE = "run_upscale"
+
+
+def queue_score_ms(enqueued_at: datetime, *, paid: bool) -> int:
+    """The sort score of a job: its enqueue time, moved a band earlier for paid jobs."""
+    ms = int(enqueued_at.timestamp() * 1000)
+    return ms - PAID_BAND_MS if paid else ms
+
+
+def arq_job_id(job_id: uuid.UUID, attempt: int = 0) -> str:
+    """The arq id of a delivery; a re-run after a dead worker needs a fresh one.
+
+    arq refuses an id whose job or result key still exists, which is what makes a
+    repeated enqueue harmless; a job taken over from a dead worker still has its
+    old arq entry, so the sweeper enqueues it under `{id}:{attempts}`.
+    """
+    return str(job_id) if attempt == 0 else f"{job_id}:{attempt}"
+
+
+class JobQueue(Protocol):
+    """Where dispatched jobs wait for a worker, and where cancel flags live."""
+
+    async def enqueue(
+        self,
+        job_id: uuid.UUID,
+        *,
+        task: str,
+        paid: bool,
+        enqueued_at: datetime,
+        attempt: int = 0,
+    ) -> None:
+        """Hand a job to the workers; enqueueing the same delivery twice is a no-op."""
+        ...
+
+    async def request_cancel(self, job_id: uuid.UUID) -> None:
+        """Raise the job's cancel flag for the worker running it."""
+        ...
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        """True once the job's cancel flag is raised."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class ArqQueue:
+    """The JobQueue on Redis, served by arq workers (`jobs.worker`)."""
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+
+    async def enqueue(
+        self,
+        job_id: uuid.UUID,
+        *,
+        task: str,
+        paid: bool,
+        enqueued_at: datetime,
+        attempt: int = 0,
+    ) -> None:
+        """Put the job in arq's queue at its lane's score."""
+        score = queue_score_ms(enqueued_at, paid=paid)
+        await self.redis.enqueue_job(
+            task,
+            str(job_id),
+            _job_id=arq_job_id(job_id, attempt),
+            _queue_name=ARQ_QUEUE,
+            _defer_until=datetime.fromtimestamp(score / 1000, tz=enqueued_at.tzinfo),
+            _expires=ARQ_EXPIRES,
+        )
+
+    async def request_cancel(self, job_id: uuid.UUID) -> None:
+        """Set the cancel flag key; workers poll it."""
+        await self.redis.set(JOB_CANCEL.format(job_id=job_id), b"1", ex=KEY_TTL_SECONDS)
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        """One EXISTS on the flag key."""
+        return bool(await self.redis.exists(JOB_CANCEL.format(job_id=job_id)))
+
+    async def close(self) -> None:
+        """Close the Redis pool."""
+        await self.redis.aclose()

@@ -1,0 +1,412 @@
+"""Submit, cancel and look up jobs: the functions the API calls.
+
+A submission is one transaction: validate, lock the account, honour the
+idempotency key, check the account's parallel slots and overflow, debit, insert
+the job. Only after commit is it handed to the queue, so a worker never sees a
+job that could still roll back; a lost enqueue is repaired by the sweeper.
+"""
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from core.credits import debit_credits, lock_account
+from core.db import Database
+from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
+from core.errors import ErrorCode, ServiceError, ValidationFailed
+from core.history.paging import (
+    Direction,
+    SortKey,
+    check_window,
+    decode_cursor,
+    encode_cursor,
+    order_spec,
+    seek,
+)
+from core.models import Job, Output, Upload, utcnow
+from core.settings import Settings
+from core.storage import Storage
+from core.tokens import Caller, record_token_spend
+from core.uploads import UPSCALE_MAX_PIXELS, get_upload
+from engine.catalog import Catalog
+from jobs.events import EventBus, EventType, JobEvent
+from jobs.lifecycle import (
+    count_jobs,
+    enqueue_all,
+    finish_job,
+    is_dispatched,
+    is_waiting,
+    terminal_event,
+)
+from jobs.params import (
+    GenerationParams,
+    UpscaleParams,
+    check_idempotency_key,
+    request_hash,
+    resolve_generation,
+    stored_params,
+)
+from jobs.position import queue_position
+from jobs.queue import JobQueue
+
+__all__ = [
+    "GenerationParams",
+    "Jobs",
+    "UpscaleParams",
+    "cancel_job",
+    "get_job",
+    "list_jobs",
+    "queue_position",
+    "submit_generation",
+    "submit_upscale",
+    "wait_for_job",
+]
+
+UPSCALE_COST = 1
+
+
+@dataclass
+class Jobs:
+    """Everything the job functions need, built once by the composition root."""
+
+    db: Database
+    settings: Settings
+    catalog: Catalog
+    queue: JobQueue
+    events: EventBus
+    storage: Storage
+
+
+async def submit_generation(
+    jobs: Jobs, *, caller: Caller, params: GenerationParams, source: JobSource
+) -> Job:
+    """Validate, charge num_outputs credits and queue a generation."""
+    user = caller.user
+    digest = request_hash(JobKind.GENERATE, params)
+    async with jobs.db.session() as session:
+        problems: list[ServiceError] = []
+        upload = None
+        if params.init_image_id is not None:
+            try:
+                upload = await get_upload(
+                    session, user_id=user.id, upload_id=params.init_image_id
+                )
+            except ServiceError as err:
+                problems.append(ServiceError(err.code, err.message, "init_image_id"))
+        resolved = resolve_generation(
+            params, jobs.catalog, upload=upload, problems=problems
+        )
+        await lock_account(session, user_id=user.id)
+        existing = await _idempotent(session, user.id, params.idempotency_key, digest)
+        if existing is not None:
+            return existing
+        dispatch = await _take_slot(session, jobs.settings, user.id, user.tier)
+        is_public = _is_public(jobs.settings, user.tier, params.is_public)
+        job = Job(
+            user_id=user.id,
+            token_id=caller.token.id,
+            kind=JobKind.GENERATE,
+            source=source,
+            status=JobStatus.QUEUED,
+            paid_lane=user.tier.is_paid,
+            model_id=resolved.model.id,
+            params=stored_params(resolved, params, is_public=is_public),
+            cost=resolved.num_outputs,
+            idempotency_key=params.idempotency_key,
+            request_hash=digest,
+            total_steps=resolved.total_steps,
+            enqueued_at=utcnow() if dispatch else None,
+        )
+        await _charge_and_insert(session, caller, job)
+    await _after_submit(jobs, job)
+    return job
+
+
+async def submit_upscale(
+    jobs: Jobs, *, caller: Caller, params: UpscaleParams, source: JobSource
+) -> tuple[Job, bool]:
+    """Queue a 4x upscale for 1 credit; an output already upscaled is reused free."""
+    user = caller.user
+    digest = request_hash(JobKind.UPSCALE, params)
+    problems = check_idempotency_key(params.idempotency_key)
+    if (params.image_id is None) == (params.output_id is None):
+        message = "give exactly one of image_id and output_id"
+        problems.append(ServiceError(ErrorCode.REQUIRED, message, "image_id"))
+    model_id = params.model_id or jobs.catalog.default_upscaler().id
+    if model_id not in jobs.catalog.upscalers:
+        known = ", ".join(jobs.catalog.upscalers)
+        message = f"model_id must be one of {known}; got {model_id!r}"
+        problems.append(ServiceError(ErrorCode.UNKNOWN_MODEL, message, "model_id"))
+    async with jobs.db.session() as session:
+        source_image = await _upscale_input(session, user.id, params, problems)
+        if problems:
+            raise ValidationFailed(problems)
+        assert source_image is not None  # no problems means an input was found
+        await lock_account(session, user_id=user.id)
+        existing = await _idempotent(session, user.id, params.idempotency_key, digest)
+        if existing is not None:
+            return existing, False
+        if params.output_id is not None:
+            earlier = await _earlier_upscale(session, user.id, params.output_id)
+            if earlier is not None:
+                return earlier, True
+        dispatch = await _take_slot(session, jobs.settings, user.id, user.tier)
+        width, height, is_public = source_image
+        job = Job(
+            user_id=user.id,
+            token_id=caller.token.id,
+            kind=JobKind.UPSCALE,
+            source=source,
+            status=JobStatus.QUEUED,
+            paid_lane=user.tier.is_paid,
+            model_id=model_id,
+            params={
+                "image_id": None if params.image_id is None else str(params.image_id),
+                "output_id": None
+                if params.output_id is None
+                else str(params.output_id),
+                "width": width,
+                "height": height,
+                "is_public": is_public,
+            },
+            cost=UPSCALE_COST,
+            idempotency_key=params.idempotency_key,
+            request_hash=digest,
+            enqueued_at=utcnow() if dispatch else None,
+        )
+        await _charge_and_insert(session, caller, job)
+    await _after_submit(jobs, job)
+    return job, False
+
+
+async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
+    """Cancel one's own job: a queued one at once with a full refund; a running one
+    is flagged, and its worker stops within a step and refunds undelivered images."""
+    async with jobs.db.session() as session:
+        job = await _owned(session, caller.user.id, job_id)
+        if job.status.is_terminal:
+            message = f"job {job_id} already finished ({job.status.value})"
+            raise ServiceError(ErrorCode.JOB_FINISHED, message, "id")
+        done = None
+        if job.status is JobStatus.QUEUED:
+            done = await finish_job(
+                session,
+                job_id=job_id,
+                status=JobStatus.CANCELLED,
+                settings=jobs.settings,
+                refund=job.cost,
+                only_from=(JobStatus.QUEUED,),
+            )
+    if done is None:
+        # Running (or claimed a moment ago): the worker honours the flag.
+        await jobs.queue.request_cancel(job_id)
+        return await get_job(jobs, user_id=caller.user.id, job_id=job_id)
+    cancelled, dispatched = done
+    await jobs.events.publish(terminal_event(cancelled))
+    await enqueue_all(jobs.queue, dispatched)
+    return cancelled
+
+
+async def get_job(jobs: Jobs, *, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """One of the account's jobs; another account's id is simply not found."""
+    async with jobs.db.session() as session:
+        return await _owned(session, user_id, job_id)
+
+
+_JOBS = sa.Table(Job.__tablename__, Job.metadata)  # the mapped table's columns
+_ORDER = [
+    SortKey("created_at", _JOBS.c.created_at, Direction.DESC, datetime),
+    SortKey("id", _JOBS.c.id, Direction.DESC, uuid.UUID),
+]
+_SPEC = order_spec("jobs", _ORDER)
+
+
+async def list_jobs(
+    jobs: Jobs,
+    *,
+    user_id: uuid.UUID,
+    status: list[JobStatus] | None = None,
+    first: int = 50,
+    after: str | None = None,
+) -> tuple[list[tuple[str, Job]], bool]:
+    """The account's jobs, newest first, as (cursor, job) pairs and has_next_page."""
+    window = check_window(first=first, after=after, last=None, before=None)
+    query = sa.select(Job).where(col(Job.user_id) == user_id)
+    if status:
+        query = query.where(col(Job.status).in_(status))
+    if window.cursor is not None:
+        values = decode_cursor(window.cursor, spec=_SPEC, keys=_ORDER, field="after")
+        query = query.where(seek(_ORDER, values, forward=True))
+    query = query.order_by(col(Job.created_at).desc(), col(Job.id).desc())
+    async with jobs.db.session() as session:
+        rows = list(await session.scalars(query.limit(window.size + 1)))
+    page = [
+        (encode_cursor(_SPEC, [j.created_at, j.id]), j) for j in rows[: window.size]
+    ]
+    return page, len(rows) > window.size
+
+
+async def wait_for_job(jobs: Jobs, *, job_id: uuid.UUID, timeout: float) -> None:
+    """Return once the job is finished, or after `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with jobs.db.session() as session:
+                status = await session.scalar(
+                    sa.select(col(Job.status)).where(col(Job.id) == job_id)
+                )
+            if status is None or JobStatus(status).is_terminal:
+                return
+            # The snapshot covers a job that finished since the read above.
+            async for _event in jobs.events.watch_job(job_id):
+                pass
+    except TimeoutError:
+        return
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+async def _owned(session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id, populate_existing=True)
+    if job is None or job.user_id != user_id:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"no job with id {job_id}", "id")
+    return job
+
+
+async def _idempotent(
+    session: AsyncSession, user_id: uuid.UUID, key: str | None, digest: str
+) -> Job | None:
+    """The job an earlier request with this key made, if the input is the same."""
+    if key is None:
+        return None
+    job = await session.scalar(
+        sa.select(Job).where(
+            col(Job.user_id) == user_id, col(Job.idempotency_key) == key
+        )
+    )
+    if job is None:
+        return None
+    if job.request_hash != digest:
+        message = f"idempotency_key {key!r} was already used with different input"
+        raise ServiceError(ErrorCode.IDEMPOTENCY_CONFLICT, message, "idempotency_key")
+    return job
+
+
+async def _take_slot(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, tier: Tier
+) -> bool:
+    """True to dispatch now; False to wait in the overflow; refuse past its limit."""
+    waiting = await count_jobs(session, user_id=user_id, where=is_waiting())
+    running = await count_jobs(session, user_id=user_id, where=is_dispatched())
+    if waiting == 0 and running < settings.parallel_limit(tier):
+        return True
+    if waiting >= settings.max_overflow:
+        message = (
+            f"at most {settings.max_overflow} jobs may wait for a free slot;"
+            f" {waiting} are waiting"
+        )
+        raise ServiceError(ErrorCode.QUEUE_LIMIT_REACHED, message)
+    return False
+
+
+async def _charge_and_insert(session: AsyncSession, caller: Caller, job: Job) -> None:
+    # The job row goes in first: ledger rows of a refund point at it later.
+    session.add(job)
+    await session.flush()
+    await debit_credits(session, user_id=job.user_id, amount=job.cost)
+    await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
+
+
+async def _after_submit(jobs: Jobs, job: Job) -> None:
+    if job.enqueued_at is not None:
+        await enqueue_all(jobs.queue, [job])
+    position, eta = await queue_position(jobs, job=job)
+    event = JobEvent(
+        job_id=job.id,
+        user_id=job.user_id,
+        type=EventType.QUEUED,
+        status=JobStatus.QUEUED,
+        at=job.created_at,
+        queue_position=position,
+        eta_seconds=eta,
+        step=0,
+        total_steps=job.total_steps,
+        percent=0.0,
+        charged=job.cost,
+    )
+    await jobs.events.publish(event)
+
+
+def _is_public(settings: Settings, tier: Tier, asked: bool | None) -> bool:
+    """Free-tier outputs feed the gallery when configured; others are private by default."""
+    if tier is Tier.FREE and settings.free_outputs_public:
+        return True
+    return bool(asked)
+
+
+def gallery_status(is_public: bool, tier: Tier, settings: Settings) -> GalleryStatus:
+    """Public free-tier outputs are submitted to the gallery; the rest are not."""
+    if is_public and tier is Tier.FREE and settings.free_outputs_public:
+        return GalleryStatus.SUBMITTED
+    return GalleryStatus.NOT_SUBMITTED
+
+
+async def _upscale_input(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    params: UpscaleParams,
+    problems: list[ServiceError],
+) -> tuple[int, int, bool] | None:
+    """Width, height and visibility of the image to upscale; problems if unusable."""
+    found: Upload | Output | None = None
+    field = "image_id"
+    is_public = False
+    if params.image_id is not None:
+        try:
+            found = await get_upload(
+                session, user_id=user_id, upload_id=params.image_id
+            )
+        except ServiceError as err:
+            problems.append(err)
+    elif params.output_id is not None:
+        field = "output_id"
+        output = await session.get(Output, params.output_id)
+        if output is None or output.user_id != user_id or output.deleted_at is not None:
+            message = f"no output with id {params.output_id}"
+            problems.append(ServiceError(ErrorCode.NOT_FOUND, message, field))
+        else:
+            found, is_public = output, output.is_public
+    if found is None:
+        return None
+    if found.width * found.height > UPSCALE_MAX_PIXELS:
+        message = (
+            f"image must have at most {UPSCALE_MAX_PIXELS:,} pixels to upscale;"
+            f" got {found.width}x{found.height} = {found.width * found.height:,}"
+        )
+        problems.append(ServiceError(ErrorCode.INVALID_IMAGE, message, field))
+    return found.width, found.height, is_public
+
+
+async def _earlier_upscale(
+    session: AsyncSession, user_id: uuid.UUID, output_id: uuid.UUID
+) -> Job | None:
+    """A finished or live upscale job of this output, which a repeat request reuses."""
+    earlier: Job | None = await session.scalar(
+        sa.select(Job)
+        .where(
+            col(Job.user_id) == user_id,
+            col(Job.kind) == JobKind.UPSCALE,
+            col(Job.status).in_(
+                [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED]
+            ),
+            col(Job.params)["output_id"].as_string() == str(output_id),
+        )
+        .order_by(col(Job.created_at))
+        .limit(1)
+    )
+    return earlier

@@ -1,0 +1,117 @@
+"""Job fixtures: a Jobs facade on real Redis (arq) or in memory, and accounts."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from arq.connections import RedisSettings, create_pool
+from redis.asyncio import Redis
+
+from core.accounts import create_user
+from core.credits import FreeCreditPolicy, balance
+from core.db import Database
+from core.enums import Scope, Tier
+from core.models import ApiToken, Job
+from core.settings import Settings
+from core.storage import LocalStorage
+from core.tokens import Caller, create_token, parse_scopes
+from engine.catalog import Catalog, builtin_catalog
+from jobs.events import RedisEventBus
+from jobs.queue import ArqQueue
+from jobs.submission import Jobs
+
+
+@dataclass
+class Accounts:
+    """Creates accounts with a token, and reads balances back."""
+
+    db: Database
+    settings: Settings
+
+    async def caller(self, email: str, *, tier: Tier = Tier.PRO, credits: int = 50) -> Caller:
+        async with self.db.session() as session:
+            user = await create_user(
+                session,
+                email=email,
+                tier=tier,
+                credits=0 if tier is Tier.FREE else credits,
+                policy=FreeCreditPolicy.from_settings(self.settings),
+            )
+            token, _secret = await create_token(
+                session, user_id=user.id, scopes=[Scope.GENERATE, Scope.READ]
+            )
+        return Caller(user=user, token=token, scopes=parse_scopes(token.scopes))
+
+    async def balance(self, caller: Caller) -> int:
+        async with self.db.session() as session:
+            return await balance(session, user_id=caller.user.id)
+
+    async def token_spend(self, caller: Caller) -> int:
+        async with self.db.session() as session:
+            token = await session.get(ApiToken, caller.token.id, populate_existing=True)
+            assert token is not None
+            return token.credits_spent
+
+    async def job(self, job_id: uuid.UUID) -> Job:
+        async with self.db.session() as session:
+            job = await session.get(Job, job_id, populate_existing=True)
+            assert job is not None
+            return job
+
+    async def count_jobs(self) -> int:
+        async with self.db.session() as session:
+            return int(await session.scalar(sa.select(sa.func.count()).select_from(Job)) or 0)
+
+
+@pytest.fixture
+def job_settings(tmp_path: Path, redis_url: str) -> Settings:
+    """Settings for job tests: a temporary data folder, Redis, short liveness limits."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        redis_url=redis_url,
+        heartbeat_seconds=0.5,
+        heartbeat_stale_seconds=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    """The built-in catalog, its tiny model built once per run."""
+    return builtin_catalog(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    """A storage folder for this test."""
+    return LocalStorage(tmp_path / "files", base_url="http://test", signing_key=b"k" * 32)
+
+
+@pytest.fixture
+async def jobs(
+    db: Database, job_settings: Settings, catalog: Catalog, storage: LocalStorage
+) -> AsyncIterator[Jobs]:
+    """The jobs facade on arq and Redis pub/sub, as the API builds it."""
+    arq = await create_pool(RedisSettings.from_dsn(job_settings.redis_url))
+    redis = Redis.from_url(job_settings.redis_url)
+    events = RedisEventBus(redis)
+    facade = Jobs(
+        db=db,
+        settings=job_settings,
+        catalog=catalog,
+        queue=ArqQueue(arq),
+        events=events,
+        storage=storage,
+    )
+    yield facade
+    await events.close()
+    await redis.aclose()
+    await arq.aclose()
+
+
+@pytest.fixture
+def accounts(db: Database, job_settings: Settings) -> Accounts:
+    """Account helpers on the test database."""
+    return Accounts(db, job_settings)
