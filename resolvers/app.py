@@ -1,20 +1,22 @@
 """The Starlette app: /graphql (with GraphiQL), /healthz, lifespan."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
+from core.files import is_public_file
+from core.storage import LocalStorage
 from resolvers.context import Context, Services, authenticate_header
 
 log = logging.getLogger("darkroom.api")
@@ -55,13 +57,48 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         return await super().on_ws_connect(context)
 
 
-def create_app(services: Services, schema: strawberry.Schema) -> Starlette:
-    """Assemble the app around already-built services (the CLI is the composition root)."""
+Resources = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def create_app(
+    services: Services, schema: strawberry.Schema, *, resources: Resources = _nothing
+) -> Starlette:
+    """Assemble the app around already-built services (the CLI is the composition root).
+
+    `resources` opens what needs the running loop (the job queue, its runner) for
+    the app's lifetime.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with resources():
+            yield
         await services.db.dispose()
+        if services.rate_limiter is not None:
+            await services.rate_limiter.aclose()
+
+    async def files(request: Request) -> Response:
+        # Local storage only: S3 links point at the bucket itself.
+        storage = services.storage
+        if not isinstance(storage, LocalStorage):
+            return Response(status_code=404)
+        key = request.path_params["key"]
+        params = request.query_params
+        signed = storage.verify(key, params.get("expires"), params.get("signature"))
+        if not signed and not await _is_public(services, key):
+            return Response("link expired or invalid", status_code=403)
+        try:
+            path = storage.path_for(key)
+        except ValueError:
+            return Response(status_code=404)
+        if not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, media_type=await storage.content_type(key))
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -79,6 +116,13 @@ def create_app(services: Services, schema: strawberry.Schema) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/files/{key:path}", files),
         ],
         lifespan=lifespan,
     )
+
+
+async def _is_public(services: Services, key: str) -> bool:
+    """Public images are served without a signature."""
+    async with services.db.session() as session:
+        return await is_public_file(session, key=key)

@@ -8,10 +8,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from core.db import Database
+from core.ratelimit import LimitState, RateLimiter
 from core.settings import Settings
 from core.storage import Storage
 from core.tokens import Caller, authenticate
 from engine.catalog import Catalog
+from jobs.submission import Jobs
 
 
 @dataclass
@@ -22,6 +24,10 @@ class Services:
     db: Database
     catalog: Catalog
     storage: Storage
+    # None serves without rate limits (build_services always builds one).
+    rate_limiter: RateLimiter | None = None
+    # Opened by the app's lifespan: it needs a running event loop.
+    jobs: Jobs | None = None
 
 
 @dataclass
@@ -34,6 +40,10 @@ class Context:
     caller: Caller | None = None
     # Filled by Strawberry from the websocket connection_init payload.
     connection_params: dict[str, Any] | None = field(default=None)
+    # Set by the cost extension before execution: this operation's points bucket.
+    rate_limit: LimitState | None = None
+    # DataLoaders, created on first use so each request batches its own lookups.
+    loaders: dict[str, Any] = field(default_factory=dict)
 
     @property
     def db(self) -> Database:

@@ -3,9 +3,19 @@
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from resolvers import mutations, queries
+from resolvers import catalog, jobs, mutations, queries
 from resolvers.errors import ErrorCodes
-from resolvers.permissions import CanManage, CanRead, needs
+from resolvers.permissions import CanGenerate, CanManage, CanRead, needs
+from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
+from schema.jobs import (
+    GenerationCreatePayload,
+    ImageUploadPayload,
+    Job,
+    JobCancelPayload,
+    JobConnection,
+    JobUpdate,
+    UpscaleCreatePayload,
+)
 from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
 from schema.types import ApiToken, Me
 
@@ -20,6 +30,37 @@ class Query:
     api_tokens: list[ApiToken] = strawberry.field(
         resolver=queries.resolve_api_tokens,
         description="The account's API tokens, active and revoked, newest first. Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+    # --- history & catalog ---
+    models: list[Model] = strawberry.field(
+        resolver=catalog.resolve_models,
+        description="Generation models on offer, in catalog order, with their limits. No token needed.",
+    )
+    schedulers: list[Scheduler] = strawberry.field(
+        resolver=catalog.resolve_schedulers,
+        description="Every scheduler; each model lists those it accepts. No token needed.",
+    )
+    upscale_models: list[UpscaleModel] = strawberry.field(
+        resolver=catalog.resolve_upscale_models,
+        description="Upscalers on offer, in catalog order. No token needed.",
+    )
+    defaults: GenerationDefaults = strawberry.field(
+        resolver=catalog.resolve_defaults,
+        description=(
+            "The settings generationCreate uses for what it leaves out; an unknown "
+            "modelId is NOT_FOUND. No token needed."
+        ),
+    )
+    # --- jobs ---
+    job: Job = strawberry.field(
+        resolver=jobs.resolve_job,
+        description="One of your jobs by id; another account's id is NOT_FOUND. Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+    jobs: JobConnection = strawberry.field(
+        resolver=jobs.resolve_jobs,
+        description="Your jobs, newest first; `first` 1 to 100 (default 50). Needs READ.",
         permission_classes=needs(CanRead),
     )
 
@@ -39,6 +80,44 @@ class Mutation:
         description="Revoke an API token; it is refused from then on. Needs MANAGE.",
         permission_classes=needs(CanManage),
     )
+    # --- jobs ---
+    generation_create: GenerationCreatePayload = strawberry.mutation(
+        resolver=jobs.resolve_generation_create,
+        description=(
+            "Queue a generation; returns the job at once, charged 1 credit per image. "
+            "`wait` (0 to 60 seconds) returns it finished if it finishes in time. Needs GENERATE."
+        ),
+        permission_classes=needs(CanGenerate),
+    )
+    upscale_create: UpscaleCreatePayload = strawberry.mutation(
+        resolver=jobs.resolve_upscale_create,
+        description="Queue a 4x upscale (1 credit; an output already upscaled is free). Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    job_cancel: JobCancelPayload = strawberry.mutation(
+        resolver=jobs.resolve_job_cancel,
+        description="Cancel your job: queued ones are refunded fully, running ones for images not delivered. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    image_upload: ImageUploadPayload = strawberry.mutation(
+        resolver=jobs.resolve_image_upload,
+        description="Upload an input image (GraphQL multipart request): PNG, JPEG or WebP, at most 10 MB. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+
+
+@strawberry.type(description="Live streams over graphql-transport-ws (or graphql-ws).")
+class Subscription:
+    job_updates: JobUpdate = strawberry.subscription(
+        resolver=jobs.resolve_job_updates,
+        description="Follow one of your jobs: its current state first, then every change until it ends. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    my_job_updates: JobUpdate = strawberry.subscription(
+        resolver=jobs.resolve_my_job_updates,
+        description="Follow every job of yours as it changes. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
 
 
 def build_schema(*, debug: bool = False) -> strawberry.Schema:
@@ -46,6 +125,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Factories, so each request gets fresh extension state.
         extensions=[
             lambda: QueryDepthLimiter(max_depth=12),

@@ -1,0 +1,351 @@
+"""Job resolvers: submit, cancel, upload, read and watch jobs."""
+
+import base64
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from core.enums import JobSource, JobStatus
+from core.errors import ErrorCode, ServiceError
+from core.models import Job as JobRow
+from core.models import Output
+from core.uploads import save_upload
+from jobs.events import JobEvent
+from jobs.position import queue_position
+from jobs.submission import (
+    GenerationParams,
+    Jobs,
+    UpscaleParams,
+    cancel_job,
+    get_job,
+    list_jobs,
+    submit_generation,
+    submit_upscale,
+    wait_for_job,
+)
+from jobs.views import get_output, outputs_of_jobs
+from resolvers.context import Context
+from resolvers.errors import user_errors
+from resolvers.mutations import node_uuid
+from resolvers.queries import caller_of
+from schema.jobs import (
+    GenerationCreateInput,
+    GenerationCreatePayload,
+    ImageUploadPayload,
+    Job,
+    JobCancelPayload,
+    JobConnection,
+    JobEdge,
+    JobError,
+    JobOutput,
+    JobPageInfo,
+    JobUpdate,
+    JobWhere,
+    UploadedImage,
+    UpscaleCreateInput,
+    UpscaleCreatePayload,
+)
+
+MAX_WAIT_SECONDS = 60
+
+
+def jobs_of(info: Info[Context, Any]) -> Jobs:
+    """The jobs facade the composition root started."""
+    jobs = info.context.services.jobs
+    assert jobs is not None, "started by the app's lifespan"
+    return jobs
+
+
+def source_of(info: Info[Context, Any]) -> JobSource:
+    """Which client sent the request: the web app and CLI say so in a header."""
+    request = info.context.request
+    claimed = (request.headers.get("x-darkroom-source") or "").upper()
+    return JobSource(claimed) if claimed in JobSource.__members__ else JobSource.API
+
+
+def optional_uuid(value: str | None, field: str) -> uuid.UUID | None:
+    """An id argument as a UUID; a malformed one is simply not found."""
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        try:
+            return uuid.UUID(relay.GlobalID.from_id(str(value)).node_id)
+        except ValueError:
+            raise ServiceError(ErrorCode.NOT_FOUND, f"no such {field}", field) from None
+
+
+async def to_job_output(info: Info[Context, Any], output: Output) -> JobOutput:
+    """The GraphQL view of one stored image."""
+    url = await info.context.services.storage.url(
+        output.storage_key, public=output.is_public
+    )
+    return JobOutput(
+        id=relay.to_base64("Output", str(output.id)),  # type: ignore[arg-type]  # ID is str
+        index=output.index,
+        image_url=url,
+        width=output.width,
+        height=output.height,
+        seed=output.seed,
+    )
+
+
+def outputs_loader(info: Info[Context, Any]) -> DataLoader[uuid.UUID, list[Output]]:
+    """Per-request loader of each job's outputs, so a page of jobs costs one query."""
+    loaders = info.context.loaders
+    if "job_outputs" not in loaders:
+        user_id = caller_of(info).user.id
+        jobs = jobs_of(info)
+
+        async def load(ids: list[uuid.UUID]) -> list[list[Output]]:
+            found = await outputs_of_jobs(jobs, user_id=user_id, job_ids=ids)
+            return [found.get(i, []) for i in ids]
+
+        loaders["job_outputs"] = DataLoader(load_fn=load)
+    loader: DataLoader[uuid.UUID, list[Output]] = loaders["job_outputs"]
+    return loader
+
+
+async def to_job(info: Info[Context, Any], row: JobRow) -> Job:
+    """The GraphQL view of a job row."""
+    position, eta = await queue_position(jobs_of(info), job=row)
+    outputs = await outputs_loader(info).load(row.id)
+    params = row.params
+    error = (
+        JobError(code=row.error_code, message=row.error_message or "")
+        if row.error_code
+        else None
+    )
+    return Job(
+        job_id=str(row.id),
+        kind=row.kind,
+        status=row.status,
+        source=row.source,
+        model_id=row.model_id,
+        prompt=params.get("prompt"),
+        num_outputs=int(params.get("num_outputs", 1)),
+        seed=params.get("seed"),
+        width=params.get("width"),
+        height=params.get("height"),
+        step=row.step,
+        total_steps=row.total_steps,
+        progress=1.0
+        if row.status is JobStatus.SUCCEEDED
+        else (row.step / row.total_steps if row.total_steps else 0.0),
+        queue_position=position,
+        eta_seconds=eta,
+        cost=row.cost,
+        refunded=row.refunded,
+        error=error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        outputs=[await to_job_output(info, o) for o in outputs],
+    )
+
+
+async def _settled(info: Info[Context, Any], row: JobRow, wait: int | None) -> Job:
+    """The job, after waiting up to `wait` seconds for it to finish."""
+    if wait is not None:
+        if not 0 <= wait <= MAX_WAIT_SECONDS:
+            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
+            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+        if wait:
+            await wait_for_job(jobs_of(info), job_id=row.id, timeout=wait)
+            row = await get_job(jobs_of(info), user_id=row.user_id, job_id=row.id)
+    return await to_job(info, row)
+
+
+async def resolve_generation_create(
+    info: Info[Context, Any], input: GenerationCreateInput, wait: int | None = None
+) -> GenerationCreatePayload:
+    """Submit a generation for the caller; `wait` returns it finished if it is in time."""
+    caller = caller_of(info)
+    try:
+        if wait is not None and not 0 <= wait <= MAX_WAIT_SECONDS:
+            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
+            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+        params = GenerationParams(
+            prompt=input.prompt,
+            model_id=input.model_id,
+            negative_prompt=input.negative_prompt,
+            width=input.width,
+            height=input.height,
+            num_outputs=input.num_outputs,
+            guidance_scale=input.guidance_scale,
+            inference_steps=input.inference_steps,
+            scheduler_id=input.scheduler_id,
+            seed=input.seed,
+            init_image_id=optional_uuid(input.init_image_id, "init_image_id"),
+            prompt_strength=input.prompt_strength,
+            is_public=input.is_public,
+            idempotency_key=input.idempotency_key,
+            previews=input.previews,
+        )
+        row = await submit_generation(
+            jobs_of(info), caller=caller, params=params, source=source_of(info)
+        )
+    except ServiceError as err:
+        return GenerationCreatePayload(job=None, user_errors=user_errors(err))
+    return GenerationCreatePayload(job=await _settled(info, row, wait), user_errors=[])
+
+
+async def resolve_upscale_create(
+    info: Info[Context, Any], input: UpscaleCreateInput, wait: int | None = None
+) -> UpscaleCreatePayload:
+    """Submit a 4x upscale; an output already upscaled comes back free."""
+    caller = caller_of(info)
+    try:
+        if wait is not None and not 0 <= wait <= MAX_WAIT_SECONDS:
+            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
+            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+        params = UpscaleParams(
+            image_id=optional_uuid(input.image_id, "image_id"),
+            output_id=optional_uuid(input.output_id, "output_id"),
+            model_id=input.model_id,
+            idempotency_key=input.idempotency_key,
+        )
+        row, reused = await submit_upscale(
+            jobs_of(info), caller=caller, params=params, source=source_of(info)
+        )
+    except ServiceError as err:
+        return UpscaleCreatePayload(
+            job=None, reused=False, user_errors=user_errors(err)
+        )
+    job = await _settled(info, row, wait)
+    return UpscaleCreatePayload(job=job, reused=reused, user_errors=[])
+
+
+async def resolve_job_cancel(
+    info: Info[Context, Any], id: relay.GlobalID
+) -> JobCancelPayload:
+    """Cancel one of the caller's jobs, refunding what was not delivered."""
+    try:
+        job_id = node_uuid(id, "Job")
+        row = await cancel_job(jobs_of(info), caller=caller_of(info), job_id=job_id)
+    except ServiceError as err:
+        return JobCancelPayload(job=None, user_errors=user_errors(err))
+    return JobCancelPayload(job=await to_job(info, row), user_errors=[])
+
+
+async def resolve_image_upload(
+    info: Info[Context, Any], file: Upload
+) -> ImageUploadPayload:
+    """Store an input image after decoding it (PNG, JPEG or WebP, at most 10 MB)."""
+    ctx = info.context
+    data = await file.read()  # type: ignore[attr-defined]  # Starlette's UploadFile
+    try:
+        async with ctx.db.session() as session:
+            upload = await save_upload(
+                session,
+                ctx.services.storage,
+                user_id=caller_of(info).user.id,
+                data=data,
+            )
+    except ServiceError as err:
+        return ImageUploadPayload(upload=None, user_errors=user_errors(err))
+    return ImageUploadPayload(
+        upload=UploadedImage(
+            id=str(upload.id),  # type: ignore[arg-type]  # ID is str
+            format=upload.format,
+            width=upload.width,
+            height=upload.height,
+            size_bytes=upload.size_bytes,
+        ),
+        user_errors=[],
+    )
+
+
+async def resolve_job(info: Info[Context, Any], id: relay.GlobalID) -> Job:
+    """One of the caller's jobs; another account's id is not found."""
+    row = await get_job(
+        jobs_of(info), user_id=caller_of(info).user.id, job_id=node_uuid(id, "Job")
+    )
+    return await to_job(info, row)
+
+
+async def resolve_jobs(
+    info: Info[Context, Any],
+    first: int = 50,
+    after: str | None = None,
+    where: JobWhere | None = None,
+) -> JobConnection:
+    """The caller's jobs, newest first."""
+    page, has_next = await list_jobs(
+        jobs_of(info),
+        user_id=caller_of(info).user.id,
+        status=list(where.status) if where and where.status else None,
+        first=first,
+        after=after,
+    )
+    edges = [
+        JobEdge(cursor=cursor, node=await to_job(info, row)) for cursor, row in page
+    ]
+    return JobConnection(
+        edges=edges,
+        page_info=JobPageInfo(
+            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+async def to_update(info: Info[Context, Any], event: JobEvent) -> JobUpdate:
+    """The GraphQL view of one event."""
+    output = None
+    if event.output_id is not None:
+        row = await get_output(
+            jobs_of(info), user_id=event.user_id, output_id=event.output_id
+        )
+        output = await to_job_output(info, row) if row else None
+    preview = None
+    if event.preview_png:
+        preview = (
+            "data:image/png;base64," + base64.b64encode(event.preview_png).decode()
+        )
+    error = (
+        JobError(code=event.error_code, message=event.error_message or "")
+        if event.error_code
+        else None
+    )
+    return JobUpdate(
+        job_id=relay.to_base64("Job", str(event.job_id)),  # type: ignore[arg-type]  # ID is str
+        type=event.type.value,
+        status=event.status,
+        at=event.at,
+        queue_position=event.queue_position,
+        eta_seconds=event.eta_seconds,
+        step=event.step,
+        total_steps=event.total_steps,
+        percent=event.percent,
+        preview=preview,
+        output=output,
+        error=error,
+        charged=event.charged,
+        refunded=event.refunded,
+    )
+
+
+async def resolve_job_updates(
+    info: Info[Context, Any], job_id: relay.GlobalID
+) -> AsyncGenerator[JobUpdate, None]:
+    """Follow one of the caller's jobs: its current state first, then every change."""
+    jobs = jobs_of(info)
+    row = await get_job(
+        jobs, user_id=caller_of(info).user.id, job_id=node_uuid(job_id, "Job", "jobId")
+    )
+    async for event in jobs.events.watch_job(row.id):
+        yield await to_update(info, event)
+
+
+async def resolve_my_job_updates(
+    info: Info[Context, Any],
+) -> AsyncGenerator[JobUpdate, None]:
+    """Follow every job of the caller as it changes."""
+    async for event in jobs_of(info).events.watch_user(caller_of(info).user.id):
+        yield await to_update(info, event)
