@@ -6,3 +6,61 @@ import os
 # the hub, and a missing file must fail at once rather than try a download.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+from pathlib import Path  # after the offline switches
+from types import MappingProxyType
+
+import pytest
+
+from engine.catalog import Catalog, Family, GenerationModel, builtin_catalog
+
+SIZE = 64  # smallest size the tiny VAE's x8 factor and the UNet both accept
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder shared by the session; the tiny models are saved into it."""
+    return tmp_path_factory.mktemp("engine-data")
+
+
+@pytest.fixture(scope="session")
+def catalog(data_dir: Path) -> Catalog:
+    """The built-in catalog plus a tiny SDXL model, both built on first load."""
+    builtin = builtin_catalog(data_dir)
+    tiny = builtin.default_model()
+    tiny_xl = GenerationModel(
+        id="darkroom-tiny-xl",
+        name="Darkroom tiny XL (random noise)",
+        description="SDXL-shaped random-weight test model; outputs noise.",
+        source=str(data_dir / "models" / "darkroom-tiny-xl"),
+        family=Family.SDXL,
+        builder="tiny-sdxl",
+        default_width=SIZE,
+        default_height=SIZE,
+        default_steps=3,
+        schedulers=tiny.schedulers,
+        min_width=SIZE,
+        min_height=SIZE,
+        max_width=1024,
+        max_height=1024,
+    )
+    models = {tiny.id: tiny, tiny_xl.id: tiny_xl}
+    return Catalog(models=MappingProxyType(models), upscalers=builtin.upscalers)
+
+
+@pytest.fixture(scope="session")
+def pipes():
+    """One CPU pipeline cache for the session: models load through from_pretrained."""
+    from engine.pipelines import PipelineCache
+
+    return PipelineCache("cpu", max_loaded=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe():
+    """The tiny SD-1.5 pipeline built in memory, never saved."""
+    from engine.devmodel import build_tiny_sd15
+
+    pipe = build_tiny_sd15(seed=0)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

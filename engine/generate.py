@@ -1,0 +1,206 @@
+"""Run text-to-image and image-to-image requests, alone or batched."""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from engine.catalog import Catalog
+from engine.pipelines import PipelineCache
+from engine.progress import Cancelled, OnStep, ShouldStop, StepHook, StepListener
+from engine.requests import (
+    GenerationRequest,
+    InvalidRequests,
+    ResolvedRequest,
+    resolve_request,
+)
+
+MAX_BATCH_IMAGES = 8  # images per pipeline call; bounds peak memory
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    """One output image and the seed that reproduces it."""
+
+    index: int
+    seed: int
+    image: Image.Image
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """The images of one request; `seconds` is the wall time of its pipeline call."""
+
+    request: ResolvedRequest
+    images: list[GeneratedImage]
+    seconds: float
+
+
+BatchOutcome = GenerationResult | Cancelled | InvalidRequests
+
+
+def generate(
+    pipes: PipelineCache,
+    catalog: Catalog,
+    request: GenerationRequest,
+    on_step: OnStep | None = None,
+    should_stop: ShouldStop | None = None,
+) -> GenerationResult:
+    """Run text-to-image, or image-to-image when the request has an init image.
+
+    Args:
+        pipes: Loaded pipelines for one device.
+        catalog: The models on offer; the request is checked against its entry.
+        request: Model id, prompts, size, steps, guidance, scheduler, seed.
+        on_step: Called once per denoising step with (step, total, preview);
+            the preview is None unless `request.preview_every` says otherwise.
+        should_stop: Checked every step; True stops within one step.
+
+    Returns:
+        The images, each with the seed that reproduces it.
+
+    Raises:
+        InvalidRequests: Every problem with the request, before any compute.
+        Cancelled: should_stop returned True.
+    """
+    resolved = resolve_request(catalog, request)
+    (outcome,) = _run(pipes, [(resolved, on_step, should_stop)])
+    if isinstance(outcome, Cancelled):
+        raise outcome
+    return outcome
+
+
+def generate_batch(
+    pipes: PipelineCache,
+    catalog: Catalog,
+    requests: Sequence[GenerationRequest],
+    on_steps: Sequence[OnStep | None] | None = None,
+    should_stops: Sequence[ShouldStop | None] | None = None,
+    *,
+    max_batch_images: int = MAX_BATCH_IMAGES,
+) -> list[BatchOutcome]:
+    """Run several requests, sharing one pipeline call among compatible ones.
+
+    Text-to-image requests with the same model, size, steps, scheduler and
+    guidance run together with per-image prompts and generators, so each image
+    equals its solo run. A member that is cancelled stops getting callbacks at
+    once and its images are dropped, while the call keeps going for the others;
+    the call is interrupted only when every member is cancelled.
+
+    Args:
+        pipes: Loaded pipelines for one device.
+        catalog: The models on offer.
+        requests: The requests, in any mix of models and settings.
+        on_steps: One progress callback per request, or None.
+        should_stops: One cancel check per request, or None.
+        max_batch_images: Most images in one pipeline call.
+
+    Returns:
+        One outcome per request, in order: its result, Cancelled, or
+        InvalidRequests (found before any compute).
+    """
+    count = len(requests)
+    hooks = list(on_steps or [None] * count)
+    stops = list(should_stops or [None] * count)
+    if len(hooks) != count or len(stops) != count:
+        raise ValueError("on_steps and should_stops must have one entry per request")
+    outcomes: list[BatchOutcome | None] = [None] * count
+    groups: dict[tuple[object, ...], list[list[int]]] = {}
+    resolved: dict[int, ResolvedRequest] = {}
+    for i, request in enumerate(requests):
+        try:
+            resolved[i] = resolve_request(catalog, request)
+        except InvalidRequests as err:
+            outcomes[i] = err
+            continue
+        chunks = groups.setdefault(_batch_key(i, resolved[i]), [[]])
+        images = sum(resolved[j].num_outputs for j in chunks[-1])
+        if chunks[-1] and images + resolved[i].num_outputs > max_batch_images:
+            chunks.append([])
+        chunks[-1].append(i)
+    for chunks in groups.values():
+        for chunk in chunks:
+            members = [(resolved[i], hooks[i], stops[i]) for i in chunk]
+            for i, outcome in zip(chunk, _run(pipes, members), strict=True):
+                outcomes[i] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _batch_key(index: int, r: ResolvedRequest) -> tuple[object, ...]:
+    if r.init_image is not None:
+        return ("img2img", index)  # each init image runs alone
+    # SDXL encodes an absent negative prompt as zeros but "" as text, so empty
+    # and non-empty negatives must not share a call (a list cannot mix them).
+    return (r.model.id, r.width, r.height, r.steps, r.scheduler, r.guidance,
+            r.negative_prompt == "")  # fmt: skip
+
+
+def _run(
+    pipes: PipelineCache,
+    members: list[tuple[ResolvedRequest, OnStep | None, ShouldStop | None]],
+) -> list[GenerationResult | Cancelled]:
+    """Run compatible requests in one pipeline call."""
+    outcomes: list[GenerationResult | Cancelled | None] = [None] * len(members)
+    live: list[int] = []
+    for k, (_, _, should_stop) in enumerate(members):
+        if should_stop is not None and should_stop():
+            outcomes[k] = Cancelled(0)
+        else:
+            live.append(k)
+    if live:
+        first = members[live[0]][0]
+        loaded = pipes.get(first.model)
+        listeners: list[StepListener] = []
+        prompts: list[str] = []
+        negatives: list[str] = []
+        seeds: list[int] = []
+        for k in live:
+            request, on_step, should_stop = members[k]
+            rows = slice(len(prompts), len(prompts) + request.num_outputs)
+            listeners.append(
+                StepListener(rows, on_step, should_stop, request.preview_every)
+            )
+            prompts += [request.prompt] * request.num_outputs
+            negatives += [request.negative_prompt] * request.num_outputs
+            seeds += request.seeds
+        options: dict[str, object] = {
+            "prompt": prompts,
+            # None keeps each pipeline's own empty-prompt handling (SDXL: zeros).
+            "negative_prompt": negatives if any(negatives) else None,
+            "num_inference_steps": first.steps,
+            "guidance_scale": first.guidance,
+            # CPU generators: a seed gives the same noise on every device.
+            "generator": [torch.Generator("cpu").manual_seed(s) for s in seeds],
+            "callback_on_step_end": StepHook(
+                listeners, first.total_steps, first.model.family
+            ),
+        }
+        if first.init_image is None:
+            pipe = loaded.text2img
+            options |= {"width": first.width, "height": first.height}
+        else:
+            pipe = loaded.img2img()
+            size = (first.width, first.height)
+            image = first.init_image
+            if image.size != size:  # documented: the init image is fit to the output
+                image = image.resize(size, Image.Resampling.LANCZOS)
+            options |= {"image": image, "strength": first.strength}
+        started = time.perf_counter()
+        with loaded.scheduler(pipe, first.scheduler), torch.inference_mode():
+            call: Any = pipe  # DiffusionPipeline declares no __call__; subclasses do
+            images: list[Image.Image] = call(**options).images
+        seconds = time.perf_counter() - started
+        for k, listener in zip(live, listeners, strict=True):
+            request = members[k][0]
+            if listener.cancelled:
+                outcomes[k] = Cancelled(listener.completed_steps)
+                continue
+            outputs = [
+                GeneratedImage(index=n, seed=request.seed + n, image=images[row])
+                for n, row in enumerate(range(listener.rows.start, listener.rows.stop))
+            ]
+            outcomes[k] = GenerationResult(request, outputs, seconds)
+    return [outcome for outcome in outcomes if outcome is not None]
