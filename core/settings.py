@@ -59,6 +59,15 @@ class Settings(BaseSettings):
 
     max_tokens_per_user: PositiveInt = 10
 
+    # API limits: the computed cost one operation may reach, and a fixed window of
+    # points per token (anonymous callers share a smaller budget per client IP).
+    max_query_cost: PositiveInt = 1000
+    rate_limit_points: PositiveInt = 5000
+    anonymous_rate_limit_points: PositiveInt = 1000
+    rate_limit_window_seconds: PositiveInt = 3600
+    # Job-creating mutations (generationCreate, upscaleCreate, imageUpload) per account.
+    create_rate_per_minute: PositiveInt = 60
+
     # Jobs: run-time limits, liveness and the per-account overflow queue.
     job_timeout_seconds: Annotated[float, Field(gt=0)] = 600
     heartbeat_seconds: Annotated[float, Field(gt=0)] = 5

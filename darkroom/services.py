@@ -3,6 +3,7 @@
 from starlette.applications import Starlette
 
 from core.db import Database
+from core.ratelimit import open_rate_limiter
 from core.settings import Settings
 from core.storage import open_storage
 from engine.catalog import load_catalog
@@ -18,6 +19,7 @@ def build_services(settings: Settings) -> Services:
         db=Database(settings.resolved_database_url),
         catalog=load_catalog(settings.models_file, data_dir=settings.data_dir),
         storage=open_storage(settings),
+        rate_limiter=open_rate_limiter(settings.redis_url),
     )
 
 

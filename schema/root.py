@@ -4,6 +4,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from resolvers import catalog, jobs, mutations, queries
+from resolvers.cost import QueryCost, resolve_rate_limit
 from resolvers.errors import ErrorCodes
 from resolvers.permissions import CanGenerate, CanManage, CanRead, needs
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
@@ -17,6 +18,7 @@ from schema.jobs import (
     UpscaleCreatePayload,
 )
 from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
+from schema.ratelimit import RateLimit
 from schema.types import ApiToken, Me
 
 
@@ -31,6 +33,15 @@ class Query:
         resolver=queries.resolve_api_tokens,
         description="The account's API tokens, active and revoked, newest first. Needs READ.",
         permission_classes=needs(CanRead),
+    )
+    # --- rate limit ---
+    rate_limit: RateLimit | None = strawberry.field(
+        resolver=resolve_rate_limit,
+        description=(
+            "Your points budget after this operation was charged: the token's, or "
+            "your IP's when anonymous. Null when the server runs without limits. "
+            "No token needed."
+        ),
     )
     # --- history & catalog ---
     models: list[Model] = strawberry.field(
@@ -131,6 +142,7 @@ def build_schema(*, debug: bool = False) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=2000),
+            QueryCost,  # prices and charges before execution; refusals get codes below
             lambda: ErrorCodes(debug=debug),
         ],
     )
