@@ -5,6 +5,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -320,6 +321,93 @@ def token_revoke(token_id: uuid.UUID) -> None:
         err.print(f"[red]NOT_FOUND:[/red] no token {token_id}")
         raise typer.Exit(1)
     out.print(message)
+
+
+@app.command()
+def worker(
+    burst: Annotated[
+        bool, typer.Option(help="Exit once the queue is empty (tests, batch runs).")
+    ] = False,
+) -> None:
+    """Run a GPU worker: takes jobs from Redis (needs DARKROOM_REDIS_URL)."""
+    from jobs.worker import run_worker
+
+    settings = settings_or_exit()
+    if not settings.redis_url:
+        err.print(
+            "[red]configuration error:[/red] DARKROOM_REDIS_URL is not set; without "
+            "Redis, `darkroom serve` runs jobs in-process and needs no worker"
+        )
+        raise typer.Exit(2)
+    run_worker(settings, burst=burst)
+
+
+@app.command()
+def generate(
+    prompt: str,
+    token: Annotated[
+        str,
+        typer.Option(envvar="DARKROOM_TOKEN", help="API token (or DARKROOM_TOKEN)."),
+    ],
+    url: Annotated[
+        str | None,
+        typer.Option(help="GraphQL endpoint; default PUBLIC_BASE_URL/graphql."),
+    ] = None,
+    width: Annotated[int | None, typer.Option(help="Width in pixels.")] = None,
+    height: Annotated[int | None, typer.Option(help="Height in pixels.")] = None,
+    outputs: Annotated[int, typer.Option(help="Images to make, 1 to 4.")] = 1,
+    steps: Annotated[int | None, typer.Option(help="Denoising steps.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed; image i uses seed + i.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Catalog model id.")] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the images.")
+    ] = Path("."),
+) -> None:
+    """Generate images through a running server, watching the job live."""
+    from rich.progress import Progress
+
+    from darkroom.client import Client, DarkroomError
+
+    endpoint = url or settings_or_exit().public_base_url.rstrip("/") + "/graphql"
+    client = Client(endpoint, token)
+    fields = {
+        "prompt": prompt,
+        "numOutputs": outputs,
+        "width": width,
+        "height": height,
+        "inferenceSteps": steps,
+        "seed": seed,
+        "modelId": model,
+    }
+    try:
+        job = client.generate(**{k: v for k, v in fields.items() if v is not None})
+        out.print(f"job {job['id']} queued, {job['cost']} credits")
+        with Progress(console=out) as progress:
+            task = progress.add_task("queued", total=None)
+            for update in client.watch(job["id"]):
+                if update["type"] == "PROGRESS":
+                    progress.update(
+                        task,
+                        description="denoising",
+                        completed=update["step"],
+                        total=update["totalSteps"],
+                    )
+                elif update["type"] == "QUEUED":
+                    progress.update(
+                        task, description=f"queued (#{update['queuePosition']})"
+                    )
+                elif update["type"] == "FAILED":
+                    raise DarkroomError([update["error"]])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for output in client.job(job["id"])["outputs"]:
+            path = out_dir / f"{job['id']}-{output['index']}.png"
+            path.write_bytes(client.download(output["imageUrl"]))
+            out.print(f"saved {path} (seed {output['seed']})")
+    except DarkroomError as refusal:
+        err.print(f"[red]refused:[/red] {refusal}")
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":

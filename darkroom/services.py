@@ -1,5 +1,8 @@
 """Composition root: build the services from settings and hand them to the app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 
 from core.db import Database
@@ -7,6 +10,7 @@ from core.ratelimit import open_rate_limiter
 from core.settings import Settings
 from core.storage import open_storage
 from engine.catalog import load_catalog
+from jobs.runner import close_jobs, open_jobs
 from resolvers.app import create_app
 from resolvers.context import Services
 from schema.root import build_schema
@@ -24,5 +28,17 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_app(settings: Settings) -> Starlette:
-    """The ASGI app for these settings."""
-    return create_app(build_services(settings), build_schema(debug=settings.debug))
+    """The ASGI app for these settings; jobs run in-process unless Redis is set."""
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def jobs_open() -> AsyncIterator[None]:
+        services.jobs = await open_jobs(
+            settings, services.catalog, in_process=not settings.redis_url
+        )
+        try:
+            yield
+        finally:
+            await close_jobs(services.jobs)
+
+    return create_app(services, build_schema(debug=settings.debug), resources=jobs_open)

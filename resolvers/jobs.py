@@ -239,7 +239,10 @@ async def resolve_image_upload(
 ) -> ImageUploadPayload:
     """Store an input image after decoding it (PNG, JPEG or WebP, at most 10 MB)."""
     ctx = info.context
-    data = await file.read()  # type: ignore[attr-defined]  # Starlette's UploadFile
+    try:
+        data = await file.read()  # type: ignore[attr-defined]  # Starlette's UploadFile
+    finally:
+        await file.close()  # type: ignore[attr-defined]  # frees its spooled temp file
     try:
         async with ctx.db.session() as session:
             upload = await save_upload(
