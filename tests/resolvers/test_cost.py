@@ -192,6 +192,7 @@ def test_over_budget_is_rate_limited_with_retry_after(make_api) -> None:
     )
     body = response.json()
     # then it is refused with the seconds and time until reset, and not charged
+    assert response.headers["x-ratelimit-remaining"] == "1"
     assert body["data"] is None
     [error] = body["errors"]
     assert error["extensions"]["code"] == "RATE_LIMITED"
