@@ -3,11 +3,12 @@
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from resolvers import catalog, jobs, mutations, queries
+from resolvers import catalog, history, jobs, mutations, queries
 from resolvers.cost import QueryCost, resolve_rate_limit
 from resolvers.errors import ErrorCodes
 from resolvers.permissions import CanGenerate, CanManage, CanRead, needs
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
+from schema.history import OutputConnection
 from schema.jobs import (
     GenerationCreatePayload,
     ImageUploadPayload,
@@ -62,6 +63,14 @@ class Query:
             "The settings generationCreate uses for what it leaves out; an unknown "
             "modelId is NOT_FOUND. No token needed."
         ),
+    )
+    outputs: OutputConnection = strawberry.field(
+        resolver=history.resolve_outputs,
+        description=(
+            "Your stored images, newest first unless orderBy says otherwise, public and "
+            "private alike; deleted ones never appear. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
     )
     # --- jobs ---
     job: Job = strawberry.field(
