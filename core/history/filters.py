@@ -297,12 +297,12 @@ def _leaf(
             continue
         checked = [check(op, v) for v in values]
         parts.append(column.in_(checked) if op == "in_" else column.not_in(checked))
+    if nullable and parts:
+        # Two-valued logic: a NULL never satisfies a comparison, even under not_.
+        parts.insert(0, column.is_not(None))
     is_null = getattr(spec, "is_null", None)
     if is_null is not None:
         parts.append(column.is_(None) if is_null else column.is_not(None))
-    if nullable and parts and is_null is None:
-        # Two-valued logic: a NULL never satisfies a comparison, even under not_.
-        parts.insert(0, column.is_not(None))
     return sa.and_(*parts) if parts else sa.true()
 
 
