@@ -1,6 +1,7 @@
 """The `darkroom` command: serve, migrate, and operator commands for users, credits, tokens."""
 
 import asyncio
+import base64
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -120,6 +121,12 @@ def serve(
     from darkroom.services import build_app
 
     settings = settings_or_exit()
+    if "public_base_url" not in settings.model_fields_set:
+        # Links must point where this server really listens.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(
+            update={"public_base_url": f"http://{shown}:{port}"}
+        )
     if settings.is_embedded:
         prepare_embedded(settings)
     secret = asyncio.run(first_start_account(settings))
@@ -342,6 +349,11 @@ def worker(
     run_worker(settings, burst=burst)
 
 
+def job_uuid(global_id: str) -> str:
+    """The plain job id inside a Relay global id (for file names)."""
+    return base64.b64decode(global_id).decode().partition(":")[2]
+
+
 @app.command()
 def generate(
     prompt: str,
@@ -402,7 +414,7 @@ def generate(
                     raise DarkroomError([update["error"]])
         out_dir.mkdir(parents=True, exist_ok=True)
         for output in client.job(job["id"])["outputs"]:
-            path = out_dir / f"{job['id']}-{output['index']}.png"
+            path = out_dir / f"{job_uuid(job['id'])}-{output['index']}.png"
             path.write_bytes(client.download(output["imageUrl"]))
             out.print(f"saved {path} (seed {output['seed']})")
     except DarkroomError as refusal:
