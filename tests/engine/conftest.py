@@ -11,8 +11,13 @@ from pathlib import Path  # after the offline switches
 from types import MappingProxyType
 
 import pytest
+import torch
 
 from engine.catalog import Catalog, Family, GenerationModel, builtin_catalog
+
+# 64 px tensors gain nothing from intra-op threads, and on a busy 2-core box
+# OpenMP spin-waiting made each tiny call 40x slower (5 s instead of 0.11 s).
+torch.set_num_threads(1)
 
 SIZE = 64  # smallest size the tiny VAE's x8 factor and the UNet both accept
 
