@@ -3,10 +3,10 @@
 Metadata keys (all values strings): prompt, negative_prompt, seed, steps,
 guidance, scheduler, model, width, height, engine_version, and strength for
 image-to-image. PNG stores each key as its own tEXt chunk (iTXt when the text
-is not Latin-1), readable by any PNG
-tool. WebP and JPEG have no text chunks, so there the same mapping is one JSON
-object in the EXIF UserComment tag (ASCII character code; non-ASCII text is
-JSON-escaped), which survives most viewers and is easy to parse.
+is not Latin-1), readable by any PNG tool. WebP and JPEG have no text chunks,
+so there the same mapping is one JSON object in the EXIF UserComment tag (ASCII
+character code; non-ASCII text is JSON-escaped), which survives most viewers
+and is easy to parse.
 """
 
 import io
