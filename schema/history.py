@@ -367,7 +367,7 @@ class OutputsSubmitToGalleryPayload:
 @strawberry.type(description="Result of outputsDelete: all ids deleted, or none.")
 class OutputsDeletePayload:
     deleted_ids: list[relay.GlobalID] | None = strawberry.field(
-        description="Ids of the deleted outputs and of their upscales; null on failure."
+        description="The ids given, now deleted with their upscales; null on failure."
     )
     user_errors: list[UserError] = strawberry.field(
         description="Why nothing was deleted."

@@ -1,14 +1,26 @@
 """Build the Schema: attach resolvers with descriptions and permissions."""
 
 import strawberry
+from strawberry import relay
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from resolvers import catalog, history, jobs, mutations, queries
+from resolvers import catalog, history, jobs, mutations, nodes, outputs, queries
 from resolvers.cost import QueryCost, resolve_rate_limit
 from resolvers.errors import ErrorCodes
-from resolvers.permissions import CanGenerate, CanManage, CanRead, needs
+from resolvers.permissions import (
+    CanGenerate,
+    CanManage,
+    CanRead,
+    IsAuthenticated,
+    needs,
+)
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
-from schema.history import OutputConnection
+from schema.history import (
+    OutputConnection,
+    OutputsDeletePayload,
+    OutputsSubmitToGalleryPayload,
+    OutputsUpdatePayload,
+)
 from schema.jobs import (
     GenerationCreatePayload,
     ImageUploadPayload,
@@ -72,6 +84,14 @@ class Query:
         ),
         permission_classes=needs(CanRead),
     )
+    node: relay.Node = strawberry.field(
+        resolver=nodes.resolve_node,
+        description=(
+            "Any of your objects by global id (Output, Job, ApiToken, Model); another "
+            "account's id is NOT_FOUND. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
     # --- jobs ---
     job: Job = strawberry.field(
         resolver=jobs.resolve_job,
@@ -98,6 +118,31 @@ class Mutation:
     api_token_revoke: ApiTokenRevokePayload = strawberry.mutation(
         resolver=mutations.resolve_api_token_revoke,
         description="Revoke an API token; it is refused from then on. Needs MANAGE.",
+        permission_classes=needs(CanManage),
+    )
+    # --- history & catalog ---
+    outputs_update: OutputsUpdatePayload = strawberry.mutation(
+        resolver=outputs.resolve_outputs_update,
+        description=(
+            "Favorite or unfavorite outputs (needs READ) and make them public or private "
+            "(needs MANAGE). All ids change or none; an unknown or foreign id is NOT_FOUND."
+        ),
+        permission_classes=[IsAuthenticated, CanRead, outputs.CanManageVisibility],
+    )
+    outputs_submit_to_gallery: OutputsSubmitToGalleryPayload = strawberry.mutation(
+        resolver=outputs.resolve_outputs_submit_to_gallery,
+        description=(
+            "Submit outputs to the public gallery, making them public. All or none. "
+            "Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    outputs_delete: OutputsDeletePayload = strawberry.mutation(
+        resolver=outputs.resolve_outputs_delete,
+        description=(
+            "Delete outputs and their upscales (no refund); they vanish from every list. "
+            "All or none. Needs MANAGE."
+        ),
         permission_classes=needs(CanManage),
     )
     # --- jobs ---

@@ -216,3 +216,205 @@ def test_outputs_need_the_read_scope(api: Api) -> None:
     body = api.post(OUTPUTS, token=token)
     # then it is forbidden
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+UPDATE = """mutation($ids: [ID!]!, $input: OutputsUpdateInput!) {
+  outputsUpdate(ids: $ids, input: $input) {
+    outputs { id isFavorite isPublic galleryStatus imageUrl }
+    userErrors { field code message }
+  }
+}"""
+SUBMIT = """mutation($ids: [ID!]!) { outputsSubmitToGallery(ids: $ids) {
+  outputs { id isPublic galleryStatus } userErrors { field code message } } }"""
+DELETE = """mutation($ids: [ID!]!) { outputsDelete(ids: $ids) {
+  deletedIds userErrors { field code message } } }"""
+FLAGS = "{ outputs { edges { node { id isFavorite isPublic galleryStatus } } } }"
+
+
+def flags(api: Api, token: str) -> dict[str, dict[str, object]]:
+    edges = api.data(FLAGS, token=token)["outputs"]["edges"]
+    return {e["node"]["id"]: e["node"] for e in edges}
+
+
+def test_favorites_need_only_read_and_visibility_needs_manage(api: Api) -> None:
+    # given a read-only token and two private outputs
+    token = api.account("alice@example.com", scopes=[Scope.READ])
+    ids = [gid(i) for i in seed_outputs(api, user_id_of(api, "alice@example.com"), 2)]
+    # when it favorites them
+    payload = api.data(UPDATE, {"ids": ids, "input": {"isFavorite": True}}, token=token)
+    # then both are favorites and nothing else changed
+    changed = payload["outputsUpdate"]
+    assert changed["userErrors"] == []
+    assert [o["isFavorite"] for o in changed["outputs"]] == [True, True]
+    assert [o["id"] for o in changed["outputs"]] == ids
+    # and making them public is refused for lack of MANAGE, changing nothing
+    body = api.post(UPDATE, {"ids": ids, "input": {"isPublic": True}}, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "MANAGE" in body["errors"][0]["message"]
+    assert all(not o["isPublic"] for o in flags(api, token).values())
+
+
+def test_making_outputs_public_submits_them_and_signs_links_no_more(api: Api) -> None:
+    # given a managing token and a private output
+    token = api.account("alice@example.com")
+    [one] = [gid(i) for i in seed_outputs(api, user_id_of(api, "alice@example.com"), 1)]
+    # when it is made public, then private again
+    public = api.data(UPDATE, {"ids": [one], "input": {"isPublic": True}}, token=token)
+    private = api.data(
+        UPDATE, {"ids": [one], "input": {"isPublic": False}}, token=token
+    )
+    # then it was submitted with a plain link, and withdrawn with a signed one
+    [shown] = public["outputsUpdate"]["outputs"]
+    assert (shown["isPublic"], shown["galleryStatus"]) == (True, "SUBMITTED")
+    assert "signature=" not in shown["imageUrl"]
+    [hidden] = private["outputsUpdate"]["outputs"]
+    assert (hidden["isPublic"], hidden["galleryStatus"]) == (False, "NOT_SUBMITTED")
+    assert "signature=" in hidden["imageUrl"]
+
+
+def test_a_free_account_cannot_make_outputs_private(api: Api) -> None:
+    # given a free account with a public output
+    from core.enums import Tier
+
+    token = api.account("free@example.com", tier=Tier.FREE)
+    user = user_id_of(api, "free@example.com")
+    [one] = [gid(i) for i in seed_outputs(api, user, 1, is_public=True)]
+    # when it tries to hide it
+    payload = api.data(
+        UPDATE, {"ids": [one], "input": {"isPublic": False}}, token=token
+    )
+    # then a FORBIDDEN userError says why and the output stays public
+    result = payload["outputsUpdate"]
+    assert result["outputs"] is None
+    assert result["userErrors"][0]["code"] == "FORBIDDEN"
+    assert result["userErrors"][0]["field"] == ["input", "isPublic"]
+    assert flags(api, token)[one]["isPublic"] is True
+
+
+def test_a_foreign_id_fails_the_whole_batch_and_changes_nothing(api: Api) -> None:
+    # given alice's output and bob's output
+    alice = api.account("alice@example.com")
+    bob = api.account("bob@example.com")
+    [mine] = [
+        gid(i) for i in seed_outputs(api, user_id_of(api, "alice@example.com"), 1)
+    ]
+    [his] = [gid(i) for i in seed_outputs(api, user_id_of(api, "bob@example.com"), 1)]
+    for mutation, variables in [
+        (UPDATE, {"input": {"isFavorite": True}}),
+        (SUBMIT, {}),
+        (DELETE, {}),
+    ]:
+        # when alice names both in one batch
+        payload = api.data(mutation, {**variables, "ids": [mine, his]}, token=alice)
+        # then NOT_FOUND comes back as a userError without saying which id
+        [result] = payload.values()
+        assert result["userErrors"][0]["code"] == "NOT_FOUND"
+        assert result["userErrors"][0]["field"] == ["ids"]
+    # and neither output changed
+    assert flags(api, alice)[mine] == {
+        "id": mine,
+        "isFavorite": False,
+        "isPublic": False,
+        "galleryStatus": "NOT_SUBMITTED",
+    }
+    assert flags(api, bob)[his]["isFavorite"] is False
+    # and a malformed id is just as unknown
+    payload = api.data(SUBMIT, {"ids": [relay.to_base64("Output", "x")]}, token=alice)
+    assert payload["outputsSubmitToGallery"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+def test_submitting_to_the_gallery_makes_outputs_public(api: Api) -> None:
+    # given two private outputs
+    token = api.account("alice@example.com")
+    ids = [gid(i) for i in seed_outputs(api, user_id_of(api, "alice@example.com"), 2)]
+    # when they are submitted
+    payload = api.data(SUBMIT, {"ids": ids}, token=token)["outputsSubmitToGallery"]
+    # then both are public and submitted
+    assert payload["userErrors"] == []
+    assert {(o["isPublic"], o["galleryStatus"]) for o in payload["outputs"]} == {
+        (True, "SUBMITTED")
+    }
+
+
+def test_deleted_outputs_and_their_upscales_vanish_from_history(api: Api) -> None:
+    # given an upscaled output and another one
+    token = api.account("alice@example.com")
+    user = user_id_of(api, "alice@example.com")
+    [gone] = seed_outputs(api, user, 1, upscaled=True)
+    [kept] = seed_outputs(api, user, 1)
+    # when the upscaled one is deleted
+    payload = api.data(DELETE, {"ids": [gid(gone)]}, token=token)["outputsDelete"]
+    # then its id comes back and only the other output is listed, counted and found
+    assert payload == {"deletedIds": [gid(gone)], "userErrors": []}
+    data = api.data("{ outputs { totalCount edges { node { id } } } }", token=token)
+    assert data["outputs"]["totalCount"] == 1
+    assert [e["node"]["id"] for e in data["outputs"]["edges"]] == [gid(kept)]
+    body = api.post(NODE, {"id": gid(gone)}, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_deleting_and_submitting_need_manage(api: Api) -> None:
+    # given a token with READ and GENERATE but not MANAGE
+    token = api.account("alice@example.com", scopes=[Scope.READ, Scope.GENERATE])
+    ids = [gid(i) for i in seed_outputs(api, user_id_of(api, "alice@example.com"), 1)]
+    for mutation in (DELETE, SUBMIT):
+        # when it deletes or submits
+        body = api.post(mutation, {"ids": ids}, token=token)
+        # then it is forbidden and the output is untouched
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert flags(api, token)[ids[0]]["isPublic"] is False
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Output { width }
+  ... on ApiToken { name }
+  ... on Model { modelId }
+} }"""
+
+
+def test_node_finds_your_own_objects_by_global_id(api: Api) -> None:
+    # given alice's output and token, and the catalog model
+    from tests.resolvers.history_rows import token_of
+
+    token = api.account("alice@example.com")
+    [output] = seed_outputs(api, user_id_of(api, "alice@example.com"), 1, width=320)
+    api_token = token_of(api, "alice@example.com")
+    cases = [
+        (gid(output), {"__typename": "Output", "width": 320}),
+        (
+            relay.to_base64("ApiToken", str(api_token.id)),
+            {"__typename": "ApiToken", "name": api_token.name},
+        ),
+        (
+            relay.to_base64("Model", "darkroom-tiny"),
+            {"__typename": "Model", "modelId": "darkroom-tiny"},
+        ),
+    ]
+    for global_id, expected in cases:
+        # when she looks each up
+        node = api.data(NODE, {"id": global_id}, token=token)["node"]
+        # then she gets it back under the same id
+        assert node == {**expected, "id": global_id}
+
+
+def test_node_never_shows_another_accounts_objects(api: Api) -> None:
+    # given bob's output and token, and an id of no known type
+    from tests.resolvers.history_rows import token_of
+
+    alice = api.account("alice@example.com")
+    api.account("bob@example.com")
+    [his] = seed_outputs(api, user_id_of(api, "bob@example.com"), 1)
+    his_token = token_of(api, "bob@example.com")
+    for global_id in [
+        gid(his),
+        relay.to_base64("ApiToken", str(his_token.id)),
+        relay.to_base64("Job", str(his_token.id)),
+        relay.to_base64("Model", "no-such-model"),
+        relay.to_base64("Output", "not-a-uuid"),
+        relay.to_base64("User", str(his_token.user_id)),
+    ]:
+        # when alice looks it up
+        body = api.post(NODE, {"id": global_id}, token=alice)
+        # then it is NOT_FOUND with no data
+        assert body["data"] is None, global_id
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", global_id

@@ -1,0 +1,109 @@
+"""Output mutations: favorite, visibility, gallery submission and delete, all or nothing."""
+
+import uuid
+from typing import Annotated, Any, ClassVar
+
+import strawberry
+from strawberry import relay
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from core.enums import Scope
+from core.errors import ServiceError
+from core.outputs import delete_outputs, submit_outputs_to_gallery, update_outputs
+from resolvers.context import Context
+from resolvers.errors import user_errors
+from resolvers.history import to_output
+from resolvers.mutations import node_uuid
+from resolvers.queries import caller_of
+from schema.history import (
+    OutputsDeletePayload,
+    OutputsSubmitToGalleryPayload,
+    OutputsUpdateInput,
+    OutputsUpdatePayload,
+)
+
+Ids = Annotated[
+    list[relay.GlobalID],
+    strawberry.argument(description="Output ids, 1 to 100; repeats count once."),
+]
+
+
+class CanManageVisibility(BasePermission):
+    """Changing isPublic needs MANAGE; favorites need only READ."""
+
+    message = "This token lacks the MANAGE scope, which changing isPublic needs."
+    error_extensions: ClassVar[dict[str, Any]] = {"code": "FORBIDDEN"}
+
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
+        """True unless isPublic is set by a token without MANAGE."""
+        update: OutputsUpdateInput | None = kwargs.get("input")
+        caller = info.context.caller
+        if update is None or update.is_public is None:
+            return True
+        return caller is not None and Scope.MANAGE in caller.scopes
+
+
+def _uuids(ids: list[relay.GlobalID]) -> list[uuid.UUID]:
+    # A malformed id is as unknown as a foreign one: NOT_FOUND, naming none.
+    return [node_uuid(i, "Output", "ids") for i in ids]
+
+
+async def resolve_outputs_update(
+    info: Info[Context, Any],
+    ids: Ids,
+    input: Annotated[
+        OutputsUpdateInput, strawberry.argument(description="What to change.")
+    ],
+) -> OutputsUpdatePayload:
+    """Set favorite and/or visibility on the caller's outputs."""
+    ctx, caller = info.context, caller_of(info)
+    try:
+        async with ctx.db.session() as session:
+            rows = await update_outputs(
+                session,
+                user_id=caller.user.id,
+                ids=_uuids(ids),
+                is_favorite=input.is_favorite,
+                is_public=input.is_public,
+                free_outputs_public=ctx.settings.free_outputs_public,
+                user_is_free=not caller.user.tier.is_paid,
+            )
+    except ServiceError as err:
+        return OutputsUpdatePayload(outputs=None, user_errors=user_errors(err))
+    outputs = [await to_output(info, row) for row in rows]
+    return OutputsUpdatePayload(outputs=outputs, user_errors=[])
+
+
+async def resolve_outputs_submit_to_gallery(
+    info: Info[Context, Any], ids: Ids
+) -> OutputsSubmitToGalleryPayload:
+    """Submit the caller's outputs to the public gallery."""
+    ctx, caller = info.context, caller_of(info)
+    try:
+        async with ctx.db.session() as session:
+            rows = await submit_outputs_to_gallery(
+                session, user_id=caller.user.id, ids=_uuids(ids)
+            )
+    except ServiceError as err:
+        return OutputsSubmitToGalleryPayload(outputs=None, user_errors=user_errors(err))
+    outputs = [await to_output(info, row) for row in rows]
+    return OutputsSubmitToGalleryPayload(outputs=outputs, user_errors=[])
+
+
+async def resolve_outputs_delete(
+    info: Info[Context, Any], ids: Ids
+) -> OutputsDeletePayload:
+    """Soft-delete the caller's outputs and their upscales."""
+    ctx, caller = info.context, caller_of(info)
+    try:
+        async with ctx.db.session() as session:
+            deleted = await delete_outputs(
+                session, user_id=caller.user.id, ids=_uuids(ids)
+            )
+    except ServiceError as err:
+        return OutputsDeletePayload(deleted_ids=None, user_errors=user_errors(err))
+    gids = [relay.GlobalID("Output", str(i)) for i in deleted]
+    return OutputsDeletePayload(deleted_ids=gids, user_errors=[])
