@@ -236,7 +236,7 @@ async def fetch_page(
     scope: str,
     window: Window,
     with_total: bool,
-    convert: Callable[[sa.Row[Any]], T],
+    convert: Callable[[sa.Row[*tuple[Any, ...]]], T],
     values_of: Callable[[T], Sequence[KeyValue]],
 ) -> Page[T]:
     """Read one keyset page of `stmt` (already filtered), plus its flags and count.
