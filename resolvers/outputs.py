@@ -16,7 +16,7 @@ from resolvers.errors import user_errors
 from resolvers.history import to_output
 from resolvers.mutations import node_uuid
 from resolvers.queries import caller_of
-from schema.history import (
+from schema.outputs import (
     OutputsDeletePayload,
     OutputsSubmitToGalleryPayload,
     OutputsUpdateInput,

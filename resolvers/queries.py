@@ -14,6 +14,7 @@ from core.credits import (
 )
 from core.tokens import Caller, list_tokens
 from resolvers.context import Context
+from resolvers.loaders import summary_loader
 from schema.types import ApiToken, CreditRow, Credits, Me
 
 
@@ -46,6 +47,7 @@ async def resolve_me(info: Info[Context, Any]) -> Me:
         created_at=user.created_at,
         token_scopes=sorted(caller.scopes),
         credits=credits,
+        load_usage_summary=summary_loader(ctx, user.id),
     )
 
 

@@ -4,7 +4,16 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from resolvers import catalog, history, jobs, mutations, nodes, outputs, queries
+from resolvers import (
+    catalog,
+    history,
+    jobs,
+    mutations,
+    nodes,
+    outputs,
+    queries,
+    usage,
+)
 from resolvers.cost import QueryCost, resolve_rate_limit
 from resolvers.errors import ErrorCodes
 from resolvers.permissions import (
@@ -15,12 +24,7 @@ from resolvers.permissions import (
     needs,
 )
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
-from schema.history import (
-    OutputConnection,
-    OutputsDeletePayload,
-    OutputsSubmitToGalleryPayload,
-    OutputsUpdatePayload,
-)
+from schema.history import OutputConnection
 from schema.jobs import (
     GenerationCreatePayload,
     ImageUploadPayload,
@@ -30,9 +34,15 @@ from schema.jobs import (
     JobUpdate,
     UpscaleCreatePayload,
 )
+from schema.outputs import (
+    OutputsDeletePayload,
+    OutputsSubmitToGalleryPayload,
+    OutputsUpdatePayload,
+)
 from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
 from schema.ratelimit import RateLimit
 from schema.types import ApiToken, Me
+from schema.usage import UsageConnection
 
 
 @strawberry.type(description="Read the caller's account, tokens and catalog.")
@@ -89,6 +99,14 @@ class Query:
         description=(
             "Any of your objects by global id (Output, Job, ApiToken, Model); another "
             "account's id is NOT_FOUND. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
+    usage: UsageConnection = strawberry.field(
+        resolver=usage.resolve_usage,
+        description=(
+            "Your jobs, newest first, with credits charged and refunded; failed and "
+            "cancelled ones included. Needs READ."
         ),
         permission_classes=needs(CanRead),
     )

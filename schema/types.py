@@ -1,6 +1,8 @@
 """GraphQL object types for accounts, credits and tokens."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -8,6 +10,7 @@ from strawberry import relay
 from core import models
 from core.tokens import parse_scopes
 from schema.enums import CreditType, Scope, Tier
+from schema.usage import UsageSummary
 
 
 @strawberry.type(
@@ -120,3 +123,22 @@ class Me:
     credits: Credits = strawberry.field(
         description="Credit balance and the rows behind it."
     )
+    # Set by resolve_me; runs only when usageSummary is selected.
+    load_usage_summary: strawberry.Private[
+        Callable[[datetime | None], Awaitable[list[UsageSummary]]]
+    ]
+
+    @strawberry.field(
+        description="Jobs and credits per source and kind, failed and cancelled included."
+    )
+    async def usage_summary(
+        self,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Count jobs submitted at or after this moment (with a UTC offset); default ever."
+            ),
+        ] = None,
+    ) -> list[UsageSummary]:
+        """Totals for the account behind the token."""
+        return await self.load_usage_summary(since)
