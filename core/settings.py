@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     queued_expiry_minutes: Annotated[float, Field(gt=0)] = 30
     max_overflow: Annotated[int, Field(ge=0)] = 50
     max_attempts: PositiveInt = 3
+    # Least time between two PROGRESS events of one job (the last step always goes).
+    progress_interval_seconds: Annotated[float, Field(ge=0)] = 0.1
     # How often an idle arq worker polls Redis for new jobs.
     worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.05
 

@@ -301,21 +301,21 @@ class RedisEventBus(_BusBase):
     async def _read(self, pubsub: PubSub) -> None:
         while True:
             try:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=1.0
-                )
+                # listen() rather than get_message(timeout=...): a read cut short
+                # by a timeout can lose messages that had already arrived.
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        self._fanout.deliver(*_parse(message["data"]))
             except (RedisConnectionError, OSError):
-                # Resubscribe, then replay snapshots: seq numbers drop repeats.
-                await asyncio.sleep(0.5)
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
-                pubsub = self._pubsub = await self._subscribe()
-                for job_id in list(self._fanout.by_job):
-                    snapshot = await self._snapshot(job_id)
-                    if snapshot is not None:
-                        self._fanout.deliver(*snapshot)
-                continue
-            if message is not None and message["type"] == "pmessage":
-                self._fanout.deliver(*_parse(message["data"]))
+                pass
+            # Resubscribe, then replay snapshots: sequence numbers drop repeats.
+            await asyncio.sleep(0.5)
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            pubsub = self._pubsub = await self._subscribe()
+            for job_id in list(self._fanout.by_job):
+                snapshot = await self._snapshot(job_id)
+                if snapshot is not None:
+                    self._fanout.deliver(*snapshot)
 
     async def close(self) -> None:
         """Stop the reader and close the subscription (the client is the caller's)."""

@@ -146,7 +146,12 @@ async def claim_job(
 
 
 async def beat(
-    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, step: int
+    session: AsyncSession,
+    *,
+    job_id: uuid.UUID,
+    worker_id: str,
+    step: int,
+    total_steps: int,
 ) -> bool:
     """Refresh the heartbeat while the job is still ours; False once it is not."""
     result = await session.execute(
@@ -156,7 +161,7 @@ async def beat(
             col(Job.status) == JobStatus.RUNNING,
             col(Job.worker_id) == worker_id,
         )
-        .values(heartbeat_at=utcnow(), step=step)
+        .values(heartbeat_at=utcnow(), step=step, total_steps=total_steps)
         .execution_options(synchronize_session=False)
     )
     return bool(rowcount(result))
@@ -173,6 +178,8 @@ async def finish_job(
     error_message: str | None = None,
     only_from: tuple[JobStatus, ...] = ACTIVE,
     worker_id: str | None = None,
+    where: sa.ColumnElement[bool] | None = None,
+    step: int | None = None,
 ) -> tuple[Job, list[Job]] | None:
     """Write a terminal state with its refund, then fill the freed slot.
 
@@ -188,16 +195,21 @@ async def finish_job(
     guard = [col(Job.id) == job_id, col(Job.status).in_(only_from)]
     if worker_id is not None:
         guard.append(col(Job.worker_id) == worker_id)
+    if where is not None:
+        guard.append(where)
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": utcnow(),
+        "refunded": refund,
+        "error_code": error_code,
+        "error_message": None if error_message is None else error_message[:1000],
+    }
+    if step is not None:
+        values["step"] = step
     result = await session.execute(
         sa.update(Job)
         .where(*guard)
-        .values(
-            status=status,
-            finished_at=utcnow(),
-            refunded=refund,
-            error_code=error_code,
-            error_message=None if error_message is None else error_message[:1000],
-        )
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if not rowcount(result):

@@ -1,5 +1,6 @@
 """Job fixtures: a Jobs facade on real Redis (arq) or in memory, and accounts."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from core.settings import Settings
 from core.storage import LocalStorage
 from core.tokens import Caller, create_token, parse_scopes
 from engine.catalog import Catalog, builtin_catalog
-from jobs.events import RedisEventBus
+from jobs.events import JobEvent, RedisEventBus
 from jobs.queue import ArqQueue
 from jobs.submission import Jobs
+from jobs.worker import build_worker, close_worker
 
 
 @dataclass
@@ -31,7 +33,9 @@ class Accounts:
     db: Database
     settings: Settings
 
-    async def caller(self, email: str, *, tier: Tier = Tier.PRO, credits: int = 50) -> Caller:
+    async def caller(
+        self, email: str, *, tier: Tier = Tier.PRO, credits: int = 50
+    ) -> Caller:
         async with self.db.session() as session:
             user = await create_user(
                 session,
@@ -63,17 +67,22 @@ class Accounts:
 
     async def count_jobs(self) -> int:
         async with self.db.session() as session:
-            return int(await session.scalar(sa.select(sa.func.count()).select_from(Job)) or 0)
+            return int(
+                await session.scalar(sa.select(sa.func.count()).select_from(Job)) or 0
+            )
 
 
 @pytest.fixture
-def job_settings(tmp_path: Path, redis_url: str) -> Settings:
-    """Settings for job tests: a temporary data folder, Redis, short liveness limits."""
+def job_settings(tmp_path: Path, redis_url: str, db: Database) -> Settings:
+    """Settings for job tests: the test database, Redis, short liveness limits."""
     return Settings(
         data_dir=tmp_path / "data",
+        database_url=db.url,
         redis_url=redis_url,
         heartbeat_seconds=0.5,
         heartbeat_stale_seconds=3,
+        progress_interval_seconds=0,
+        worker_poll_delay_seconds=0,
     )
 
 
@@ -86,7 +95,9 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalStorage:
     """A storage folder for this test."""
-    return LocalStorage(tmp_path / "files", base_url="http://test", signing_key=b"k" * 32)
+    return LocalStorage(
+        tmp_path / "files", base_url="http://test", signing_key=b"k" * 32
+    )
 
 
 @pytest.fixture
@@ -109,6 +120,41 @@ async def jobs(
     await events.close()
     await redis.aclose()
     await arq.aclose()
+
+
+async def run_burst_worker(jobs: Jobs, **ctx: object) -> None:
+    """Run a real arq worker until the queue is empty."""
+    worker = build_worker(
+        jobs.settings,
+        burst=True,
+        handle_signals=False,
+        catalog=jobs.catalog,
+        storage=jobs.storage,
+        **ctx,
+    )
+    try:
+        await worker.main()
+    finally:
+        await close_worker(worker)
+
+
+async def follow(
+    events: AsyncIterator[JobEvent], first: asyncio.Event
+) -> list[JobEvent]:
+    """Collect a watch until it ends, signalling once the snapshot has arrived."""
+    seen = []
+    async for event in events:
+        seen.append(event)
+        first.set()
+    return seen
+
+
+async def watch(jobs: Jobs, job_id: uuid.UUID) -> "asyncio.Task[list[JobEvent]]":
+    """Start following a job and return once the subscription is live."""
+    ready = asyncio.Event()
+    task = asyncio.create_task(follow(jobs.events.watch_job(job_id), ready))
+    await asyncio.wait_for(ready.wait(), 5)
+    return task
 
 
 @pytest.fixture

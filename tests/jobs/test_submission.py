@@ -24,24 +24,37 @@ from .conftest import Accounts
 TINY = GenerationParams(prompt="a red fox", width=64, height=64, inference_steps=2)
 
 
-async def test_a_valid_submission_is_charged_queued_and_enqueued(jobs: Jobs, accounts: Accounts):
+async def test_a_valid_submission_is_charged_queued_and_enqueued(
+    jobs: Jobs, accounts: Accounts
+):
     # given a pro account with 50 credits
     alice = await accounts.caller("alice@example.com")
     # when she asks for three images
     params = dataclasses.replace(TINY, num_outputs=3, seed=7)
-    job = await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    job = await submit_generation(
+        jobs, caller=alice, params=params, source=JobSource.API
+    )
     # then three credits are gone, the job is queued with every default resolved
     assert await accounts.balance(alice) == 47
     assert await accounts.token_spend(alice) == 3
-    assert (job.status, job.cost, job.total_steps, job.paid_lane) == (JobStatus.QUEUED, 3, 2, True)
-    assert job.params["seed"] == 7 and job.params["scheduler_id"] == "K_EULER"
+    assert (job.status, job.cost, job.total_steps, job.paid_lane) == (
+        JobStatus.QUEUED,
+        3,
+        2,
+        True,
+    )
+    assert job.params["seed"] == 7
+    assert job.params["scheduler_id"] == "K_EULER"
     # and arq holds it in the paid band
     arq: ArqRedis = jobs.queue.redis  # type: ignore[attr-defined]
     score = await arq.zscore(ARQ_QUEUE, str(job.id))
-    assert score is not None and score < job.enqueued_at.timestamp() * 1000 - PAID_BAND_MS + 1000
+    assert score is not None
+    assert score < job.enqueued_at.timestamp() * 1000 - PAID_BAND_MS + 1000
 
 
-async def test_every_problem_is_reported_at_once_with_python_field_names(jobs: Jobs, accounts: Accounts):
+async def test_every_problem_is_reported_at_once_with_python_field_names(
+    jobs: Jobs, accounts: Accounts
+):
     # given an account
     alice = await accounts.caller("alice@example.com")
     # when she sends a request wrong in five ways
@@ -69,18 +82,30 @@ async def test_every_problem_is_reported_at_once_with_python_field_names(jobs: J
     assert await accounts.count_jobs() == 0
 
 
-async def test_an_unknown_model_and_too_many_previews_are_refused(jobs: Jobs, accounts: Accounts):
+async def test_an_unknown_model_and_too_many_previews_are_refused(
+    jobs: Jobs, accounts: Accounts
+):
     alice = await accounts.caller("alice@example.com")
     with pytest.raises(ValidationFailed) as unknown:
         await submit_generation(
-            jobs, caller=alice, params=dataclasses.replace(TINY, model_id="nope"), source=JobSource.API
+            jobs,
+            caller=alice,
+            params=dataclasses.replace(TINY, model_id="nope"),
+            source=JobSource.API,
         )
     with pytest.raises(ValidationFailed) as previews:
         await submit_generation(
-            jobs, caller=alice, params=dataclasses.replace(TINY, previews=3), source=JobSource.API
+            jobs,
+            caller=alice,
+            params=dataclasses.replace(TINY, previews=3),
+            source=JobSource.API,
         )
-    assert [(p.field, p.code) for p in unknown.value.problems] == [("model_id", ErrorCode.UNKNOWN_MODEL)]
-    assert [(p.field, p.code) for p in previews.value.problems] == [("previews", ErrorCode.OUT_OF_RANGE)]
+    assert [(p.field, p.code) for p in unknown.value.problems] == [
+        ("model_id", ErrorCode.UNKNOWN_MODEL)
+    ]
+    assert [(p.field, p.code) for p in previews.value.problems] == [
+        ("previews", ErrorCode.OUT_OF_RANGE)
+    ]
 
 
 async def test_the_same_idempotency_key_and_input_return_the_first_job_charged_once(
@@ -89,9 +114,13 @@ async def test_the_same_idempotency_key_and_input_return_the_first_job_charged_o
     # given a job submitted with a key
     alice = await accounts.caller("alice@example.com")
     params = dataclasses.replace(TINY, idempotency_key="order-1")
-    first = await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    first = await submit_generation(
+        jobs, caller=alice, params=params, source=JobSource.API
+    )
     # when the same request is sent again
-    again = await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    again = await submit_generation(
+        jobs, caller=alice, params=params, source=JobSource.API
+    )
     # then it is the same job and only one charge was made
     assert again.id == first.id
     assert await accounts.balance(alice) == 48
@@ -112,7 +141,8 @@ async def test_a_free_account_runs_one_job_and_queues_the_rest_up_to_the_overflo
     one = dataclasses.replace(TINY, num_outputs=1)
     # when he submits five single-image jobs
     submitted = [
-        await submit_generation(jobs, caller=bob, params=one, source=JobSource.API) for _ in range(4)
+        await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+        for _ in range(4)
     ]
     # then one is dispatched and three wait in his overflow
     assert [j.enqueued_at is not None for j in submitted] == [True, False, False, False]
@@ -129,7 +159,9 @@ async def test_a_free_account_runs_one_job_and_queues_the_rest_up_to_the_overflo
     assert (await accounts.job(submitted[2].id)).enqueued_at is None
 
 
-async def test_cancelling_a_queued_job_refunds_it_in_full(jobs: Jobs, accounts: Accounts):
+async def test_cancelling_a_queued_job_refunds_it_in_full(
+    jobs: Jobs, accounts: Accounts
+):
     # given a queued two-image job
     alice = await accounts.caller("alice@example.com")
     job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
@@ -144,7 +176,9 @@ async def test_cancelling_a_queued_job_refunds_it_in_full(jobs: Jobs, accounts: 
     assert caught.value.code is ErrorCode.JOB_FINISHED
 
 
-async def test_accounts_cannot_see_or_cancel_each_others_jobs(jobs: Jobs, accounts: Accounts):
+async def test_accounts_cannot_see_or_cancel_each_others_jobs(
+    jobs: Jobs, accounts: Accounts
+):
     # given a job of alice's
     alice = await accounts.caller("alice@example.com")
     mallory = await accounts.caller("mallory@example.com")
@@ -161,16 +195,32 @@ async def test_accounts_cannot_see_or_cancel_each_others_jobs(jobs: Jobs, accoun
         assert caught.value.code is ErrorCode.NOT_FOUND
     page, has_next = await list_jobs(jobs, user_id=mallory.user.id, status=None)
     assert (page, has_next) == ([], False)
-    assert (await get_job(jobs, user_id=alice.user.id, job_id=job.id)).status is JobStatus.QUEUED
+    assert (
+        await get_job(jobs, user_id=alice.user.id, job_id=job.id)
+    ).status is JobStatus.QUEUED
 
 
-async def test_jobs_are_listed_newest_first_in_keyset_pages(jobs: Jobs, accounts: Accounts):
+async def test_jobs_are_listed_newest_first_in_keyset_pages(
+    jobs: Jobs, accounts: Accounts
+):
     alice = await accounts.caller("alice@example.com", tier=Tier.ULTIMATE)
     made = [
-        await submit_generation(jobs, caller=alice, params=dataclasses.replace(TINY, num_outputs=1), source=JobSource.API)
+        await submit_generation(
+            jobs,
+            caller=alice,
+            params=dataclasses.replace(TINY, num_outputs=1),
+            source=JobSource.API,
+        )
         for _ in range(5)
     ]
     first, more = await list_jobs(jobs, user_id=alice.user.id, status=None, first=3)
-    rest, done = await list_jobs(jobs, user_id=alice.user.id, status=[JobStatus.QUEUED], first=3, after=first[-1][0])
-    assert more and not done
+    rest, done = await list_jobs(
+        jobs,
+        user_id=alice.user.id,
+        status=[JobStatus.QUEUED],
+        first=3,
+        after=first[-1][0],
+    )
+    assert more
+    assert not done
     assert [j.id for _, j in first + rest] == [j.id for j in reversed(made)]

@@ -1,0 +1,332 @@
+"""The arq tasks: run one generation or upscale, given only the job's id.
+
+arq delivers at least once, so each step is safe to repeat: the claim is a
+conditional update, storage keys and output rows are keyed by (job, index), and
+the terminal state is written with its refund only while the job is still ours.
+Torch-loading engine modules are imported inside the engine thread, never at
+module level, so the API can import this module without pulling in torch.
+"""
+
+import asyncio
+import functools
+import io
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from PIL import Image
+from sqlmodel import col
+
+from core.enums import JobStatus, Tier
+from core.errors import ErrorCode
+from core.models import Output, User
+from core.uploads import get_upload
+from engine.catalog import Catalog
+from engine.requests import InvalidRequests, ResolvedRequest
+from jobs.events import EventType
+from jobs.execution import JobRun, StopReason
+from jobs.lifecycle import (
+    claim_job,
+    enqueue_all,
+    finish_job,
+    stale_before,
+    terminal_event,
+)
+from jobs.params import generation_request, params_from_job
+from jobs.submission import Jobs, gallery_status
+
+if TYPE_CHECKING:
+    from engine.generate import GenerationResult
+    from engine.pipelines import PipelineCache
+    from engine.requests import GenerationRequest
+    from engine.upscale import UpscalerCache, UpscaleResult
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WorkerContext = dict[str, Any]  # arq's ctx: "jobs", "engine", "worker_id"
+
+
+class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
+    """Reading an input or writing an output failed."""
+
+
+class Engine:
+    """The engine on one thread: GPU work is serialised, models load on first use."""
+
+    def __init__(
+        self, catalog: Catalog, *, cache_dir: Path, device: str | None = None
+    ) -> None:
+        self.catalog, self.cache_dir, self.device = catalog, cache_dir, device
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self._pipes: PipelineCache | None = None
+        self._upscalers: UpscalerCache | None = None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the engine thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
+
+    def _device(self) -> str:
+        from engine.pipelines import pick_device
+
+        if self.device is None:
+            self.device = pick_device()
+        return self.device
+
+    def generate(self, request: "GenerationRequest", run: JobRun) -> "GenerationResult":
+        """Engine thread: generate with the job's step hook and stop flag."""
+        from engine.generate import generate
+        from engine.pipelines import PipelineCache
+
+        if self._pipes is None:
+            self._pipes = PipelineCache(self._device(), max_loaded=2)
+        return generate(
+            self._pipes, self.catalog, request, run.on_step, run.should_stop
+        )
+
+    def upscale(
+        self, image: Image.Image, model_id: str, run: JobRun
+    ) -> "UpscaleResult":
+        """Engine thread: upscale with the job's step hook and stop flag."""
+        from engine.upscale import UpscalerCache, upscale
+
+        if self._upscalers is None:
+            self._upscalers = UpscalerCache(
+                self._device(), cache_dir=self.cache_dir, catalog=self.catalog
+            )
+        return upscale(self._upscalers, image, model_id, run.on_step, run.should_stop)
+
+    def close(self) -> None:
+        """Let the thread finish its current call; drop queued ones."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_generation(ctx: WorkerContext, job_id: str) -> None:
+    """Run one generation job; a repeated delivery is harmless."""
+    await _execute(ctx, uuid.UUID(job_id), _generate)
+
+
+async def run_upscale(ctx: WorkerContext, job_id: str) -> None:
+    """Run one upscale job; a repeated delivery is harmless."""
+    await _execute(ctx, uuid.UUID(job_id), _upscale)
+
+
+Body = Callable[[Jobs, Engine, JobRun, Tier], Awaitable[None]]
+
+
+async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
+    from engine.progress import Cancelled
+
+    jobs: Jobs = ctx["jobs"]
+    engine: Engine = ctx["engine"]
+    worker_id: str = ctx["worker_id"]
+    async with jobs.db.session() as session:
+        job = await claim_job(
+            session,
+            job_id=job_id,
+            worker_id=worker_id,
+            stale_before=stale_before(jobs.settings),
+        )
+        user = None if job is None else await session.get(User, job.user_id)
+    if job is None or user is None:
+        return  # finished, cancelled, or held by a live worker
+    async with JobRun(jobs, job, worker_id=worker_id) as run:
+        status, code, message = JobStatus.SUCCEEDED, None, None
+        try:
+            await body(jobs, engine, run, user.tier)
+        except Cancelled:
+            if run.reason is StopReason.CANCEL:
+                status = JobStatus.CANCELLED
+            elif run.reason is StopReason.TIMEOUT:
+                status, code = JobStatus.FAILED, ErrorCode.TIMEOUT
+                message = f"ran longer than {jobs.settings.job_timeout_seconds:g} s"
+            else:
+                return  # no longer ours: whoever owns it now writes the end
+        except InvalidRequests as err:
+            status, code, message = (
+                JobStatus.FAILED,
+                ErrorCode.INVALID_REQUEST,
+                str(err),
+            )
+        except StorageFailed as err:
+            status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, str(err)
+        except Exception as err:
+            log.exception("job %s failed", job_id)
+            status, code = JobStatus.FAILED, ErrorCode.ENGINE_ERROR
+            message = f"{type(err).__name__}: {err}"
+        await run.flush()
+        # A cancel refunds the images not delivered; a failure refunds everything.
+        refund = job.cost if status is JobStatus.FAILED else 0
+        if status is JobStatus.CANCELLED:
+            refund = job.cost - await _delivered(jobs, job_id)
+        async with jobs.db.session() as session:
+            done = await finish_job(
+                session,
+                job_id=job_id,
+                status=status,
+                settings=jobs.settings,
+                refund=refund,
+                error_code=code,
+                error_message=message,
+                only_from=(JobStatus.RUNNING,),
+                worker_id=worker_id,
+                step=run.step,
+            )
+    if done is not None:
+        finished, dispatched = done
+        await jobs.events.publish(terminal_event(finished))
+        await enqueue_all(jobs.queue, dispatched)
+
+
+async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
+    job = run.job
+    params = params_from_job(job.params, job.model_id)
+    init_image = None
+    if params.init_image_id is not None:
+        async with jobs.db.session() as session:
+            upload = await get_upload(
+                session, user_id=job.user_id, upload_id=params.init_image_id
+            )
+        init_image = await engine.call(
+            _open_image, await _read(jobs, upload.storage_key)
+        )
+    request = generation_request(params, jobs.catalog, init_image)
+    result = await engine.call(engine.generate, request, run)
+    is_public = bool(job.params.get("is_public"))
+    for generated in result.images:
+        data = await engine.call(
+            _encode_generated, generated.image, result.request, generated.seed
+        )
+        output = Output(
+            job_id=job.id,
+            user_id=job.user_id,
+            index=generated.index,
+            storage_key=f"outputs/{job.id}/{generated.index}.png",
+            format="PNG",
+            width=generated.image.width,
+            height=generated.image.height,
+            seed=generated.seed,
+            prompt=result.request.prompt,
+            negative_prompt=result.request.negative_prompt,
+            model_id=job.model_id,
+            scheduler_id=result.request.scheduler,
+            inference_steps=result.request.steps,
+            guidance_scale=result.request.guidance,
+            prompt_strength=result.request.strength,
+            init_image_id=params.init_image_id,
+            source=job.source,
+            is_public=is_public,
+            gallery_status=gallery_status(is_public, tier, jobs.settings),
+        )
+        await _deliver(jobs, run, output, data)
+
+
+async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
+    job = run.job
+    source: Output | None = None
+    async with jobs.db.session() as session:
+        if job.params.get("output_id"):
+            source = await session.get(Output, uuid.UUID(job.params["output_id"]))
+            if source is None:
+                raise StorageFailed(
+                    f"output {job.params['output_id']} no longer exists"
+                )
+            key = source.storage_key
+        else:
+            upload = await get_upload(
+                session,
+                user_id=job.user_id,
+                upload_id=uuid.UUID(job.params["image_id"]),
+            )
+            key = upload.storage_key
+    image = await engine.call(_open_image, await _read(jobs, key))
+    result = await engine.call(engine.upscale, image, job.model_id, run)
+    data = await engine.call(_encode_upscaled, result.image, job.model_id)
+    output = Output(
+        job_id=job.id,
+        user_id=job.user_id,
+        index=0,
+        storage_key=f"outputs/{job.id}/0.png",
+        format="PNG",
+        width=result.image.width,
+        height=result.image.height,
+        seed=None if source is None else source.seed,
+        prompt="" if source is None else source.prompt,
+        negative_prompt="" if source is None else source.negative_prompt,
+        model_id=job.model_id,
+        scheduler_id=None if source is None else source.scheduler_id,
+        source=job.source,
+        upscaled_from_id=None if source is None else source.id,
+        is_public=bool(job.params.get("is_public")),
+        gallery_status=gallery_status(False, tier, jobs.settings),
+    )
+    await _deliver(jobs, run, output, data)
+
+
+async def _read(jobs: Jobs, key: str) -> bytes:
+    try:
+        return await jobs.storage.get(key)
+    except Exception as err:
+        raise StorageFailed(f"cannot read {key}: {err}") from err
+
+
+async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
+    """Store the file, then its row (once per job and index), then announce it."""
+    try:
+        await jobs.storage.put(output.storage_key, data, "image/png")
+    except Exception as err:
+        raise StorageFailed(f"cannot store {output.storage_key}: {err}") from err
+    async with jobs.db.session() as session:
+        existing = await session.scalar(
+            sa.select(Output).where(
+                col(Output.job_id) == output.job_id, col(Output.index) == output.index
+            )
+        )
+        if existing is None:
+            session.add(output)
+            if output.upscaled_from_id is not None:
+                await session.execute(
+                    sa.update(Output)
+                    .where(col(Output.id) == output.upscaled_from_id)
+                    .values(is_upscaled=True)
+                )
+            await session.flush()
+        else:
+            output = existing
+    run.emit(
+        EventType.OUTPUT, output_id=output.id, output_index=output.index, step=run.step
+    )
+
+
+async def _delivered(jobs: Jobs, job_id: uuid.UUID) -> int:
+    async with jobs.db.session() as session:
+        found = await session.scalar(
+            sa.select(sa.func.count()).where(col(Output.job_id) == job_id)
+        )
+    return int(found or 0)
+
+
+def _open_image(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def _encode_generated(
+    image: Image.Image, resolved: ResolvedRequest, seed: int
+) -> bytes:
+    from engine.outputs import encode_image, generation_metadata
+
+    return encode_image(
+        image, format="PNG", metadata=generation_metadata(resolved, seed)
+    )
+
+
+def _encode_upscaled(image: Image.Image, model_id: str) -> bytes:
+    from engine.outputs import encode_image
+
+    return encode_image(image, format="PNG", metadata={"upscaler": model_id})

@@ -1,0 +1,134 @@
+"""The arq worker: `python -m jobs.worker`, or `darkroom worker` via run_worker."""
+
+import asyncio
+import logging
+import warnings
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+from redis.asyncio import Redis
+
+from core.db import Database
+from core.settings import Settings, load_settings
+from core.storage import open_storage
+from engine.catalog import load_catalog
+from jobs.events import RedisEventBus
+from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, ArqQueue
+from jobs.runner import worker_id
+from jobs.submission import Jobs
+from jobs.sweeper import sweep
+from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale
+
+log = logging.getLogger(__name__)
+# arq's own timeout backs up ours: it only fires if the engine ignores the stop flag.
+ARQ_TIMEOUT_MARGIN_SECONDS = 60
+
+
+async def startup(ctx: WorkerContext) -> None:
+    """Open database, storage, events and the engine; repair what a crash left."""
+    settings: Settings = ctx.get("settings") or load_settings()
+    catalog = ctx.get("catalog") or load_catalog(
+        settings.models_file, data_dir=settings.data_dir
+    )
+    redis = Redis.from_url(settings.redis_url)
+    jobs = Jobs(
+        db=Database(settings.resolved_database_url),
+        settings=settings,
+        catalog=catalog,
+        queue=ArqQueue(ctx["redis"]),
+        events=RedisEventBus(redis),
+        storage=ctx.get("storage") or open_storage(settings),
+    )
+    ctx.update(
+        jobs=jobs,
+        engine=Engine(catalog, cache_dir=settings.data_dir / "models"),
+        worker_id=worker_id("arq"),
+    )
+    # A worker that died mid-job left it RUNNING; pick it up now, not in a minute.
+    report = await sweep(jobs)
+    log.info("startup sweep: %s", report)
+
+
+async def shutdown(ctx: WorkerContext) -> None:
+    """Close what startup opened (arq closes its own Redis pool)."""
+    jobs: Jobs | None = ctx.get("jobs")
+    if jobs is None:
+        return
+    ctx["engine"].close()
+    await jobs.events.close()
+    if isinstance(jobs.events, RedisEventBus):
+        await jobs.events.redis.aclose()
+    await jobs.db.dispose()
+
+
+async def sweep_jobs(ctx: WorkerContext) -> None:
+    """The sweeper as an arq cron job."""
+    report = await sweep(ctx["jobs"])
+    log.info("sweep: %s", report)
+
+
+class WorkerSettings:
+    """arq's worker settings; run_worker adds the ones read from Settings."""
+
+    functions = [  # noqa: RUF012  # arq reads these class attributes as they are
+        func(run_generation, name=TASK_GENERATION),
+        func(run_upscale, name=TASK_UPSCALE),
+    ]
+    cron_jobs = [cron(sweep_jobs, second=0, run_at_startup=False)]  # noqa: RUF012  # as above
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = ARQ_QUEUE
+    # One job at a time: the engine thread serialises GPU work anyway.
+    max_jobs = 1
+
+
+def build_worker(
+    settings: Settings, *, burst: bool = False, handle_signals: bool = True, **ctx: Any
+) -> Worker:
+    """An arq Worker for these settings; `ctx` seeds the context (catalog, storage)."""
+    return Worker(
+        functions=WorkerSettings.functions,
+        cron_jobs=WorkerSettings.cron_jobs,
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        queue_name=WorkerSettings.queue_name,
+        max_jobs=WorkerSettings.max_jobs,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        burst=burst,
+        handle_signals=handle_signals,
+        poll_delay=settings.worker_poll_delay_seconds,
+        job_timeout=settings.job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
+        ctx={"settings": settings, **ctx},
+    )
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    """Run a worker until stopped (or, with burst, until the queue is empty)."""
+    if not settings.redis_url:
+        raise SystemExit("DARKROOM_REDIS_URL is not set; the worker needs Redis")
+    asyncio.run(_run(settings, burst=burst))
+
+
+async def _run(settings: Settings, *, burst: bool) -> None:
+    # arq's Worker binds the event loop current at construction: build it inside.
+    worker = build_worker(settings, burst=burst)
+    try:
+        await worker.main()
+    finally:
+        await close_worker(worker)
+
+
+async def close_worker(worker: Worker) -> None:
+    """Run arq's shutdown, which still calls redis-py's deprecated close()."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Call to deprecated close", DeprecationWarning
+        )
+        await worker.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker(load_settings())
