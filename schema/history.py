@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -10,16 +11,50 @@ from core.history import filters, paging, queries
 from schema.catalog import Scheduler
 from schema.enums import GalleryStatus, JobSource
 
-AspectRatio = strawberry.enum(
-    filters.AspectRatio,
-    description="Width to height, matched exactly; LANDSCAPE_2_4_1 is 2.4:1 (12:5).",
+
+def _described(enum: Any, descriptions: dict[str, str]) -> Any:
+    """Give each value of a wrapped core enum its description (core cannot)."""
+    for value in enum.__strawberry_definition__.values:
+        value.description = descriptions[value.name]
+    return enum
+
+
+AspectRatio = _described(
+    strawberry.enum(
+        filters.AspectRatio,
+        description="Width to height, matched exactly (width * h == height * w).",
+    ),
+    {
+        "SQUARE_1_1": "1:1.",
+        "LANDSCAPE_16_9": "16:9.",
+        "PORTRAIT_9_16": "9:16.",
+        "LANDSCAPE_3_2": "3:2.",
+        "PORTRAIT_2_3": "2:3.",
+        "LANDSCAPE_4_3": "4:3.",
+        "PORTRAIT_3_4": "3:4.",
+        "LANDSCAPE_5_4": "5:4.",
+        "PORTRAIT_4_5": "4:5.",
+        "LANDSCAPE_2_4_1": "2.4:1 (12:5).",
+    },
 )
-Direction = strawberry.enum(
-    paging.Direction, description="Sort direction; NULLs come last either way."
+Direction = _described(
+    strawberry.enum(
+        paging.Direction, description="Sort direction; NULLs come last either way."
+    ),
+    {"ASC": "Smallest or oldest first.", "DESC": "Largest or newest first."},
 )
-OutputOrderField = strawberry.enum(
-    queries.OutputOrderField,
-    description="What outputs can be sorted by; the id always breaks ties.",
+OutputOrderField = _described(
+    strawberry.enum(
+        queries.OutputOrderField,
+        description="What outputs can be sorted by; the id always breaks ties.",
+    ),
+    {
+        "CREATED_AT": "When the output was stored.",
+        "WIDTH": "Width in pixels.",
+        "HEIGHT": "Height in pixels.",
+        "INFERENCE_STEPS": "Denoising steps (NULL for upscales, sorted last).",
+        "GUIDANCE_SCALE": "Guidance scale (NULL for upscales, sorted last).",
+    },
 )
 
 _LIST = "at most 100 values"
