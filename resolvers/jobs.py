@@ -16,6 +16,7 @@ from core.models import Job as JobRow
 from core.models import Output
 from core.uploads import save_upload
 from jobs.events import JobEvent
+from jobs.lifecycle import terminal_event
 from jobs.position import queue_position
 from jobs.submission import (
     GenerationParams,
@@ -342,6 +343,10 @@ async def resolve_job_updates(
     row = await get_job(
         jobs, user_id=caller_of(info).user.id, job_id=node_uuid(job_id, "Job", "jobId")
     )
+    if row.status.is_terminal:
+        # Snapshots expire; a finished job's last word is in its row.
+        yield await to_update(info, terminal_event(row))
+        return
     async for event in jobs.events.watch_job(row.id):
         yield await to_update(info, event)
 

@@ -196,7 +196,9 @@ class JobUpdate:
     )
     step: int | None = strawberry.field(description="Steps done (PROGRESS).")
     total_steps: int | None = strawberry.field(description="Steps in all (PROGRESS).")
-    percent: float | None = strawberry.field(description="0 to 100 (PROGRESS).")
+    percent: float | None = strawberry.field(
+        description="Share of the steps done, 0 to 1 (PROGRESS; 1 on success)."
+    )
     preview: str | None = strawberry.field(
         description="A small PNG preview as a data: URL, when previews were asked for."
     )
