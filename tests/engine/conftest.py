@@ -1,5 +1,6 @@
 """Engine fixtures: the tiny in-code model, built once and loaded back from disk."""
 
+import dataclasses
 import os
 
 # Before diffusers or huggingface_hub are imported: the suite must never reach
@@ -32,7 +33,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def catalog(data_dir: Path) -> Catalog:
     """The built-in catalog plus a tiny SDXL model, both built on first load."""
     builtin = builtin_catalog(data_dir)
-    tiny = builtin.default_model()
+    # float32 on CPU, not the bf16 default, so that runs can be compared with
+    # the in-memory model and with each other at 1e-5.
+    fp32 = MappingProxyType({"cpu": "float32"})
+    tiny = dataclasses.replace(builtin.default_model(), dtypes=fp32)
     tiny_xl = GenerationModel(
         id="darkroom-tiny-xl",
         name="Darkroom tiny XL (random noise)",
@@ -40,6 +44,7 @@ def catalog(data_dir: Path) -> Catalog:
         source=str(data_dir / "models" / "darkroom-tiny-xl"),
         family=Family.SDXL,
         builder="tiny-sdxl",
+        dtypes=fp32,
         default_width=SIZE,
         default_height=SIZE,
         default_steps=3,

@@ -98,7 +98,7 @@ def test_example_catalog_parses(tmp_path) -> None:
     # then the tiny model resolves into the data folder and both upscalers exist
     tiny = catalog.default_model()
     assert tiny.source == f"{tmp_path}/models/darkroom-tiny"
-    assert tiny.dtypes["cpu"] == "float32"
+    assert tiny.dtypes["cpu"] == "bfloat16"
     assert list(catalog.upscalers) == ["realesr-animevideov3-x4", "realesrgan-x4plus"]
     assert catalog.upscaler("realesrgan-x4plus").tile == 192
 

@@ -8,6 +8,7 @@ import torch
 from diffusers import EulerDiscreteScheduler
 from PIL import Image
 
+from engine.catalog import builtin_catalog
 from engine.devmodel import build_tiny_sdxl
 from engine.generate import generate
 from engine.pipelines import ModelLoadError, PipelineCache, pick_device
@@ -178,3 +179,19 @@ def test_pick_device_falls_back_to_cpu_and_refuses_absent_devices() -> None:
     assert pick_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="cuda"):
         pick_device("cuda")
+
+
+def test_the_builtin_model_runs_in_bfloat16_on_cpu(data_dir) -> None:
+    # given the built-in catalog, whose CPU dtype is the measured-faster bf16
+    catalog = builtin_catalog(data_dir)
+    cache = PipelineCache("cpu", max_loaded=1)
+    previews = []
+    request = GenerationRequest(
+        "darkroom-tiny", "a cat", width=SIZE, height=SIZE, steps=2, preview_every=1
+    )
+    # when it generates
+    result = generate(cache, catalog, request, lambda s, t, p: previews.append(p))
+    # then the weights are bf16 and the image and previews come out as RGB
+    assert cache.get(catalog.default_model()).dtype is torch.bfloat16
+    assert result.images[0].image.size == (SIZE, SIZE)
+    assert [p.mode for p in previews] == ["RGB", "RGB"]
