@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.credits import FreeCreditPolicy, create_free_grant, grant_credits
 from core.enums import CreditType, Tier
@@ -38,7 +39,7 @@ async def create_user(
 ) -> User:
     """Create an account: free tier gets its sign-up credits, plus any extra granted."""
     address = normalise_email(email)
-    if await session.scalar(sa.select(User.id).where(User.email == address)):
+    if await session.scalar(sa.select(col(User.id)).where(col(User.email) == address)):
         raise ServiceError(
             ErrorCode.ALREADY_EXISTS, f"{address} already has an account", "email"
         )
@@ -70,7 +71,7 @@ async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
 async def get_user_by_email(session: AsyncSession, *, email: str) -> User:
     """An account by its address."""
     address = normalise_email(email)
-    user = await session.scalar(sa.select(User).where(User.email == address))
+    user = await session.scalar(sa.select(User).where(col(User.email) == address))
     if user is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"no account for {address}", "email")
     return user
@@ -79,8 +80,10 @@ async def get_user_by_email(session: AsyncSession, *, email: str) -> User:
 async def list_users(session: AsyncSession) -> list[User]:
     """Every account, oldest first."""
     return list(
-        await session.scalars(sa.select(User).order_by(User.created_at, User.id))
-    )  # type: ignore[arg-type]  # SQLModel column
+        await session.scalars(
+            sa.select(User).order_by(col(User.created_at), col(User.id))
+        )
+    )
 
 
 async def count_users(session: AsyncSession) -> int:

@@ -61,7 +61,7 @@ class EnumText(sa.TypeDecorator[StrEnum]):
 
 
 def _enum(enum: type[StrEnum], *, index: bool = False) -> Any:
-    return Field(sa_type=EnumText(enum), nullable=False, index=index)  # type: ignore[call-overload]  # sa_type takes instances at runtime
+    return Field(sa_type=EnumText(enum), nullable=False, index=index)
 
 
 class User(SQLModel, table=True):

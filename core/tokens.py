@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from core.credits import lock_account
 from core.enums import DEFAULT_SCOPES, Scope
 from core.errors import ErrorCode, ServiceError
 from core.models import ApiToken, User, utcnow
@@ -89,13 +91,11 @@ async def create_token(
             "scopes",
         )
     # Lock the account so two concurrent creations cannot both pass the limit.
-    await session.execute(
-        sa.select(User.id).where(User.id == user_id).with_for_update()
-    )
+    await lock_account(session, user_id=user_id)
     active = await session.scalar(
         sa.select(sa.func.count())
         .select_from(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.is_active)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.is_active))
     )
     if (active or 0) >= max_active:
         raise ServiceError(
@@ -124,8 +124,11 @@ async def authenticate(
     row = (
         await session.execute(
             sa.select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.secret_hash == hash_secret(secret), ApiToken.is_active)
+            .join(User, col(User.id) == col(ApiToken.user_id))
+            .where(
+                col(ApiToken.secret_hash) == hash_secret(secret),
+                col(ApiToken.is_active),
+            )
         )
     ).first()
     if row is None:
@@ -141,8 +144,8 @@ async def list_tokens(session: AsyncSession, *, user_id: uuid.UUID) -> list[ApiT
     """The account's tokens, active and revoked, newest first."""
     rows = await session.scalars(
         sa.select(ApiToken)
-        .where(ApiToken.user_id == user_id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id)  # type: ignore[attr-defined]  # SQLModel column
+        .where(col(ApiToken.user_id) == user_id)
+        .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id))
     )
     return list(rows)
 
@@ -178,9 +181,9 @@ async def record_token_spend(
     """Count a use of the token and the credits it spent (negative for a refund)."""
     await session.execute(
         sa.update(ApiToken)
-        .where(ApiToken.id == token_id)  # type: ignore[arg-type]  # SQLModel column
+        .where(col(ApiToken.id) == token_id)
         .values(
-            uses=ApiToken.uses + (1 if credits > 0 else 0),
-            credits_spent=ApiToken.credits_spent + credits,
+            uses=col(ApiToken.uses) + (1 if credits > 0 else 0),
+            credits_spent=col(ApiToken.credits_spent) + credits,
         )
     )

@@ -3,8 +3,10 @@
 import logging
 from collections.abc import Iterable
 
+import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from core.errors import ServiceError, ValidationFailed
 from schema.types import UserError
@@ -34,6 +36,22 @@ def user_errors(err: ServiceError) -> list[UserError]:
         UserError(field=input_path(p.field), code=p.code.value, message=p.message)
         for p in problems
     ]
+
+
+class QuietSchema(strawberry.Schema):
+    """A Schema that leaves logging to ErrorCodes.
+
+    Strawberry logs every error with a traceback; refusals (bad token, cost,
+    rate limit, NOT_FOUND) are answers, not faults, and ErrorCodes already logs
+    the unexpected ones.
+    """
+
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
+    ) -> None:
+        """Log nothing here."""
 
 
 class ErrorCodes(MaskErrors):

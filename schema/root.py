@@ -15,7 +15,7 @@ from resolvers import (
     usage,
 )
 from resolvers.cost import QueryCost, resolve_rate_limit
-from resolvers.errors import ErrorCodes
+from resolvers.errors import ErrorCodes, QuietSchema
 from resolvers.permissions import (
     CanGenerate,
     CanManage,
@@ -203,9 +203,9 @@ class Subscription:
     )
 
 
-def build_schema(*, debug: bool = False) -> strawberry.Schema:
+def build_schema(*, debug: bool = False) -> QuietSchema:
     """The schema with its protective extensions; `debug` unmasks unexpected errors."""
-    return strawberry.Schema(
+    return QuietSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

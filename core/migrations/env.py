@@ -1,8 +1,10 @@
 """Alembic environment: runs migrations over the async engine on SQLite and PostgreSQL."""
 
 import asyncio
+from typing import Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
@@ -12,7 +14,9 @@ from core.models import EnumText, UTCDateTime  # importing registers every table
 target_metadata = SQLModel.metadata
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(
+    type_: str, obj: object, autogen_context: AutogenContext
+) -> str | Literal[False]:
     """Write our column types as the plain SQL types they store, so migrations stay
     independent of the Python classes that wrap them."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
