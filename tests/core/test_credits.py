@@ -32,15 +32,6 @@ HOUR = timedelta(hours=1)
 POLICY = FreeCreditPolicy()
 
 
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases before the async `db` fixture runs.
-
-    Migrating runs asyncio.run(), which fails inside the running loop of an async
-    fixture, so the session fixtures are set up here, outside any loop.
-    """
-
-
 async def new_user(db: Database, tier: Tier = Tier.FREE) -> uuid.UUID:
     async with db.session() as s:
         user = User(email=f"{uuid.uuid4().hex}@example.com", tier=tier)

@@ -4,7 +4,6 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from core.credits import (
@@ -22,15 +21,6 @@ from core.models import CreditRow, User
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=UTC)
 POLICY = FreeCreditPolicy()
-
-
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases before the async `db` fixture runs.
-
-    Migrating runs asyncio.run(), which fails inside the running loop of an async
-    fixture, so the session fixtures are set up here, outside any loop.
-    """
 
 
 async def new_user(db: Database) -> uuid.UUID:

@@ -43,11 +43,6 @@ PROMPTS = ["A red cat", "a Red dog", "100% cat", "snake_case cat", "blue_sky", "
 MODELS = ["sd15", "sdxl", "flux"]
 
 
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases outside any event loop (migrating calls asyncio.run)."""
-
-
 # ---------------------------------------------------------------- row helpers
 
 

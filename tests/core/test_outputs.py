@@ -23,11 +23,6 @@ NS, SUB, WAIT, OK, REJ = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases outside any event loop (migrating calls asyncio.run)."""
-
-
 async def stored(db: Database, output_id: uuid.UUID) -> Output:
     async with db.session() as session:
         row = await session.get(Output, output_id)

@@ -28,11 +28,6 @@ from core.uploads import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases outside any event loop, before the async `db` fixture."""
-
-
 def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, "teal" if mode == "RGB" else 0).save(buffer, fmt)

@@ -19,11 +19,6 @@ from core.usage import UsageTotals, UsageWhere, list_usage, usage_summary
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _databases_migrated(sqlite_database_url, postgresql_database_url) -> None:
-    """Migrate both databases outside any event loop (migrating calls asyncio.run)."""
-
-
 async def add_account(db: Database) -> tuple[uuid.UUID, uuid.UUID]:
     """A user and one of their API tokens."""
     async with db.session() as session:
