@@ -265,3 +265,30 @@ def follow(
             elif message["type"] == "complete":
                 assert not expect_error, events
                 return events
+
+
+def test_the_legacy_graphql_ws_protocol_streams_updates_too(api: Api) -> None:
+    # given a finished job
+    token = api.account("kim@example.com", credits=10)
+    job_id = create(api, token, wait=60, numOutputs=1)["job"]["id"]
+    # when its owner follows it over the older graphql-ws protocol
+    with api.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+        ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        )
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "start",
+                "payload": {"query": UPDATES, "variables": {"id": job_id}},
+            }
+        )
+        messages = []
+        while not messages or messages[-1]["type"] != "complete":
+            message = ws.receive_json()
+            if message["type"] != "ka":
+                messages.append(message)
+    # then it gets the final state, then the end of the stream
+    data = [m["payload"]["data"]["jobUpdates"] for m in messages if m["type"] == "data"]
+    assert data[-1]["type"] == "SUCCEEDED"
