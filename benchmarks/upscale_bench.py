@@ -35,6 +35,7 @@ HEADER = (
 # long stops, and its time is extrapolated from the tiles it finished ("est.").
 # Peak RSS stays real: the full output is allocated before the first tile.
 BUDGET_SECONDS = 60.0
+ROUNDS = 5  # alternating torch/ncnn processes for the backend comparison
 
 
 def run(quick: bool = False) -> list[str]:
@@ -43,15 +44,22 @@ def run(quick: bool = False) -> list[str]:
 
     upscalers = builtin_catalog(Path(tempfile.gettempdir())).upscalers
     compact = next(u for u in upscalers.values() if u.architecture == "compact")
-    cases = [(model_id, None, size) for model_id in upscalers for size in (256, 1024)]
-    # The same compact weights through the other backend: the reason x4plus may
-    # stay on ncnn is that ncnn costs the compact net nothing against torch.
-    other = "ncnn" if compact.backend == "torch" else "torch"
-    cases.append((compact.id, other, 256))
-    if quick:
-        cases = [case for case in cases if case[2] == 256]
+    sizes = (256,) if quick else (256, 1024)
+    cases = [(model_id, None, size) for model_id in upscalers for size in sizes]
     with tempfile.TemporaryDirectory() as cache_dir:
-        return [_row(_in_child(case, cache_dir, quick)) for case in cases]
+        rows = [_row(_in_child(case, cache_dir, quick)) for case in cases]
+        # The same compact weights on both backends, alternating so that load
+        # from other work on the machine hits both alike; the best run of each
+        # counts. If ncnn keeps up with torch, x4plus loses nothing on ncnn.
+        best: dict[str, dict] = {}
+        for _ in range(1 if quick else ROUNDS):
+            for backend in ("torch", "ncnn"):
+                r = _in_child((compact.id, backend, 256), cache_dir, quick)
+                if backend not in best or r["seconds"] < best[backend]["seconds"]:
+                    best[backend] = r
+        note = "" if quick else f" (best of {ROUNDS}, alternating)"
+        rows += [_row(r, note) for r in best.values()]
+    return rows
 
 
 def _in_child(case: tuple[str, str | None, int], cache_dir: str, quick: bool) -> dict:
@@ -130,9 +138,9 @@ def _photo():  # noqa: ANN202  # PIL stays a child-only import
     return Image.open(dist.locate_file("skimage/data/coffee.png")).convert("RGB")
 
 
-def _row(r: dict) -> str:
+def _row(r: dict, note: str = "") -> str:
     out = r["size"] * r["scale"]
-    seconds = f"{r['seconds']:.2f}"
+    seconds = f"{r['seconds']:.2f}{note}"
     if r["done"] < r["tiles"]:
         seconds = f"{seconds} (est. from {r['done']}/{r['tiles']} tiles)"
     return (
