@@ -1,0 +1,24 @@
+"""The API side of jobs never loads torch."""
+
+import subprocess
+import sys
+
+
+def test_importing_the_job_modules_does_not_load_torch():
+    # given a fresh interpreter
+    code = (
+        "import sys\n"
+        "import jobs.submission, jobs.queue, jobs.events, jobs.runner, jobs.sweeper\n"
+        "import jobs.tasks, jobs.worker\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n"
+    )
+    # when it imports every job module the API or the worker starts from
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    # then no torch-loading module came with them
+    assert done.stdout.strip() == "[]"

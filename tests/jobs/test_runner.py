@@ -1,0 +1,40 @@
+"""The in-process runner: the same tasks, without Redis."""
+
+import dataclasses
+
+from core.enums import JobSource, JobStatus
+from core.settings import Settings
+from engine.catalog import Catalog
+from jobs.events import EventType
+from jobs.runner import close_jobs, open_jobs
+from jobs.submission import GenerationParams, get_job, submit_generation, wait_for_job
+
+from .conftest import Accounts
+
+TINY = GenerationParams(prompt="a red fox", width=64, height=64, inference_steps=2)
+
+
+async def test_the_in_process_runner_runs_a_job_end_to_end(
+    job_settings: Settings, catalog: Catalog, accounts: Accounts
+):
+    # given the jobs facade opened without Redis, as `darkroom serve` does
+    settings = job_settings.model_copy(update={"redis_url": ""})
+    jobs = await open_jobs(settings, catalog, in_process=True)
+    try:
+        alice = await accounts.caller("alice@example.com")
+        # when alice submits a job and waits for it
+        params = dataclasses.replace(TINY, seed=5)
+        job = await submit_generation(
+            jobs, caller=alice, params=params, source=JobSource.WEB
+        )
+        await wait_for_job(jobs, job_id=job.id, timeout=60)
+        # then it succeeded, its images are stored and a late watcher sees the end
+        done = await get_job(jobs, user_id=alice.user.id, job_id=job.id)
+        assert (done.status, done.cost, done.refunded) == (JobStatus.SUCCEEDED, 2, 0)
+        for index in range(2):
+            assert await jobs.storage.exists(f"outputs/{job.id}/{index}.png")
+        late = [e async for e in jobs.events.watch_job(job.id)]
+        assert [e.type for e in late] == [EventType.SUCCEEDED]
+        assert await accounts.balance(alice) == 48
+    finally:
+        await close_jobs(jobs)
