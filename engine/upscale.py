@@ -5,10 +5,10 @@ ncnn weights are converted once by ``engine.esrgan`` and cached as safetensors,
 so it follows the worker's device like the diffusion models do.
 realesrgan-x4plus (RRDBNet, 16.7 M parameters, about 1,000 ncnn layers) runs
 through ncnn on the CPU (``use_vulkan_compute`` off): hand-converting RRDB is a
-larger job than its value now, and ncnn is no handicap on CPU, where it ran the
-compact net at 256 -> 1024 px in 0.88 s against torch's 2.92 s
-(benchmarks/RESULTS.md). Its cost: about 1 s per 1,000 input pixels on 2 cores,
-so a 1 MP input takes a quarter of an hour. On a GPU worker x4plus still runs on
+larger job than its value now, and ncnn is no handicap on CPU: it ran the
+compact net at 256 -> 1024 px in 0.18 s against torch's 0.42 s (best of five
+alternating processes, benchmarks/RESULTS.md). x4plus itself costs about 1 s
+per 1,000 input pixels on 2 cores, so a 1 MP input takes 17 to 26 minutes. On a GPU worker x4plus still runs on
 the CPU; converting RRDB to torch is the way to fix that.
 
 Tiles. The image is cut into near-equal tiles of at most ``UpscaleModel.tile``
