@@ -1,6 +1,7 @@
 """The arq worker: `python -m jobs.worker`, or `darkroom worker` via run_worker."""
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from typing import Any
