@@ -116,7 +116,9 @@ async def _run(settings: Settings, *, burst: bool) -> None:
     # arq's Worker binds the event loop current at construction: build it inside.
     worker = build_worker(settings, burst=burst)
     try:
-        await worker.main()
+        # async_run, not main(): arq's SIGTERM handler cancels the task it makes.
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.async_run()
     finally:
         await close_worker(worker)
 
