@@ -255,9 +255,13 @@ def main() -> None:
     if not args.no_save:
         with RESULTS.open("a", encoding="utf-8") as out:
             # Markdown table rows from (c) stay rows; everything else is a bullet.
-            body = "".join(
-                f"{line}\n" if line.startswith("|") else f"- {line}\n" for line in lines
-            )
+            body, in_table = "", False
+            for line in lines:
+                row = line.startswith("|")
+                if row != in_table:  # a table needs blank lines around it
+                    body += "\n"
+                body += f"{line}\n" if row else f"- {line}\n"
+                in_table = row
             out.write(f"\n{header}\n{body}")
 
 
