@@ -154,6 +154,7 @@ BUILTIN_UPSCALERS = (
         architecture="rrdb",
         backend="ncnn",
         weights="REALESRGAN_X4PLUS_UP4X",
+        tile=96,  # RRDB's buffers keep a 1 MP upscale under 2 GB only at this size
     ),
 )
 
