@@ -100,7 +100,7 @@ def test_example_catalog_parses(tmp_path) -> None:
     assert tiny.source == f"{tmp_path}/models/darkroom-tiny"
     assert tiny.dtypes["cpu"] == "bfloat16"
     assert list(catalog.upscalers) == ["realesr-animevideov3-x4", "realesrgan-x4plus"]
-    assert catalog.upscaler("realesrgan-x4plus").tile == 192
+    assert catalog.upscaler("realesrgan-x4plus").tile == 96
 
 
 def test_a_minimal_file_fills_defaults_and_keeps_hub_ids(tmp_path) -> None:
