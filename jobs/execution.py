@@ -7,7 +7,7 @@ on Redis or the database.
 """
 
 import asyncio
-import contextlib
+import logging
 import threading
 import time
 from enum import StrEnum
@@ -18,6 +18,8 @@ from core.models import Job, utcnow
 from jobs.events import EventType, JobEvent
 from jobs.lifecycle import beat
 from jobs.submission import Jobs
+
+log = logging.getLogger(__name__)
 
 # How often the cancel flag is read; a cancel lands within this plus one step.
 CANCEL_POLL_SECONDS = 0.05
@@ -49,9 +51,9 @@ class JobRun:
 
     async def __aenter__(self) -> "JobRun":
         self._tasks = [
-            asyncio.create_task(self._publisher()),
-            asyncio.create_task(self._heartbeat()),
-            asyncio.create_task(self._watch()),
+            asyncio.create_task(self._publisher(), name="publisher"),
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(self._watch(), name="watch"),
         ]
         self.emit(EventType.STARTED, step=0, percent=0.0)
         return self
@@ -61,12 +63,30 @@ class JobRun:
         self.request_stop(StopReason.LOST)
         for task in self._tasks[1:]:
             task.cancel()
-        self._outbox.put_nowait(None)
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._tasks[0]
-        for task in self._tasks[1:]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._outbox.put_nowait(None)  # the publisher sends what is queued, then ends
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            self._tasks[0].cancel()  # leaving on a cancel: send nothing more
+        try:
+            # asyncio.wait, unlike awaiting a task, leaves the helpers alone when
+            # this task is cancelled, so that cancellation is ours to re-raise.
+            await asyncio.wait(self._tasks)
+        except asyncio.CancelledError:
+            # Being cancelled ourselves (arq on SIGTERM): drop unsent events, end
+            # the helpers, and let the cancellation through.
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.wait(self._tasks)
+            raise
+        finally:
+            for task in self._tasks:
+                if task.done() and not task.cancelled() and task.exception():
+                    log.error(
+                        "job %s: %s failed",
+                        self.job.id,
+                        task.get_name(),
+                        exc_info=task.exception(),
+                    )
 
     def request_stop(self, reason: StopReason) -> None:
         """Ask the engine to stop at its next step; the first reason wins."""

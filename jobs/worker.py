@@ -1,7 +1,6 @@
 """The arq worker: `python -m jobs.worker`, or `darkroom worker` via run_worker."""
 
 import asyncio
-import contextlib
 import logging
 import warnings
 from typing import Any
@@ -117,8 +116,12 @@ async def _run(settings: Settings, *, burst: bool) -> None:
     worker = build_worker(settings, burst=burst)
     try:
         # async_run, not main(): arq's SIGTERM handler cancels the task it makes.
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker.async_run()
+        await worker.async_run()
+    except asyncio.CancelledError:
+        # That task's end is a normal stop; a cancel of this task itself goes on.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
     finally:
         await close_worker(worker)
 

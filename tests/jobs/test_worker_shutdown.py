@@ -1,0 +1,91 @@
+"""SIGTERM stops a worker process promptly, idle or mid-job, leaving nothing lost."""
+
+import asyncio
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from core.enums import JobSource, JobStatus
+from jobs.events import EventType
+from jobs.submission import GenerationParams, Jobs, submit_generation, wait_for_job
+from jobs.sweeper import sweep
+
+from .conftest import Accounts
+from .test_worker_crash import start_worker
+
+pytestmark = pytest.mark.slow
+
+
+async def exit_code(worker: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The process's exit code, or None if it is still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            return worker.returncode
+        await asyncio.sleep(0.1)
+    return worker.poll()
+
+
+async def test_sigterm_after_a_job_stops_the_worker_promptly_and_cleanly(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given a worker process that has just run a tiny job
+    alice = await accounts.caller("alice@example.com")
+    params = GenerationParams(
+        prompt="a red fox", width=64, height=64, inference_steps=2, num_outputs=1
+    )
+    job = await submit_generation(
+        jobs, caller=alice, params=params, source=JobSource.API
+    )
+    worker = start_worker(jobs, tmp_path, "worker.log")
+    try:
+        await wait_for_job(jobs, job_id=job.id, timeout=120)
+        assert (await accounts.job(job.id)).status is JobStatus.SUCCEEDED
+        # when it is sent SIGTERM
+        worker.send_signal(signal.SIGTERM)
+        # then it exits cleanly within seconds
+        code = await exit_code(worker, 20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    log = (tmp_path / "worker.log").read_text()
+    assert code == 0, log
+
+
+async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given a slow job running in a worker process
+    alice = await accounts.caller("alice@example.com")
+    params = GenerationParams(
+        prompt="a red fox", width=256, height=256, inference_steps=40, num_outputs=1
+    )
+    job = await submit_generation(
+        jobs, caller=alice, params=params, source=JobSource.API
+    )
+    worker = start_worker(jobs, tmp_path, "worker.log")
+    try:
+        async with asyncio.timeout(120):
+            async for event in jobs.events.watch_job(job.id):
+                if event.type is EventType.PROGRESS:
+                    break
+        # when it is sent SIGTERM
+        worker.send_signal(signal.SIGTERM)
+        code = await exit_code(worker, 20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    log = (tmp_path / "worker.log").read_text()
+    # then the worker exits cleanly, leaving the job RUNNING, charged, unrefunded
+    assert code == 0, log
+    left = await accounts.job(job.id)
+    assert (left.status, left.attempts, left.refunded) == (JobStatus.RUNNING, 1, 0)
+    assert left.heartbeat_at is not None
+    # and once its heartbeat is stale the sweeper hands it out again
+    await asyncio.sleep(jobs.settings.heartbeat_stale_seconds + 0.5)
+    assert (await sweep(jobs)).requeued == 1
