@@ -26,12 +26,14 @@ from engine.catalog import Catalog
 from jobs.events import MemoryEventBus, RedisEventBus
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, ArqQueue, queue_score_ms
 from jobs.submission import Jobs
+from jobs.sweeper import sweep
 from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale
 
 log = logging.getLogger(__name__)
 TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
 
 _Entry = tuple[int, int, str, uuid.UUID]  # score, tie-breaker, task, job id
+SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
 
 
 def worker_id(kind: str) -> str:
@@ -48,6 +50,7 @@ class InProcessQueue:
         self._cancelled: set[uuid.UUID] = set()
         self._order = itertools.count()
         self._consumer: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._ctx: WorkerContext | None = None
 
     def bind(self, jobs: Jobs, engine: Engine) -> None:
@@ -60,14 +63,17 @@ class InProcessQueue:
             raise RuntimeError("bind() the runner before starting it")
         if self._consumer is None or self._consumer.done():
             self._consumer = asyncio.create_task(self._consume(self._ctx))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(self._ctx["jobs"]))
 
     async def stop(self) -> None:
         """Stop the consumer; a job in progress is abandoned for the sweeper."""
-        if self._consumer is not None:
-            self._consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._consumer
-            self._consumer = None
+        for task in (self._consumer, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._consumer = self._sweeper = None
 
     async def enqueue(
         self,
@@ -98,6 +104,18 @@ class InProcessQueue:
         await self.stop()
         if self._ctx is not None:
             self._ctx["engine"].close()
+
+    async def _sweep_forever(self, jobs: Jobs) -> None:
+        # As the arq cron does for workers; the first pass, at start-up, repairs
+        # what a crash of this process left: queued jobs that lived only in the
+        # lost in-memory queue, and running jobs whose heartbeat stopped.
+        while True:
+            try:
+                report = await sweep(jobs)
+                log.info("in-process sweep: %s", report)
+            except Exception:
+                log.exception("in-process sweep failed; trying again next round")
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
 
     async def _consume(self, ctx: WorkerContext) -> None:
         while True:
