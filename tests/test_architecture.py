@@ -34,3 +34,14 @@ def test_ruff_finds_nothing() -> None:
         [str(ruff), "check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_core_engine_and_jobs_type_check_strictly() -> None:
+    mypy = Path(sys.executable).parent / "mypy"
+    result = subprocess.run(
+        [str(mypy), "--strict", "core", "engine", "jobs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
