@@ -23,3 +23,17 @@ def test_ci_runs_the_readmes_test_command_verbatim() -> None:
     _serve, test = readme_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test in ci_lines
+
+
+def test_every_setting_is_in_the_configuration_table() -> None:
+    from core.settings import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [
+        name
+        for name in Settings.model_fields
+        if f"DARKROOM_{name.upper()}" not in readme
+        # the tier limits share one row: DARKROOM_PARALLEL_FREE, `_STARTER`, ...
+        and not (name.startswith("parallel_") and name.split("_", 1)[1].upper() in readme)
+    ]
+    assert missing == []
