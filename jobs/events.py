@@ -105,7 +105,11 @@ class EventBus(Protocol):
     """Publishes job events and lets subscribers follow one job or one account."""
 
     async def publish(self, event: JobEvent) -> None:
-        """Send an event and keep it as the job's snapshot."""
+        """Send an event and keep it as the job's snapshot.
+
+        A QUEUED event arriving after the job moved on (a late place update) is
+        dropped, so a snapshot never goes back to QUEUED.
+        """
         ...
 
     def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
@@ -218,7 +222,10 @@ class MemoryEventBus(_BusBase):
 
     async def publish(self, event: JobEvent) -> None:
         """Number the event, keep it as the snapshot and hand it to subscribers."""
-        previous = self._last.pop(event.job_id, None)
+        previous = self._last.get(event.job_id)
+        if _stale_queued(event, None if previous is None else previous[1].status):
+            return
+        self._last.pop(event.job_id, None)
         seq = 1 if previous is None else previous[0] + 1
         self._last[event.job_id] = (seq, event)
         while len(self._last) > self.MAX_SNAPSHOTS:
@@ -232,8 +239,21 @@ class MemoryEventBus(_BusBase):
         """Nothing to release."""
 
 
+def _stale_queued(event: JobEvent, last: JobStatus | None) -> bool:
+    """A queue-place update that lost a race with the job's start: drop it."""
+    return event.type is EventType.QUEUED and last not in (None, JobStatus.QUEUED)
+
+
 # Number, keep and publish in one step, so the snapshot and the stream agree.
+# With ARGV[3] set (a QUEUED event) nothing happens once the snapshot has moved
+# on from QUEUED; the JSON is compact, so the status appears exactly like this.
 _PUBLISH = """
+if ARGV[3] == '1' then
+  local last = redis.call('GET', KEYS[2])
+  if last and not string.find(last, '"status":"QUEUED"', 1, true) then
+    return 0
+  end
+end
 local seq = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local message = seq .. '|' .. ARGV[1]
@@ -273,7 +293,11 @@ class RedisEventBus(_BusBase):
                 JOB_LAST.format(job_id=job_id),
                 JOB_EVENTS.format(job_id=job_id),
             ],
-            args=[event.to_json(), KEY_TTL_SECONDS],
+            args=[
+                event.to_json(),
+                KEY_TTL_SECONDS,
+                "1" if event.type is EventType.QUEUED else "0",
+            ],
         )
 
     async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:

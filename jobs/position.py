@@ -1,69 +1,130 @@
-"""Where a queued job stands: its place in the lanes and a rough wait."""
+"""Where queued jobs stand: their places in the lanes, a rough wait, and updates.
 
+The order is defined once, in `_places`: dispatched jobs first, the paid lane
+ahead of the free one, FIFO by enqueue time (then id) within a lane; a job still
+in its account's overflow comes after every dispatched job and the account's
+earlier waiting ones. Both the single-job lookup and the refresh that runs
+whenever the queue moves read it.
+"""
+
+import uuid
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.enums import JobStatus
-from core.models import Job
-from jobs.lifecycle import is_waiting
+from core.models import Job, utcnow
+from jobs.events import EventType, JobEvent
 
 if TYPE_CHECKING:
     from jobs.submission import Jobs
 
 # Recent successful runs averaged for the ETA.
 ETA_SAMPLE = 20
+# Queued jobs told their new place when the queue moves; the rest hear it later.
+REFRESH_LIMIT = 200
+
+
+def _places() -> sa.Subquery:
+    """Every QUEUED job with its 1-based place: the one definition of the order."""
+    dispatched = col(Job.enqueued_at).is_not(None)
+    in_lane = sa.func.row_number().over(
+        partition_by=dispatched,
+        order_by=(col(Job.paid_lane).desc(), col(Job.enqueued_at), col(Job.id)),
+    )
+    in_account = sa.func.row_number().over(
+        partition_by=(dispatched, col(Job.user_id)),
+        order_by=(col(Job.created_at), col(Job.id)),
+    )
+    all_dispatched = sa.func.count(col(Job.enqueued_at)).over()
+    place = sa.case((dispatched, in_lane), else_=all_dispatched + in_account)
+    return (
+        sa.select(
+            col(Job.id).label("id"),
+            col(Job.user_id).label("user_id"),
+            col(Job.total_steps).label("total_steps"),
+            col(Job.cost).label("cost"),
+            place.label("place"),
+        )
+        .where(col(Job.status) == JobStatus.QUEUED)
+        .subquery("places")
+    )
+
+
+async def _mean_run_seconds(session: AsyncSession) -> float | None:
+    """Mean run time of recent successful jobs; None without history."""
+    runs = await session.execute(
+        sa.select(col(Job.started_at), col(Job.finished_at))
+        .where(col(Job.status) == JobStatus.SUCCEEDED, col(Job.started_at).is_not(None))
+        .order_by(col(Job.finished_at).desc())
+        .limit(ETA_SAMPLE)
+    )
+    seconds = [
+        (finished - started).total_seconds()
+        for started, finished in runs
+        if started is not None and finished is not None
+    ]
+    return None if not seconds else sum(seconds) / len(seconds)
+
+
+def _eta(place: int, per_run: float | None) -> float | None:
+    """As if one worker served the queue."""
+    return None if per_run is None else place * per_run
 
 
 async def queue_position(jobs: "Jobs", *, job: Job) -> tuple[int | None, float | None]:
-    """1-based place among queued jobs (paid lane first, FIFO within a lane) and ETA.
+    """1-based place among queued jobs (see `_places`) and ETA.
 
-    A job still in its account's overflow counts every dispatched job plus the
-    account's earlier waiting ones. The ETA is the place times the mean run time
-    of recent jobs, as if one worker served the queue; None without history.
-    Running and finished jobs have no place.
+    The ETA is the place times the mean run time of recent jobs, as if one
+    worker served the queue; None without history. Running and finished jobs
+    (and one that left the queue since it was read) have no place.
     """
     if job.status is not JobStatus.QUEUED:
         return None, None
-    queued = col(Job.status) == JobStatus.QUEUED
-    dispatched = sa.and_(queued, col(Job.enqueued_at).is_not(None))
+    places = _places()
     async with jobs.db.session() as session:
-        if job.enqueued_at is not None:
-            ahead_in_lane = sa.or_(
-                col(Job.enqueued_at) < job.enqueued_at,
-                sa.and_(col(Job.enqueued_at) == job.enqueued_at, col(Job.id) < job.id),
-            )
-            if job.paid_lane:
-                ahead = sa.and_(dispatched, col(Job.paid_lane), ahead_in_lane)
-            else:
-                ahead = sa.and_(dispatched, sa.or_(col(Job.paid_lane), ahead_in_lane))
-            before = await session.scalar(sa.select(sa.func.count()).where(ahead))
-        else:
-            everyone = await session.scalar(
-                sa.select(sa.func.count()).where(dispatched)
-            )
-            mine = await session.scalar(
-                sa.select(sa.func.count()).where(
-                    col(Job.user_id) == job.user_id,
-                    is_waiting(),
-                    col(Job.created_at) < job.created_at,
-                )
-            )
-            before = int(everyone or 0) + int(mine or 0)
-        runs = await session.execute(
-            sa.select(col(Job.started_at), col(Job.finished_at))
-            .where(
-                col(Job.status) == JobStatus.SUCCEEDED, col(Job.started_at).is_not(None)
-            )
-            .order_by(col(Job.finished_at).desc())
-            .limit(ETA_SAMPLE)
+        place = await session.scalar(
+            sa.select(places.c.place).where(places.c.id == job.id)
         )
-        seconds = [
-            (finished - started).total_seconds()
-            for started, finished in runs
-            if started is not None and finished is not None
-        ]
-    place = int(before or 0) + 1
-    eta = None if not seconds else place * sum(seconds) / len(seconds)
-    return place, eta
+        if place is None:
+            return None, None
+        per_run = await _mean_run_seconds(session)
+    return int(place), _eta(int(place), per_run)
+
+
+async def publish_positions(jobs: "Jobs") -> None:
+    """Tell the first queued jobs their place and ETA now; call when the queue moves.
+
+    A job that starts meanwhile keeps its STARTED snapshot: the buses drop a
+    QUEUED event that would follow a later one.
+    """
+    places = _places()
+    async with jobs.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(places)
+                .order_by(places.c.place, places.c.id)
+                .limit(REFRESH_LIMIT)
+            )
+        ).all()
+        per_run = await _mean_run_seconds(session) if rows else None
+    now = utcnow()
+    for row in rows:
+        place = int(row.place)
+        await jobs.events.publish(
+            JobEvent(
+                job_id=uuid.UUID(str(row.id)),
+                user_id=uuid.UUID(str(row.user_id)),
+                type=EventType.QUEUED,
+                status=JobStatus.QUEUED,
+                at=now,
+                queue_position=place,
+                eta_seconds=_eta(place, per_run),
+                step=0,
+                total_steps=row.total_steps,
+                percent=0.0,
+                charged=row.cost,
+            )
+        )

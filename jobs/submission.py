@@ -51,13 +51,14 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.position import queue_position
+from jobs.position import publish_positions, queue_position
 from jobs.queue import JobQueue
 
 __all__ = [
     "GenerationParams",
     "Jobs",
     "UpscaleParams",
+    "announce_end",
     "cancel_job",
     "get_job",
     "list_jobs",
@@ -207,9 +208,19 @@ async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
         await jobs.queue.request_cancel(job_id)
         return await get_job(jobs, user_id=caller.user.id, job_id=job_id)
     cancelled, dispatched = done
-    await jobs.events.publish(terminal_event(cancelled))
-    await enqueue_all(jobs.queue, dispatched)
+    await announce_end(jobs, cancelled, dispatched, left_queue=True)
     return cancelled
+
+
+async def announce_end(
+    jobs: Jobs, finished: Job, dispatched: list[Job], *, left_queue: bool
+) -> None:
+    """After a terminal state committed: publish it, hand the freed slots' jobs to
+    the queue and, when the queue moved, tell the queued jobs their new places."""
+    await jobs.events.publish(terminal_event(finished))
+    await enqueue_all(jobs.queue, dispatched)
+    if left_queue or dispatched:
+        await publish_positions(jobs)
 
 
 async def get_job(jobs: Jobs, *, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:

@@ -13,14 +13,8 @@ from sqlmodel import col
 from core.enums import JobStatus
 from core.errors import ErrorCode
 from core.models import Job, utcnow
-from jobs.lifecycle import (
-    enqueue_all,
-    finish_job,
-    stale_before,
-    task_of,
-    terminal_event,
-)
-from jobs.submission import Jobs
+from jobs.lifecycle import enqueue_all, finish_job, stale_before, task_of
+from jobs.submission import Jobs, announce_end
 
 BATCH = 100  # jobs per kind of repair per run
 
@@ -130,6 +124,7 @@ async def _fail(
     if done is None:
         return False
     finished, dispatched = done
-    await jobs.events.publish(terminal_event(finished))
-    await enqueue_all(jobs.queue, dispatched)
+    await announce_end(
+        jobs, finished, dispatched, left_queue=current is JobStatus.QUEUED
+    )
     return True

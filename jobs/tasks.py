@@ -29,15 +29,10 @@ from engine.catalog import Catalog
 from engine.requests import InvalidRequests, ResolvedRequest
 from jobs.events import EventType
 from jobs.execution import JobRun, StopReason
-from jobs.lifecycle import (
-    claim_job,
-    enqueue_all,
-    finish_job,
-    stale_before,
-    terminal_event,
-)
+from jobs.lifecycle import claim_job, finish_job, stale_before
 from jobs.params import generation_request, params_from_job
-from jobs.submission import Jobs, gallery_status
+from jobs.position import publish_positions
+from jobs.submission import Jobs, announce_end, gallery_status
 
 if TYPE_CHECKING:
     from engine.generate import GenerationResult
@@ -134,6 +129,8 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
         user = None if job is None else await session.get(User, job.user_id)
     if job is None or user is None:
         return  # finished, cancelled, or held by a live worker
+    if job.attempts == 1:
+        await publish_positions(jobs)  # it left the queue: those behind move up
     async with JobRun(jobs, job, worker_id=worker_id) as run:
         status, code, message = JobStatus.SUCCEEDED, None, None
         try:
@@ -178,8 +175,7 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
             )
     if done is not None:
         finished, dispatched = done
-        await jobs.events.publish(terminal_event(finished))
-        await enqueue_all(jobs.queue, dispatched)
+        await announce_end(jobs, finished, dispatched, left_queue=False)
 
 
 async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:

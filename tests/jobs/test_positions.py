@@ -1,0 +1,84 @@
+"""Queue places are republished whenever the queue moves."""
+
+import asyncio
+import uuid
+
+from core.enums import JobSource, JobStatus
+from core.models import utcnow
+from jobs.events import EventType, JobEvent
+from jobs.submission import (
+    GenerationParams,
+    Jobs,
+    cancel_job,
+    queue_position,
+    submit_generation,
+)
+
+from .conftest import Accounts, run_burst_worker, watch
+
+ONE_STEP = GenerationParams(
+    prompt="a red fox", width=64, height=64, inference_steps=1, num_outputs=1
+)
+
+
+def places(events: list[JobEvent]) -> list[int | None]:
+    return [e.queue_position for e in events if e.type is EventType.QUEUED]
+
+
+async def test_places_move_up_as_the_jobs_ahead_start(jobs: Jobs, accounts: Accounts):
+    # given three queued jobs of three accounts, the last two followed
+    callers = [await accounts.caller(f"user{i}@example.com") for i in range(3)]
+    submitted = [
+        await submit_generation(jobs, caller=c, params=ONE_STEP, source=JobSource.API)
+        for c in callers
+    ]
+    assert [(await queue_position(jobs, job=j))[0] for j in submitted] == [1, 2, 3]
+    watching = [await watch(jobs, j.id) for j in submitted[1:]]
+    # when a worker takes them one by one
+    await run_burst_worker(jobs)
+    second, third = [await asyncio.wait_for(w, 10) for w in watching]
+    # then each start moved the ones behind up by one, before their own start
+    assert places(second) == [2, 1]
+    assert places(third) == [3, 2, 1]
+    for events in (second, third):
+        types = [e.type for e in events]
+        assert types.index(EventType.STARTED) == len(places(events))
+        assert types[-1] is EventType.SUCCEEDED
+    # and the update after a run had finished carries an ETA
+    assert [e.eta_seconds is not None for e in third[:3]] == [False, False, True]
+
+
+async def test_a_cancelled_queued_job_moves_the_ones_behind_it_up(
+    jobs: Jobs, accounts: Accounts
+):
+    # given three queued jobs of three accounts, the last two followed
+    callers = [await accounts.caller(f"user{i}@example.com") for i in range(3)]
+    submitted = [
+        await submit_generation(jobs, caller=c, params=ONE_STEP, source=JobSource.API)
+        for c in callers
+    ]
+    watching = [await watch(jobs, j.id) for j in submitted[1:]]
+    # when the first is cancelled, then the second, then the third
+    for caller, job in zip(callers, submitted, strict=True):
+        await cancel_job(jobs, caller=caller, job_id=job.id)
+    second, third = [await asyncio.wait_for(w, 5) for w in watching]
+    # then each cancel moved the ones behind it up by one
+    assert places(second) == [2, 1]
+    assert places(third) == [3, 2, 1]
+    assert second[-1].type is third[-1].type is EventType.CANCELLED
+
+
+async def test_a_late_place_update_never_follows_a_jobs_start(jobs: Jobs):
+    # given a job whose latest event says it started
+    job_id, user_id = uuid.uuid4(), uuid.uuid4()
+    started = JobEvent(job_id, user_id, EventType.STARTED, JobStatus.RUNNING, utcnow())
+    await jobs.events.publish(started)
+    # when a place update computed before the start arrives after it
+    late = JobEvent(
+        job_id, user_id, EventType.QUEUED, JobStatus.QUEUED, utcnow(), queue_position=1
+    )
+    await jobs.events.publish(late)
+    # then it is dropped: the snapshot still says STARTED
+    async for event in jobs.events.watch_job(job_id):
+        assert event.type is EventType.STARTED
+        break
