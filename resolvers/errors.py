@@ -14,7 +14,7 @@ from schema.types import UserError
 log = logging.getLogger("darkroom.api")
 
 # Core names fields in Python; payload errors point at the GraphQL input path.
-_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"]}
+_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"], "wait": ["wait"]}
 
 
 def input_path(field: str | None) -> list[str] | None:

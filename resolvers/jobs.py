@@ -151,15 +151,18 @@ async def to_job(info: Info[Context, Any], row: JobRow) -> Job:
     )
 
 
+def check_wait(wait: int | None) -> None:
+    """Refuse a wait outside 0..60 seconds before anything is submitted."""
+    if wait is not None and not 0 <= wait <= MAX_WAIT_SECONDS:
+        message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
+        raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+
+
 async def _settled(info: Info[Context, Any], row: JobRow, wait: int | None) -> Job:
     """The job, after waiting up to `wait` seconds for it to finish."""
-    if wait is not None:
-        if not 0 <= wait <= MAX_WAIT_SECONDS:
-            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
-            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
-        if wait:
-            await wait_for_job(jobs_of(info), job_id=row.id, timeout=wait)
-            row = await get_job(jobs_of(info), user_id=row.user_id, job_id=row.id)
+    if wait:
+        await wait_for_job(jobs_of(info), job_id=row.id, timeout=wait)
+        row = await get_job(jobs_of(info), user_id=row.user_id, job_id=row.id)
     return await to_job(info, row)
 
 
@@ -169,9 +172,7 @@ async def resolve_generation_create(
     """Submit a generation for the caller; `wait` returns it finished if it is in time."""
     caller = caller_of(info)
     try:
-        if wait is not None and not 0 <= wait <= MAX_WAIT_SECONDS:
-            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
-            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+        check_wait(wait)
         params = GenerationParams(
             prompt=input.prompt,
             model_id=input.model_id,
@@ -203,9 +204,7 @@ async def resolve_upscale_create(
     """Submit a 4x upscale; an output already upscaled comes back free."""
     caller = caller_of(info)
     try:
-        if wait is not None and not 0 <= wait <= MAX_WAIT_SECONDS:
-            message = f"wait must be 0..{MAX_WAIT_SECONDS} seconds; got {wait}"
-            raise ServiceError(ErrorCode.OUT_OF_RANGE, message, "wait")
+        check_wait(wait)
         params = UpscaleParams(
             image_id=optional_uuid(input.image_id, "image_id"),
             output_id=optional_uuid(input.output_id, "output_id"),

@@ -292,3 +292,17 @@ def test_the_legacy_graphql_ws_protocol_streams_updates_too(api: Api) -> None:
     # then it gets the final state, then the end of the stream
     data = [m["payload"]["data"]["jobUpdates"] for m in messages if m["type"] == "data"]
     assert data[-1]["type"] == "SUCCEEDED"
+
+
+def test_a_wait_over_a_minute_is_refused_before_anything_is_charged(api: Api) -> None:
+    token = api.account("lee@example.com", credits=10)
+    payload = create(api, token, wait=61)
+    assert payload["job"] is None
+    assert payload["userErrors"] == [
+        {
+            "field": ["wait"],
+            "code": "OUT_OF_RANGE",
+            "message": "wait must be 0..60 seconds; got 61",
+        }
+    ]
+    assert balance(api, token) == 10
