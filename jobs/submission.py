@@ -15,7 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.credits import debit_credits, lock_account
+from core.credits import (
+    FreeCreditPolicy,
+    debit_credits,
+    lock_account,
+    top_up_free_credits,
+)
 from core.db import Database
 from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
@@ -123,7 +128,7 @@ async def submit_generation(
             total_steps=resolved.total_steps,
             enqueued_at=utcnow() if dispatch else None,
         )
-        await _charge_and_insert(session, caller, job)
+        await _charge_and_insert(session, jobs.settings, caller, job)
     await _after_submit(jobs, job)
     return job
 
@@ -180,7 +185,7 @@ async def submit_upscale(
             request_hash=digest,
             enqueued_at=utcnow() if dispatch else None,
         )
-        await _charge_and_insert(session, caller, job)
+        await _charge_and_insert(session, jobs.settings, caller, job)
     await _after_submit(jobs, job)
     return job, False
 
@@ -325,10 +330,15 @@ async def _take_slot(
     return False
 
 
-async def _charge_and_insert(session: AsyncSession, caller: Caller, job: Job) -> None:
+async def _charge_and_insert(
+    session: AsyncSession, settings: Settings, caller: Caller, job: Job
+) -> None:
     # The job row goes in first: ledger rows of a refund point at it later.
     session.add(job)
     await session.flush()
+    # Top-ups are applied lazily: one that is due counts toward this charge.
+    policy = FreeCreditPolicy.from_settings(settings)
+    await top_up_free_credits(session, user_id=job.user_id, policy=policy)
     await debit_credits(session, user_id=job.user_id, amount=job.cost)
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
 

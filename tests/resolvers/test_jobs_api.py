@@ -306,3 +306,29 @@ def test_a_wait_over_a_minute_is_refused_before_anything_is_charged(api: Api) ->
         }
     ]
     assert balance(api, token) == 10
+
+
+def test_a_free_top_up_that_is_due_pays_for_a_submission(api: Api) -> None:
+    # given a free account that spent everything 13 hours ago
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from core.credits import debit_credits
+    from core.models import User, utcnow
+
+    token = api.account("max@example.com", tier=Tier.FREE)
+
+    async def spend_all_long_ago(session):
+        user = await session.scalar(
+            sa.select(User).where(User.email == "max@example.com")
+        )
+        await debit_credits(session, user_id=user.id, amount=50)
+        user.free_topup_at = utcnow() - timedelta(hours=13)
+
+    api.run(spend_all_long_ago)
+    # when it submits a one-image job
+    payload = create(api, token, numOutputs=1)
+    # then the due top-up of 10 pays for it
+    assert payload["userErrors"] == []
+    assert balance(api, token) == 9
