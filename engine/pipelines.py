@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+from diffusers.utils import logging as diffusers_logging
+from transformers.utils import logging as transformers_logging
 
 from engine.catalog import GenerationModel
 from engine.devmodel import ensure_tiny_model
@@ -150,6 +152,9 @@ def load_pipeline(model: GenerationModel, device: str) -> LoadedPipeline:
     Returns:
         The pipeline on the device with its progress bar off.
     """
+    # Their loading and saving bars would interleave with the service's logs.
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated
     dtype = DTYPES[model.dtypes.get(device.split(":")[0], "float32")]
     path = Path(model.source)
     if model.builder is not None and not (path / "model_index.json").exists():

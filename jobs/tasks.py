@@ -75,25 +75,42 @@ class Engine:
     def generate(self, request: "GenerationRequest", run: JobRun) -> "GenerationResult":
         """Engine thread: generate with the job's step hook and stop flag."""
         from engine.generate import generate
-        from engine.pipelines import PipelineCache
 
-        if self._pipes is None:
-            self._pipes = PipelineCache(self._device(), max_loaded=2)
         return generate(
-            self._pipes, self.catalog, request, run.on_step, run.should_stop
+            self._pipeline_cache(), self.catalog, request, run.on_step, run.should_stop
         )
 
     def upscale(
         self, image: Image.Image, model_id: str, run: JobRun
     ) -> "UpscaleResult":
         """Engine thread: upscale with the job's step hook and stop flag."""
-        from engine.upscale import UpscalerCache, upscale
+        from engine.upscale import upscale
+
+        return upscale(
+            self._upscaler_cache(), image, model_id, run.on_step, run.should_stop
+        )
+
+    def preload(self) -> None:
+        """Engine thread: load the default model and upscaler now, so that a bad
+        source shows at start-up rather than in the first user's job."""
+        self._pipeline_cache().preload([self.catalog.default_model()])
+        self._upscaler_cache().get(self.catalog.default_upscaler().id)
+
+    def _pipeline_cache(self) -> "PipelineCache":
+        from engine.pipelines import PipelineCache
+
+        if self._pipes is None:
+            self._pipes = PipelineCache(self._device(), max_loaded=2)
+        return self._pipes
+
+    def _upscaler_cache(self) -> "UpscalerCache":
+        from engine.upscale import UpscalerCache
 
         if self._upscalers is None:
             self._upscalers = UpscalerCache(
                 self._device(), cache_dir=self.cache_dir, catalog=self.catalog
             )
-        return upscale(self._upscalers, image, model_id, run.on_step, run.should_stop)
+        return self._upscalers
 
     def close(self) -> None:
         """Let the thread finish its current call; drop queued ones."""

@@ -46,6 +46,19 @@ async def startup(ctx: WorkerContext) -> None:
         engine=Engine(catalog, cache_dir=settings.data_dir / "models"),
         worker_id=worker_id("arq"),
     )
+    engine: Engine = ctx["engine"]
+    try:
+        await engine.call(engine.preload)
+    except Exception:
+        # Jobs on that model fail (and are refunded) with the same reason; the
+        # worker still serves the rest of the catalog.
+        log.exception("could not load the default model or upscaler at start-up")
+    else:
+        log.info(
+            "loaded %s and %s",
+            catalog.default_model().id,
+            catalog.default_upscaler().id,
+        )
     # A worker that died mid-job left it RUNNING; pick it up now, not in a minute.
     report = await sweep(jobs)
     log.info("startup sweep: %s", report)
