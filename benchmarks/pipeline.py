@@ -1,0 +1,687 @@
+"""Measure job latency through the real API, on arq workers and in process.
+
+Serves `build_app` with uvicorn on a free loopback port, sends generationCreate
+over httpx and follows `myJobUpdates` on a graphql-transport-ws websocket that
+is open before the mutation, for both paths: a real arq worker
+(`python -m jobs.worker`, once per poll delay) and the in-process runner.
+
+(a) mutation sent -> first PROGRESS received, p50/p95 over sequential jobs.
+(b) queue + overhead of a tiny-model job (64 px, 4 steps, 1 output): SUCCEEDED
+    received - mutation sent - engine time. Tasks do not persist engine seconds,
+    so engine time is the median of 10 direct engine.generate() calls on the same
+    request in this process.
+(c) event delivery lag: jobs are submitted and left queued (no worker, runner
+    stopped); a subprocess opens one websocket per job and subscribes to
+    jobUpdates; this process publishes PROGRESS events through the server's
+    EventBus (MemoryEventBus) or a worker-side RedisEventBus. lag = receive time
+    in the subscriber process - the event's `at`, set just before publish.
+
+    .venv/bin/python benchmarks/pipeline.py            # 30 jobs a path, 500 subscriptions
+    .venv/bin/python benchmarks/pipeline.py --quick    # 10 jobs a path, 100 subscriptions
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+import uvicorn  # noqa: E402
+from redis.asyncio import Redis  # noqa: E402
+from strawberry import relay  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+from websockets.typing import Subprotocol  # noqa: E402
+
+from core.accounts import create_user  # noqa: E402
+from core.credits import FreeCreditPolicy  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.enums import JobSource, JobStatus, Scope, Tier  # noqa: E402
+from core.migrate import upgrade_database  # noqa: E402
+from core.models import Job  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
+from darkroom.services import build_services  # noqa: E402
+from jobs.events import EventBus, EventType, JobEvent, RedisEventBus  # noqa: E402
+from jobs.params import GenerationParams, generation_request  # noqa: E402
+from jobs.runner import InProcessQueue, close_jobs, open_jobs  # noqa: E402
+from jobs.submission import submit_generation  # noqa: E402
+from resolvers.app import create_app  # noqa: E402
+from resolvers.context import Services  # noqa: E402
+from schema.root import build_schema  # noqa: E402
+
+PG = os.environ.get("DARKROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("DARKROOM_BENCH_REDIS", "redis://127.0.0.1:6379/11")
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+GOAL_OVERHEAD_MS, GOAL_LAG_MS = 25.0, 100.0
+ARQ_DEFAULT_POLL = 0.5  # arq's own default, which Settings overrides
+PROTOCOL = [Subprotocol("graphql-transport-ws")]
+CREATE = """mutation($input: GenerationCreateInput!) {
+  generationCreate(input: $input) { job { id } userErrors { code message } } }"""
+FOLLOW_MINE = "subscription { myJobUpdates { jobId type at } }"
+FOLLOW_JOB = "subscription($id: ID!) { jobUpdates(jobId: $id) { type step at } }"
+TINY = {"modelId": "darkroom-tiny", "width": 64, "height": 64, "numOutputs": 1}
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def machine() -> str:
+    """CPU model from /proc/cpuinfo, core count, load and Python."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{model}, {os.cpu_count()} cores, load {load} at start, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+# --- graphql-transport-ws --------------------------------------------------------
+
+
+async def open_ws(
+    url: str, secret: str, query: str, variables: dict
+) -> ClientConnection:
+    """Connect, authenticate and start one subscription (id "1")."""
+    ws = await connect(url, subprotocols=PROTOCOL, ping_interval=None, open_timeout=60)
+    auth = {"Authorization": f"Bearer {secret}"}
+    await ws.send(json.dumps({"type": "connection_init", "payload": auth}))
+    ack = json.loads(await ws.recv())
+    if ack.get("type") != "connection_ack":
+        raise RuntimeError(f"websocket refused: {ack}")
+    payload = {"query": query, "variables": variables}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
+
+
+async def updates(ws: ClientConnection) -> AsyncIterator[tuple[float, dict]]:
+    """(wall-clock receive time, update) for each `next` message, answering pings."""
+    async for raw in ws:
+        received = time.time()
+        message = json.loads(raw)
+        if message["type"] == "ping":
+            await ws.send(json.dumps({"type": "pong"}))
+        elif message["type"] == "next":
+            data = message["payload"].get("data")
+            if not data:
+                raise RuntimeError(f"subscription error: {message['payload']}")
+            yield received, next(iter(data.values()))
+        elif message["type"] in ("error", "complete"):
+            raise RuntimeError(f"subscription ended: {message}")
+
+
+# --- the server, accounts, the worker --------------------------------------------
+
+
+@dataclass
+class Server:
+    """build_app's composition served by uvicorn; `services.jobs` is reachable."""
+
+    settings: Settings
+    services: Services = field(init=False)
+    port: int = field(init=False)
+    _server: uvicorn.Server | None = None
+    _task: "asyncio.Task[None] | None" = None
+
+    async def start(self) -> None:
+        settings, services = self.settings, build_services(self.settings)
+        self.services = services
+
+        @contextlib.asynccontextmanager
+        async def jobs_open() -> AsyncIterator[None]:
+            services.jobs = await open_jobs(
+                settings, services.catalog, in_process=not settings.redis_url
+            )
+            try:
+                yield
+            finally:
+                await close_jobs(services.jobs)
+
+        app = create_app(services, build_schema(debug=False), resources=jobs_open)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(300):
+            if self._server.started:
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("uvicorn did not start in 15 s")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(self._task, 30)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
+async def account(db: Database, settings: Settings, email: str) -> tuple[Caller, str]:
+    """A PRO account with plenty of credits and a GENERATE token."""
+    async with db.session() as session:
+        user = await create_user(
+            session,
+            email=email,
+            tier=Tier.PRO,
+            credits=100_000,
+            policy=FreeCreditPolicy.from_settings(settings),
+        )
+        token, secret = await create_token(
+            session, user_id=user.id, scopes=[Scope.GENERATE, Scope.READ]
+        )
+    return Caller(user=user, token=token, scopes=parse_scopes(token.scopes)), secret
+
+
+class Worker:
+    """`python -m jobs.worker` in a subprocess with one poll delay."""
+
+    def __init__(self, settings: Settings, poll: float, log: Path) -> None:
+        env = dict(os.environ)
+        env.update(
+            DARKROOM_DATABASE_URL=settings.database_url,
+            DARKROOM_REDIS_URL=settings.redis_url,
+            DARKROOM_DATA_DIR=str(settings.data_dir),
+            DARKROOM_WORKER_POLL_DELAY_SECONDS=str(poll),
+            HF_HUB_OFFLINE="1",
+        )
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jobs.worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far."""
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
+# --- (a) and (b): sequential jobs through the API ---------------------------------
+
+
+@dataclass
+class Follower:
+    """Every update of one account, stamped with perf_counter on arrival."""
+
+    ws: ClientConnection
+    seen: dict[str, dict[str, float]] = field(default_factory=dict)
+    lag: dict[str, dict[str, float]] = field(default_factory=dict)
+    done: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        async for received, update in updates(self.ws):
+            now = time.perf_counter()
+            kinds = self.seen.setdefault(update["jobId"], {})
+            kinds.setdefault(update["type"], now)
+            at = datetime.datetime.fromisoformat(update["at"]).timestamp()
+            self.lag.setdefault(update["jobId"], {})[update["type"]] = received - at
+            if update["type"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                self.done.setdefault(update["jobId"], asyncio.Event()).set()
+                if update["type"] != "SUCCEEDED":
+                    raise RuntimeError(f"job {update['jobId']} ended {update['type']}")
+
+
+async def sequential_jobs(
+    server: Server, secret: str, count: int, warmup: int
+) -> dict[str, Any]:
+    """Send jobs one after another; (a), (b) totals in ms and the job ids."""
+    ws = await open_ws(server.ws, secret, FOLLOW_MINE, {})
+    follower = Follower(ws)
+    reader = asyncio.create_task(follower.run())
+    first_progress, total, ids = [], [], []
+    try:
+        async with httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {secret}"}, timeout=60
+        ) as http:
+            for i in range(warmup + count):
+                steps = {"inferenceSteps": 4, "seed": i, "prompt": f"bench {i}"}
+                variables = {"input": {**TINY, **steps}}
+                sent = time.perf_counter()
+                response = await http.post(
+                    server.http, json={"query": CREATE, "variables": variables}
+                )
+                body = response.json()["data"]["generationCreate"]
+                if body["userErrors"]:
+                    raise RuntimeError(body["userErrors"])
+                job_id = body["job"]["id"]
+                done = follower.done.setdefault(job_id, asyncio.Event())
+                waiter = asyncio.ensure_future(done.wait())
+                await asyncio.wait(
+                    {waiter, reader}, timeout=120, return_when=asyncio.FIRST_COMPLETED
+                )
+                if reader.done():
+                    reader.result()
+                if not done.is_set():
+                    raise RuntimeError(f"job {job_id} did not finish in 120 s")
+                if i < warmup:
+                    continue
+                seen = follower.seen[job_id]
+                first_progress.append((seen["PROGRESS"] - sent) * 1000)
+                total.append((seen["SUCCEEDED"] - sent) * 1000)
+                ids.append(uuid.UUID(relay.from_base64(job_id)[1]))
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        await ws.close()
+    return {"first_progress": first_progress, "total": total, "ids": ids}
+
+
+async def claim_waits(db: Database, ids: list[uuid.UUID]) -> list[float]:
+    """started_at - created_at of each job row, in ms."""
+    async with db.session() as session:
+        rows = await session.execute(
+            sa.select(Job.created_at, Job.started_at).where(Job.id.in_(ids))  # type: ignore[attr-defined]  # SQLModel column
+        )
+        return [(s - c).total_seconds() * 1000 for c, s in rows if s is not None]
+
+
+def engine_seconds(settings: Settings, runs: int = 10) -> float:
+    """Median wall time of engine.generate() on the benchmark's request."""
+    from engine.catalog import load_catalog
+    from engine.generate import generate
+    from engine.pipelines import PipelineCache, pick_device
+
+    catalog = load_catalog(None, data_dir=settings.data_dir)
+    params = GenerationParams(
+        prompt="bench",
+        model_id="darkroom-tiny",
+        width=64,
+        height=64,
+        num_outputs=1,
+        inference_steps=4,
+        seed=1,
+    )
+    request = generation_request(params, catalog, None)
+    pipes = PipelineCache(pick_device(), max_loaded=2)
+    times = []
+    for i in range(runs + 5):
+        started = time.perf_counter()
+        generate(pipes, catalog, request, lambda s, t, p: None, lambda: False)
+        if i >= 5:  # the first calls load and warm the pipeline
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# --- (c) delivery lag to many subscriptions ----------------------------------------
+
+
+async def subscriber_main(config_path: str) -> None:
+    """Subprocess: one websocket per job; record each PROGRESS event's lag."""
+    config = json.loads(Path(config_path).read_text())
+    expected, lags = config["steps"], []
+    gate = asyncio.Semaphore(50)  # don't flood the accept backlog
+
+    async def one(secret: str, job_id: str) -> tuple[ClientConnection, AsyncIterator]:
+        async with gate:
+            ws = await open_ws(config["url"], secret, FOLLOW_JOB, {"id": job_id})
+            stream = updates(ws)
+            await anext(stream)  # the QUEUED snapshot: this subscription is live
+            return ws, stream
+
+    async def follow(stream: AsyncIterator[tuple[float, dict]]) -> None:
+        got = 0
+        async for received, update in stream:
+            if update["type"] == "PROGRESS":
+                at = datetime.datetime.fromisoformat(update["at"]).timestamp()
+                lags.append((update["step"], (received - at) * 1000))
+                got += 1
+                if got == expected:
+                    return
+
+    opened = await asyncio.gather(*(one(s, j) for s, j in config["subs"]))
+    print("READY", flush=True)
+    followers = [asyncio.create_task(follow(stream)) for _ws, stream in opened]
+    _done, pending = await asyncio.wait(followers, timeout=config["timeout"])
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws, _stream in opened))
+    missing = len(config["subs"]) * expected - len(lags)
+    Path(config["out"]).write_text(json.dumps({"lags": lags, "missing": missing}))
+
+
+async def delivery_lag(
+    server: Server, bus: EventBus, subs: int, bursts: int, paced: int, tmp: Path
+) -> dict[str, Any]:
+    """Queue `subs` jobs, follow each from a subprocess, publish and measure lag."""
+    per_account = 20
+    jobs = server.services.jobs
+    params = GenerationParams(
+        prompt="queued",
+        model_id="darkroom-tiny",
+        width=64,
+        height=64,
+        num_outputs=1,
+        inference_steps=2,
+    )
+    tag = "memory" if not server.settings.redis_url else "redis"
+    queued: list[tuple[Caller, str, Job]] = []
+    for n in range(subs // per_account):
+        caller, secret = await account(jobs.db, server.settings, f"lag-{tag}-{n}@b.x")
+        for _ in range(per_account):
+            job = await submit_generation(
+                jobs, caller=caller, params=params, source=JobSource.API
+            )
+            queued.append((caller, secret, job))
+    config, out = tmp / f"subs-{tag}.json", tmp / f"lags-{tag}.json"
+    config.write_text(
+        json.dumps(
+            {
+                "url": server.ws,
+                "subs": [[s, relay.to_base64("Job", str(j.id))] for _c, s, j in queued],
+                "steps": bursts + paced,
+                "timeout": 60 + 2 * (bursts + paced),
+                "out": str(out),
+            }
+        )
+    )
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--subscribers",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        line = await asyncio.wait_for(child.stdout.readline(), 180)
+        if line.strip() != b"READY":
+            raise RuntimeError(f"subscriber process said {line!r}")
+
+        async def publish(job: Job, step: int) -> None:
+            await bus.publish(
+                JobEvent(
+                    job_id=job.id,
+                    user_id=job.user_id,
+                    type=EventType.PROGRESS,
+                    status=JobStatus.RUNNING,
+                    at=datetime.datetime.now(datetime.UTC),
+                    step=step,
+                    total_steps=bursts + paced,
+                )
+            )
+
+        for step in range(1, bursts + 1):  # every job at once, as a queue move does
+            for _caller, _secret, job in queued:
+                await publish(job, step)
+            await asyncio.sleep(1.0)
+        for step in range(bursts + 1, bursts + paced + 1):  # spread over 1 s
+            for _caller, _secret, job in queued:
+                await publish(job, step)
+                await asyncio.sleep(1.0 / len(queued))
+        await asyncio.wait_for(child.wait(), 60 + 2 * (bursts + paced))
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    result = json.loads(out.read_text())
+    burst = [lag for step, lag in result["lags"] if step <= bursts]
+    spread = [lag for step, lag in result["lags"] if step > bursts]
+    return {
+        "subs": len(queued),
+        "burst": burst,
+        "paced": spread,
+        "all": burst + spread,
+        "missing": result["missing"],
+    }
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+async def bench(common: dict[str, Any], quick: bool, tmp: Path) -> dict[str, Any]:
+    """Both paths, (a) (b) then (c); returns the figures."""
+    count, subs = (10, 100) if quick else (30, 500)
+    bursts, paced = (3, 1) if quick else (4, 2)
+    polls = (
+        [ARQ_DEFAULT_POLL, 0.05, 0.01]
+        if quick
+        else [ARQ_DEFAULT_POLL, 0.05, 0.01, 0.005]
+    )
+    report: dict[str, Any] = {"runs": [], "lags": {}, "count": count}
+    inproc = Settings(**common, redis_url="")
+    print("engine: timing engine.generate() directly ...", flush=True)
+    report["engine_before"] = engine_seconds(inproc)
+
+    server = Server(inproc)
+    await server.start()
+    try:
+        _caller, secret = await account(server.services.db, inproc, "seq-inproc@b.x")
+        print(f"in-process: {count} jobs ...", flush=True)
+        run = await sequential_jobs(server, secret, count, warmup=3)
+        run.update(path="in-process", poll=None, cpu=None)
+        run["claim"] = await claim_waits(server.services.db, run["ids"])
+        report["runs"].append(run)
+        queue = server.services.jobs.queue
+        assert isinstance(queue, InProcessQueue)
+        await queue.stop()  # (c) keeps its jobs queued
+        print(f"memory bus: {subs} subscriptions ...", flush=True)
+        report["lags"]["MemoryEventBus"] = await delivery_lag(
+            server, server.services.jobs.events, subs, bursts, paced, tmp
+        )
+    finally:
+        await server.stop()
+
+    arq = Settings(**common, redis_url=REDIS)
+    server = Server(arq)
+    await server.start()
+    try:
+        _caller, secret = await account(server.services.db, arq, "seq-arq@b.x")
+        for poll in polls:
+            print(f"arq, poll delay {poll} s: {count} jobs ...", flush=True)
+            worker = Worker(arq, poll, tmp / "worker.log")
+            try:
+                run = await sequential_jobs(server, secret, count, warmup=3)
+                before = worker.cpu_seconds()
+                await asyncio.sleep(3)
+                run["cpu"] = (worker.cpu_seconds() - before) / 3 * 100
+            except Exception:
+                print((tmp / "worker.log").read_text()[-3000:], file=sys.stderr)
+                raise
+            finally:
+                worker.stop()
+            run.update(path="arq worker", poll=poll)
+            run["claim"] = await claim_waits(server.services.db, run["ids"])
+            report["runs"].append(run)
+        print(f"redis bus: {subs} subscriptions ...", flush=True)
+        publisher = Redis.from_url(REDIS)
+        bus = RedisEventBus(publisher)  # a worker's bus: another connection
+        try:
+            report["lags"]["RedisEventBus"] = await delivery_lag(
+                server, bus, subs, bursts, paced, tmp
+            )
+        finally:
+            await bus.close()
+            await publisher.aclose()
+    finally:
+        await server.stop()
+    report["engine_after"] = engine_seconds(inproc)
+    # The faster median: load spikes would otherwise pass for engine time.
+    report["engine_s"] = min(report["engine_before"], report["engine_after"])
+    return report
+
+
+def verdict(value: float, goal: float) -> str:
+    """PASS when value <= goal."""
+    return "PASS" if value <= goal else "MISS"
+
+
+def render(report: dict[str, Any], quick: bool) -> str:
+    """The figures as a dated Markdown section."""
+    engine_ms = report["engine_s"] * 1000
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"### pipeline.py{' --quick' if quick else ''}, {now}",
+        "",
+        f"{report['machine']}; PostgreSQL and Redis on loopback, API on uvicorn.",
+        f"Tiny model, 64 px, 4 steps, 1 output; {report['count']} sequential jobs a"
+        " row after 3 warm-up jobs; (a) = mutation sent to first PROGRESS received"
+        " on a myJobUpdates websocket opened before; (b) = SUCCEEDED received -"
+        f" mutation sent - engine time, where engine time = {engine_ms:.1f} ms, the"
+        " median of 10 direct engine.generate() calls on the same request in the"
+        " benchmark process (tasks do not persist engine seconds; median before the"
+        f" runs {report['engine_before'] * 1000:.1f} ms, after"
+        f" {report['engine_after'] * 1000:.1f} ms, the lower one used), so (b) p95"
+        " also holds the engine's own variance; claim wait = row started_at -"
+        " created_at;"
+        " idle CPU = the worker process over 3 s with an empty queue.",
+        "",
+        "| path | poll delay | (a) p50 / p95 ms | (b) p50 / p95 ms | claim wait p50 ms"
+        f" | idle CPU | (b) p50 <= {GOAL_OVERHEAD_MS:g} ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in report["runs"]:
+        overhead = [t - engine_ms for t in run["total"]]
+        poll = "-" if run["poll"] is None else f"{run['poll']:g} s"
+        if run["poll"] == ARQ_DEFAULT_POLL:
+            poll += " (arq default)"
+        cpu = "-" if run["cpu"] is None else f"{run['cpu']:.1f}%"
+        a, b = run["first_progress"], overhead
+        lines.append(
+            f"| {run['path']} | {poll} | {pct(a, 50):.1f} / {pct(a, 95):.1f}"
+            f" | {pct(b, 50):.1f} / {pct(b, 95):.1f} | {pct(run['claim'], 50):.1f}"
+            f" | {cpu} | {verdict(pct(b, 50), GOAL_OVERHEAD_MS)} |"
+        )
+    lines += [
+        "",
+        "(c) delivery lag: N jobs left QUEUED, one jobUpdates websocket each from a"
+        " separate subscriber process; PROGRESS events published through the bus"
+        " (burst: all N back to back, then 1 s pause; paced: N spread over 1 s);"
+        " lag = receive time in the subscriber - the event's `at` set at publish.",
+        "",
+        "| bus | subscriptions | events | burst p50 / p95 / max ms"
+        f" | paced p50 / p95 ms | all p95 ms | missing | p95 <= {GOAL_LAG_MS:g} ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, lag in report["lags"].items():
+        burst, paced, every = lag["burst"], lag["paced"], lag["all"]
+        lines.append(
+            f"| {name} | {lag['subs']} | {len(every)}"
+            f" | {pct(burst, 50):.1f} / {pct(burst, 95):.1f} / {max(burst):.1f}"
+            f" | {pct(paced, 50):.1f} / {pct(paced, 95):.1f} | {pct(every, 95):.1f}"
+            f" | {lag['missing']} | {verdict(pct(every, 95), GOAL_LAG_MS)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+async def admin(sql: str) -> None:
+    """Run one statement on the server's postgres database, autocommit."""
+    database = Database(
+        f"{PG.replace('postgresql://', 'postgresql+asyncpg://')}/postgres"
+    )
+    engine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(sql))
+    finally:
+        await database.dispose()
+
+
+async def flush_redis() -> None:
+    """Empty the benchmark's Redis database."""
+    client = Redis.from_url(REDIS)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+def main() -> None:
+    """Run the benchmark, print the table and append it to RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 jobs, 100 subs")
+    parser.add_argument(
+        "--no-append", action="store_true", help="print only; leave RESULTS.md"
+    )
+    parser.add_argument("--subscribers", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.subscribers:
+        asyncio.run(subscriber_main(args.subscribers))
+        return
+    started = time.monotonic()
+    name = f"darkroom_bench_pipeline_{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix="darkroom-pipeline-"))
+    where = machine()
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade_database(
+            f"{PG.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+        )
+        asyncio.run(flush_redis())
+        common = {
+            "data_dir": tmp / "data",
+            "database_url": f"{PG}/{name}",
+            # Sequential jobs from one account would trip the per-minute limits.
+            "create_rate_per_minute": 1_000_000,
+            "rate_limit_points": 1_000_000_000,
+        }
+        report = asyncio.run(bench(common, args.quick, tmp))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(flush_redis())
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["machine"] = where
+    section = render(report, args.quick)
+    print()
+    print(section)
+    print(f"ran in {time.monotonic() - started:.0f} s")
+    if not args.no_append:
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write("\n" + section)
+
+
+if __name__ == "__main__":
+    main()
