@@ -3,8 +3,9 @@
 import base64
 import uuid
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
@@ -53,6 +54,18 @@ from schema.jobs import (
 )
 
 MAX_WAIT_SECONDS = 60
+Wait = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Seconds (0 to 60) to wait for the job to finish before answering."
+    ),
+]
+JobId = Annotated[relay.GlobalID, strawberry.argument(description="The job's id.")]
+
+
+def arg(description: str) -> Any:
+    """An argument's description."""
+    return strawberry.argument(description=description)
 
 
 def jobs_of(info: Info[Context, Any]) -> Jobs:
@@ -167,7 +180,9 @@ async def _settled(info: Info[Context, Any], row: JobRow, wait: int | None) -> J
 
 
 async def resolve_generation_create(
-    info: Info[Context, Any], input: GenerationCreateInput, wait: int | None = None
+    info: Info[Context, Any],
+    input: Annotated[GenerationCreateInput, arg("What to generate.")],
+    wait: Wait = None,
 ) -> GenerationCreatePayload:
     """Submit a generation for the caller; `wait` returns it finished if it is in time."""
     caller = caller_of(info)
@@ -199,7 +214,9 @@ async def resolve_generation_create(
 
 
 async def resolve_upscale_create(
-    info: Info[Context, Any], input: UpscaleCreateInput, wait: int | None = None
+    info: Info[Context, Any],
+    input: Annotated[UpscaleCreateInput, arg("What to upscale.")],
+    wait: Wait = None,
 ) -> UpscaleCreatePayload:
     """Submit a 4x upscale; an output already upscaled comes back free."""
     caller = caller_of(info)
@@ -222,9 +239,7 @@ async def resolve_upscale_create(
     return UpscaleCreatePayload(job=job, reused=reused, user_errors=[])
 
 
-async def resolve_job_cancel(
-    info: Info[Context, Any], id: relay.GlobalID
-) -> JobCancelPayload:
+async def resolve_job_cancel(info: Info[Context, Any], id: JobId) -> JobCancelPayload:
     """Cancel one of the caller's jobs, refunding what was not delivered."""
     try:
         job_id = node_uuid(id, "Job")
@@ -235,7 +250,10 @@ async def resolve_job_cancel(
 
 
 async def resolve_image_upload(
-    info: Info[Context, Any], file: Upload
+    info: Info[Context, Any],
+    file: Annotated[
+        Upload, arg("The image file, sent as a GraphQL multipart request.")
+    ],
 ) -> ImageUploadPayload:
     """Store an input image after decoding it (PNG, JPEG or WebP, at most 10 MB)."""
     ctx = info.context
@@ -265,7 +283,7 @@ async def resolve_image_upload(
     )
 
 
-async def resolve_job(info: Info[Context, Any], id: relay.GlobalID) -> Job:
+async def resolve_job(info: Info[Context, Any], id: JobId) -> Job:
     """One of the caller's jobs; another account's id is not found."""
     row = await get_job(
         jobs_of(info), user_id=caller_of(info).user.id, job_id=node_uuid(id, "Job")
@@ -275,9 +293,9 @@ async def resolve_job(info: Info[Context, Any], id: relay.GlobalID) -> Job:
 
 async def resolve_jobs(
     info: Info[Context, Any],
-    first: int = 50,
-    after: str | None = None,
-    where: JobWhere | None = None,
+    first: Annotated[int, arg("Page size, 1 to 100.")] = 50,
+    after: Annotated[str | None, arg("Cursor of the last job already seen.")] = None,
+    where: Annotated[JobWhere | None, arg("Which jobs; default all.")] = None,
 ) -> JobConnection:
     """The caller's jobs, newest first."""
     page, has_next = await list_jobs(
@@ -335,7 +353,7 @@ async def to_update(info: Info[Context, Any], event: JobEvent) -> JobUpdate:
 
 
 async def resolve_job_updates(
-    info: Info[Context, Any], job_id: relay.GlobalID
+    info: Info[Context, Any], job_id: JobId
 ) -> AsyncGenerator[JobUpdate, None]:
     """Follow one of the caller's jobs: its current state first, then every change."""
     jobs = jobs_of(info)

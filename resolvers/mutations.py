@@ -1,8 +1,9 @@
 """Mutation resolvers: thin calls into core, refusals returned as userErrors."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
@@ -29,7 +30,10 @@ def node_uuid(
 
 
 async def resolve_api_token_create(
-    info: Info[Context, Any], input: ApiTokenCreateInput
+    info: Info[Context, Any],
+    input: Annotated[
+        ApiTokenCreateInput, strawberry.argument(description="The new token.")
+    ],
 ) -> ApiTokenCreatePayload:
     """Create a token for the caller; never stronger than the token in use."""
     ctx, caller = info.context, caller_of(info)
@@ -53,7 +57,8 @@ async def resolve_api_token_create(
 
 
 async def resolve_api_token_revoke(
-    info: Info[Context, Any], id: relay.GlobalID
+    info: Info[Context, Any],
+    id: Annotated[relay.GlobalID, strawberry.argument(description="The token's id.")],
 ) -> ApiTokenRevokePayload:
     """Revoke one of the caller's tokens; the row stays for usage history."""
     ctx, caller = info.context, caller_of(info)

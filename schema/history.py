@@ -2,24 +2,15 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from core.history import filters, paging, queries
 from schema.catalog import Scheduler
-from schema.enums import GalleryStatus, JobSource
+from schema.enums import GalleryStatus, JobSource, described
 
-
-def _described(enum: Any, descriptions: dict[str, str]) -> Any:
-    """Give each value of a wrapped core enum its description (core cannot)."""
-    for value in enum.__strawberry_definition__.values:
-        value.description = descriptions[value.name]
-    return enum
-
-
-AspectRatio = _described(
+AspectRatio = described(
     strawberry.enum(
         filters.AspectRatio,
         description="Width to height, matched exactly (width * h == height * w).",
@@ -37,13 +28,13 @@ AspectRatio = _described(
         "LANDSCAPE_2_4_1": "2.4:1 (12:5).",
     },
 )
-Direction = _described(
+Direction = described(
     strawberry.enum(
         paging.Direction, description="Sort direction; NULLs come last either way."
     ),
     {"ASC": "Smallest or oldest first.", "DESC": "Largest or newest first."},
 )
-OutputOrderField = _described(
+OutputOrderField = described(
     strawberry.enum(
         queries.OutputOrderField,
         description="What outputs can be sorted by; the id always breaks ties.",
