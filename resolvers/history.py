@@ -16,6 +16,7 @@ from core.models import Output as OutputRow
 from resolvers.catalog import scheduler_of
 from resolvers.context import Context
 from resolvers.loaders import upscale_by_output_id_loader
+from resolvers.paging import page_info
 from resolvers.queries import caller_of
 from schema import history as h
 from schema.history import Generation, ModelRef, Output, OutputConnection
@@ -161,11 +162,10 @@ async def resolve_outputs(
     ]
     return OutputConnection(
         edges=edges,
-        page_info=relay.PageInfo(
+        page_info=page_info(
+            edges,
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
         ),
         count=page.total_count,
     )

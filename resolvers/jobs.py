@@ -34,6 +34,7 @@ from jobs.views import get_output, outputs_of_jobs
 from resolvers.context import Context
 from resolvers.errors import user_errors
 from resolvers.mutations import node_uuid
+from resolvers.paging import page_info
 from resolvers.queries import caller_of
 from schema.jobs import (
     GenerationCreateInput,
@@ -45,7 +46,6 @@ from schema.jobs import (
     JobEdge,
     JobError,
     JobOutput,
-    JobPageInfo,
     JobUpdate,
     JobWhere,
     UploadedImage,
@@ -310,9 +310,7 @@ async def resolve_jobs(
     ]
     return JobConnection(
         edges=edges,
-        page_info=JobPageInfo(
-            has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=page_info(edges, has_next_page=has_next),
     )
 
 

@@ -11,6 +11,7 @@ from core import usage
 from core.errors import ErrorCode, ServiceError
 from resolvers.context import Context
 from resolvers.history import core_where, selects
+from resolvers.paging import page_info
 from schema.usage import UsageConnection, UsageEntry, UsageWhere
 
 
@@ -86,11 +87,10 @@ async def resolve_usage(
     edges = [relay.Edge(cursor=c, node=_entry(e)) for c, e in page.items]
     return UsageConnection(
         edges=edges,
-        page_info=relay.PageInfo(
+        page_info=page_info(
+            edges,
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
         ),
         count=page.total_count,
     )

@@ -166,16 +166,10 @@ class JobEdge:
     node: Job = strawberry.field(description="The job.")
 
 
-@strawberry.type(description="Paging state.")
-class JobPageInfo:
-    has_next_page: bool = strawberry.field(description="More jobs after this page.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
-
-
 @strawberry.type(description="A page of jobs, newest first.")
 class JobConnection:
     edges: list[JobEdge] = strawberry.field(description="The jobs on this page.")
-    page_info: JobPageInfo = strawberry.field(description="Whether more follow.")
+    page_info: relay.PageInfo = strawberry.field(description="Whether more follow.")
 
 
 @strawberry.type(description="One live change to a job.")

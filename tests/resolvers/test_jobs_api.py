@@ -332,3 +332,24 @@ def test_a_free_top_up_that_is_due_pays_for_a_submission(api: Api) -> None:
     # then the due top-up of 10 pays for it
     assert payload["userErrors"] == []
     assert balance(api, token) == 9
+
+
+def test_jobs_page_newest_first_with_relay_cursors(api: Api) -> None:
+    # given three jobs
+    token = api.account("ned@example.com", credits=10)
+    ids = [create(api, token, numOutputs=1, seed=i)["job"]["id"] for i in range(3)]
+    page = """query($after: String) {
+      jobs(first: 2, after: $after) {
+        edges { cursor node { id } } pageInfo { hasNextPage endCursor }
+      }
+    }"""
+    # when they are paged two at a time
+    first = api.data(page, token=token)["jobs"]
+    second = api.data(page, {"after": first["pageInfo"]["endCursor"]}, token=token)[
+        "jobs"
+    ]
+    # then every job comes once, newest first
+    seen = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert seen == list(reversed(ids))
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert second["pageInfo"]["hasNextPage"] is False
