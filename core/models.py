@@ -208,7 +208,7 @@ class Output(SQLModel, table=True):
     upscaled_from_id: uuid.UUID | None = Field(
         default=None, foreign_key="outputs.id", index=True
     )
-    is_upscaled: bool = False
+    is_upscaled: bool = False  # this image is an upscale's result
     is_favorite: bool = False
     is_public: bool = False
     gallery_status: GalleryStatus = _enum(GalleryStatus)

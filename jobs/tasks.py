@@ -274,6 +274,7 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
         scheduler_id=None if source is None else source.scheduler_id,
         source=job.source,
         upscaled_from_id=None if source is None else source.id,
+        is_upscaled=True,  # an upscale, whether of an output or of an upload
         is_public=bool(job.params.get("is_public")),
         gallery_status=gallery_status(False, tier, jobs.settings),
     )
@@ -301,12 +302,6 @@ async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None
         )
         if existing is None:
             session.add(output)
-            if output.upscaled_from_id is not None:
-                await session.execute(
-                    sa.update(Output)
-                    .where(col(Output.id) == output.upscaled_from_id)
-                    .values(is_upscaled=True)
-                )
             await session.flush()
         else:
             output = existing

@@ -329,7 +329,7 @@ class Output(relay.Node):
         description="Standing in the public gallery."
     )
     is_upscaled: bool = strawberry.field(
-        description="True when this image is an upscale of another output."
+        description="True when this image is the result of an upscale (of an output or an upload)."
     )
     created_at: datetime = strawberry.field(description="When it was stored.")
     generation: Generation = strawberry.field(description="How it was made.")

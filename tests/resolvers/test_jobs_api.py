@@ -197,6 +197,17 @@ def test_an_upload_feeds_image_to_image_and_upscale(api: Api) -> None:
     assert again["reused"] is True
     assert again["job"]["id"] == first["job"]["id"]
     assert balance(api, token) == 10 - 1 - 1
+    # and history tells the upscale from its original, and links the two
+    history = """query($up: Boolean!) { outputs(where: {isUpscaled: {_eq: $up}}) {
+      edges { node { width isUpscaled upscale { width } } } } }"""
+    [original] = api.data(history, {"up": False}, token=token)["outputs"]["edges"]
+    [upscaled] = api.data(history, {"up": True}, token=token)["outputs"]["edges"]
+    assert original["node"] == {
+        "width": 64,
+        "isUpscaled": False,
+        "upscale": {"width": 256},
+    }
+    assert upscaled["node"] == {"width": 256, "isUpscaled": True, "upscale": None}
 
 
 def test_an_upload_that_is_not_an_image_is_refused(api: Api) -> None:
