@@ -9,7 +9,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 from core.errors import ServiceError, ValidationFailed
-from schema.types import UserError
+from schema.user_error import UserError
 
 log = logging.getLogger("darkroom.api")
 

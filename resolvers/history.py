@@ -15,6 +15,7 @@ from core.history.queries import OutputOrder, list_outputs
 from core.models import Output as OutputRow
 from resolvers.catalog import scheduler_of
 from resolvers.context import Context
+from resolvers.jobs import load_job
 from resolvers.loaders import upscale_by_output_id_loader
 from resolvers.paging import page_info
 from resolvers.queries import caller_of
@@ -119,6 +120,7 @@ async def to_output(info: Info[Context, Any], row: OutputRow) -> Output:
         ),
         job_id=strawberry.ID(str(row.job_id)),
         load_upscale=load_upscale,
+        load_job=lambda: load_job(info, row.job_id),
     )
 
 

@@ -30,7 +30,7 @@ from jobs.submission import (
     submit_upscale,
     wait_for_job,
 )
-from jobs.views import get_output, outputs_of_jobs
+from jobs.views import get_output, jobs_by_ids, outputs_of_jobs
 from resolvers.context import Context
 from resolvers.errors import user_errors
 from resolvers.mutations import node_uuid
@@ -124,6 +124,22 @@ def outputs_loader(info: Info[Context, Any]) -> DataLoader[uuid.UUID, list[Outpu
         loaders["job_outputs"] = DataLoader(load_fn=load)
     loader: DataLoader[uuid.UUID, list[Output]] = loaders["job_outputs"]
     return loader
+
+
+async def load_job(info: Info[Context, Any], job_id: uuid.UUID) -> Job | None:
+    """One of the caller's jobs through the request's DataLoader (for Output.job)."""
+    loaders = info.context.loaders
+    if "jobs" not in loaders:
+        user_id = caller_of(info).user.id
+        jobs = jobs_of(info)
+
+        async def load(ids: list[uuid.UUID]) -> list[JobRow | None]:
+            found = await jobs_by_ids(jobs, user_id=user_id, job_ids=ids)
+            return [found.get(i) for i in ids]
+
+        loaders["jobs"] = DataLoader(load_fn=load)
+    row: JobRow | None = await loaders["jobs"].load(job_id)
+    return None if row is None else await to_job(info, row)
 
 
 async def to_job(info: Info[Context, Any], row: JobRow) -> Job:

@@ -9,6 +9,7 @@ from strawberry import relay
 from core.history import filters, paging, queries
 from schema.catalog import Scheduler
 from schema.enums import GalleryStatus, JobSource, described
+from schema.jobs import Job
 
 AspectRatio = described(
     strawberry.enum(
@@ -336,8 +337,14 @@ class Output(relay.Node):
     job_id: strawberry.ID = strawberry.field(
         description="The UUID of the job that made it."
     )
-    # Set by the resolver: a per-request DataLoader lookup, so a page costs one query.
+    # Set by the resolver: per-request DataLoader lookups, so a page costs one query.
     load_upscale: strawberry.Private[Callable[[], Awaitable["Output | None"]]]
+    load_job: strawberry.Private[Callable[[], Awaitable[Job | None]]]
+
+    @strawberry.field(description="The job that made it.")
+    async def job(self) -> Job | None:
+        """Load through the request's DataLoader."""
+        return await self.load_job()
 
     @strawberry.field(description="The upscale of this image, if one was made.")
     async def upscale(self) -> "Output | None":

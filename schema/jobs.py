@@ -7,7 +7,7 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from schema.enums import JobKind, JobSource, JobStatus
-from schema.types import UserError
+from schema.user_error import UserError
 
 
 @strawberry.input(description="A text-to-image or image-to-image request.")

@@ -4,7 +4,7 @@ import strawberry
 from strawberry import relay
 
 from schema.history import Output
-from schema.types import UserError
+from schema.user_error import UserError
 
 
 @strawberry.input(description="Which outputs to change, and how.")

@@ -2,7 +2,8 @@
 
 import strawberry
 
-from schema.types import ApiToken, UserError
+from schema.types import ApiToken
+from schema.user_error import UserError
 
 
 @strawberry.type(description="Result of apiTokenCreate.")

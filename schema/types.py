@@ -13,19 +13,6 @@ from schema.enums import CreditType, Scope, Tier
 from schema.usage import UsageSummary
 
 
-@strawberry.type(
-    description="One problem with a mutation's input, for the caller to fix."
-)
-class UserError:
-    field: list[str] | None = strawberry.field(
-        description='Path to the offending input, e.g. ["input", "width"]; null when it concerns the whole request.'
-    )
-    code: str = strawberry.field(
-        description="Stable machine-readable code, e.g. INVALID_SIZE."
-    )
-    message: str = strawberry.field(description="What is wrong and what is allowed.")
-
-
 @strawberry.type(description="A grant of credits still in force.")
 class CreditRow:
     type: CreditType = strawberry.field(description="Where the credits came from.")

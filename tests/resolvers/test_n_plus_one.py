@@ -14,6 +14,7 @@ PAGE = """query($first: Int) { outputs(first: $first, where: {isUpscaled: {_eq: 
     id imageUrl width
     generation { prompt model { id name } scheduler { id name } }
     upscale { id imageUrl generation { model { name } } upscale { id } }
+    job { id status outputs { index } }
   } }
 } }"""
 
@@ -27,7 +28,7 @@ def _room_for_big_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 def statements_run(
     api: Api, token: str, query: str, variables: dict[str, Any]
 ) -> list[str]:
-    """The SQL on outputs run while answering one request.
+    """The SQL on outputs and jobs run while answering one request.
 
     Authentication (whose last-used stamp is written once a minute) and the job
     runner's polling also use the database; neither depends on the page size.
@@ -43,7 +44,7 @@ def statements_run(
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert not body.get("errors"), body["errors"]
-    return [s for s in seen if "FROM outputs" in s]
+    return [s for s in seen if "FROM outputs" in s or "FROM jobs" in s]
 
 
 @pytest.fixture
@@ -59,8 +60,9 @@ def test_a_page_of_100_outputs_runs_as_many_queries_as_a_page_of_10(
 ) -> None:
     # given 100 upscaled outputs
     api, token = reader
-    # when pages of 10 and of 100 are read with generation, model and upscale
+    # when pages of 10 and of 100 are read with generation, model, upscale and job
     small = statements_run(api, token, PAGE, {"first": 10})
     large = statements_run(api, token, PAGE, {"first": 100})
-    # then both ran the same four statements: page, count, upscales, their upscales
-    assert len(large) == len(small) == 4, (small, large)
+    # then both ran the same six statements: page, count, upscales, their
+    # upscales, the jobs, and the jobs' outputs
+    assert len(large) == len(small) == 6, (small, large)
