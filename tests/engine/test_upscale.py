@@ -116,6 +116,18 @@ def test_a_downscaled_photograph_regains_detail_at_bicubic_fidelity(
     )
 
 
+def test_the_default_upscaler_beats_bicubic_in_psnr_on_a_real_photograph(upscalers):
+    # given the centre of a real photograph (coins) and its 64 px bicubic reduction
+    original = np.asarray(crop(photo("coins.png"), 256, 256))
+    small = Image.fromarray(original).resize((64, 64), Image.Resampling.BICUBIC)
+    bicubic = np.asarray(small.resize((256, 256), Image.Resampling.BICUBIC))
+    # when the default model restores it
+    restored = np.asarray(upscale(upscalers, small, COMPACT).image)
+    # then it is closer to the original than bicubic, by a clear margin
+    # (measured: 24.0 dB against 23.0 dB; x4plus, tuned for looks, scores 21.1)
+    assert psnr(restored, original) > psnr(bicubic, original) + 0.5
+
+
 def test_torch_and_ncnn_run_the_compact_model_within_one_level(catalog, weights_cache):
     # given the compact model converted to torch and the same weights in ncnn
     on_torch = variant(catalog, COMPACT, weights_cache)
