@@ -12,9 +12,10 @@ is open before the mutation, for both paths: a real arq worker
     request in this process.
 (c) event delivery lag: jobs are submitted and left queued (no worker, runner
     stopped); a subprocess opens one websocket per job and subscribes to
-    jobUpdates; this process publishes PROGRESS events through the server's
-    EventBus (MemoryEventBus) or a worker-side RedisEventBus. lag = receive time
-    in the subscriber process - the event's `at`, set just before publish.
+    jobUpdates; PROGRESS events are published through the server's own
+    MemoryEventBus (in this process, as the in-process runner does) or through
+    a RedisEventBus in a publisher subprocess (as a worker does). lag = receive
+    time in the subscriber process - the event's `at`, set just before publish.
 
     .venv/bin/python benchmarks/pipeline.py            # 30 jobs a path, 500 subscriptions
     .venv/bin/python benchmarks/pipeline.py --quick    # 10 jobs a path, 100 subscriptions
@@ -80,6 +81,7 @@ CREATE = """mutation($input: GenerationCreateInput!) {
   generationCreate(input: $input) { job { id } userErrors { code message } } }"""
 FOLLOW_MINE = "subscription { myJobUpdates { jobId type at } }"
 FOLLOW_JOB = "subscription($id: ID!) { jobUpdates(jobId: $id) { type step at } }"
+TIMELINE = {"QUEUED", "STARTED", "PROGRESS", "OUTPUT", "SUCCEEDED"}
 TINY = {"modelId": "darkroom-tiny", "width": 64, "height": 64, "numOutputs": 1}
 
 
@@ -281,7 +283,7 @@ async def sequential_jobs(
     ws = await open_ws(server.ws, secret, FOLLOW_MINE, {})
     follower = Follower(ws)
     reader = asyncio.create_task(follower.run())
-    first_progress, total, ids = [], [], []
+    first_progress, total, ids, timeline = [], [], [], []
     try:
         async with httpx.AsyncClient(
             headers={"Authorization": f"Bearer {secret}"}, timeout=60
@@ -293,6 +295,7 @@ async def sequential_jobs(
                 response = await http.post(
                     server.http, json={"query": CREATE, "variables": variables}
                 )
+                answered = time.perf_counter()
                 body = response.json()["data"]["generationCreate"]
                 if body["userErrors"]:
                     raise RuntimeError(body["userErrors"])
@@ -312,12 +315,19 @@ async def sequential_jobs(
                 first_progress.append((seen["PROGRESS"] - sent) * 1000)
                 total.append((seen["SUCCEEDED"] - sent) * 1000)
                 ids.append(uuid.UUID(relay.from_base64(job_id)[1]))
+                marks = {"response": answered, **seen}
+                timeline.append({k: (t - sent) * 1000 for k, t in marks.items()})
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
         await ws.close()
-    return {"first_progress": first_progress, "total": total, "ids": ids}
+    return {
+        "first_progress": first_progress,
+        "total": total,
+        "ids": ids,
+        "timeline": timeline,
+    }
 
 
 async def claim_waits(db: Database, ids: list[uuid.UUID]) -> list[float]:
@@ -393,6 +403,46 @@ async def subscriber_main(config_path: str) -> None:
     Path(config["out"]).write_text(json.dumps({"lags": lags, "missing": missing}))
 
 
+async def publish_rounds(
+    bus: EventBus, targets: list[tuple[uuid.UUID, uuid.UUID]], bursts: int, paced: int
+) -> None:
+    """PROGRESS events to every (job, user): bursts back to back, then paced rounds."""
+
+    async def publish(job_id: uuid.UUID, user_id: uuid.UUID, step: int) -> None:
+        event = JobEvent(
+            job_id=job_id,
+            user_id=user_id,
+            type=EventType.PROGRESS,
+            status=JobStatus.RUNNING,
+            at=datetime.datetime.now(datetime.UTC),
+            step=step,
+            total_steps=bursts + paced,
+        )
+        await bus.publish(event)
+
+    for step in range(1, bursts + 1):  # every job at once, as a queue move does
+        for job_id, user_id in targets:
+            await publish(job_id, user_id, step)
+        await asyncio.sleep(1.0)
+    for step in range(bursts + 1, bursts + paced + 1):  # spread over 1 s
+        for job_id, user_id in targets:
+            await publish(job_id, user_id, step)
+            await asyncio.sleep(1.0 / len(targets))
+
+
+async def publisher_main(plan_path: str) -> None:
+    """Subprocess: publish a plan's rounds through a RedisEventBus."""
+    plan = json.loads(Path(plan_path).read_text())
+    targets = [(uuid.UUID(j), uuid.UUID(u)) for j, u in plan["targets"]]
+    redis = Redis.from_url(REDIS)
+    bus = RedisEventBus(redis)
+    try:
+        await publish_rounds(bus, targets, plan["bursts"], plan["paced"])
+    finally:
+        await bus.close()
+        await redis.aclose()
+
+
 async def delivery_lag(
     server: Server, bus: EventBus, subs: int, bursts: int, paced: int, tmp: Path
 ) -> dict[str, Any]:
@@ -417,6 +467,7 @@ async def delivery_lag(
             )
             queued.append((caller, secret, job))
     config, out = tmp / f"subs-{tag}.json", tmp / f"lags-{tag}.json"
+    plan = tmp / f"plan-{tag}.json"
     config.write_text(
         json.dumps(
             {
@@ -441,32 +492,41 @@ async def delivery_lag(
         if line.strip() != b"READY":
             raise RuntimeError(f"subscriber process said {line!r}")
 
-        async def publish(job: Job, step: int) -> None:
-            await bus.publish(
-                JobEvent(
-                    job_id=job.id,
-                    user_id=job.user_id,
-                    type=EventType.PROGRESS,
-                    status=JobStatus.RUNNING,
-                    at=datetime.datetime.now(datetime.UTC),
-                    step=step,
-                    total_steps=bursts + paced,
+        targets = [(j.id, j.user_id) for _c, _s, j in queued]
+        if isinstance(bus, RedisEventBus):
+            # From another process, as a worker publishes: the API's loop must not
+            # pace the publisher.
+            plan.write_text(
+                json.dumps(
+                    {
+                        "targets": [[str(j), str(u)] for j, u in targets],
+                        "bursts": bursts,
+                        "paced": paced,
+                    }
                 )
             )
-
-        for step in range(1, bursts + 1):  # every job at once, as a queue move does
-            for _caller, _secret, job in queued:
-                await publish(job, step)
-            await asyncio.sleep(1.0)
-        for step in range(bursts + 1, bursts + paced + 1):  # spread over 1 s
-            for _caller, _secret, job in queued:
-                await publish(job, step)
-                await asyncio.sleep(1.0 / len(queued))
+            publisher = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--publisher", str(plan)
+            )
+            if await asyncio.wait_for(publisher.wait(), 60 + 2 * (bursts + paced)):
+                raise RuntimeError("the publisher process failed")
+        else:
+            await publish_rounds(bus, targets, bursts, paced)
         await asyncio.wait_for(child.wait(), 60 + 2 * (bursts + paced))
     finally:
         if child.returncode is None:
             child.kill()
             await child.wait()
+    # Leave nothing for the next worker's sweeper to pick up and run.
+    async with jobs.db.session() as session:
+        await session.execute(
+            sa.update(Job)
+            .where(Job.id.in_([j.id for _c, _s, j in queued]))  # type: ignore[attr-defined]  # SQLModel column
+            .values(
+                status=JobStatus.CANCELLED,
+                finished_at=datetime.datetime.now(datetime.UTC),
+            )
+        )
     result = json.loads(out.read_text())
     burst = [lag for step, lag in result["lags"] if step <= bursts]
     spread = [lag for step, lag in result["lags"] if step > bursts]
@@ -537,15 +597,9 @@ async def bench(common: dict[str, Any], quick: bool, tmp: Path) -> dict[str, Any
             run["claim"] = await claim_waits(server.services.db, run["ids"])
             report["runs"].append(run)
         print(f"redis bus: {subs} subscriptions ...", flush=True)
-        publisher = Redis.from_url(REDIS)
-        bus = RedisEventBus(publisher)  # a worker's bus: another connection
-        try:
-            report["lags"]["RedisEventBus"] = await delivery_lag(
-                server, bus, subs, bursts, paced, tmp
-            )
-        finally:
-            await bus.close()
-            await publisher.aclose()
+        report["lags"]["RedisEventBus"] = await delivery_lag(
+            server, server.services.jobs.events, subs, bursts, paced, tmp
+        )
     finally:
         await server.stop()
     report["engine_after"] = engine_seconds(inproc)
@@ -595,11 +649,30 @@ def render(report: dict[str, Any], quick: bool) -> str:
             f" | {pct(b, 50):.1f} / {pct(b, 95):.1f} | {pct(run['claim'], 50):.1f}"
             f" | {cpu} | {verdict(pct(b, 50), GOAL_OVERHEAD_MS)} |"
         )
+    marks = ["response", *(t.value for t in EventType if t.value in TIMELINE)]
+    lines += [
+        "",
+        "Where the time goes: p50 ms from mutation sent to the HTTP response and to"
+        " each event's arrival.",
+        "",
+        "| path | poll delay | " + " | ".join(marks) + " |",
+        "|---|---|" + "---|" * len(marks),
+    ]
+    for run in report["runs"]:
+        poll = "-" if run["poll"] is None else f"{run['poll']:g} s"
+        cells = [pct([t[m] for t in run["timeline"] if m in t], 50) for m in marks]
+        lines.append(
+            f"| {run['path']} | {poll} | "
+            + " | ".join(f"{c:.1f}" for c in cells)
+            + " |"
+        )
     lines += [
         "",
         "(c) delivery lag: N jobs left QUEUED, one jobUpdates websocket each from a"
-        " separate subscriber process; PROGRESS events published through the bus"
-        " (burst: all N back to back, then 1 s pause; paced: N spread over 1 s);"
+        " separate subscriber process; PROGRESS events published through the"
+        " API's MemoryEventBus from the API process, or a RedisEventBus from a"
+        " publisher process (burst: all N back to back, then 1 s pause; paced: N"
+        " spread over 1 s);"
         " lag = receive time in the subscriber - the event's `at` set at publish.",
         "",
         "| bus | subscriptions | events | burst p50 / p95 / max ms"
@@ -647,9 +720,13 @@ def main() -> None:
         "--no-append", action="store_true", help="print only; leave RESULTS.md"
     )
     parser.add_argument("--subscribers", help=argparse.SUPPRESS)
+    parser.add_argument("--publisher", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.subscribers:
         asyncio.run(subscriber_main(args.subscribers))
+        return
+    if args.publisher:
+        asyncio.run(publisher_main(args.publisher))
         return
     started = time.monotonic()
     name = f"darkroom_bench_pipeline_{os.getpid()}"

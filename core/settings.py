@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     max_attempts: PositiveInt = 3
     # Least time between two PROGRESS events of one job (the last step always goes).
     progress_interval_seconds: Annotated[float, Field(ge=0)] = 0.1
-    # How often an idle arq worker polls Redis for new jobs.
-    worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.05
+    # How often an idle arq worker polls Redis for new jobs. benchmarks/pipeline.py:
+    # 0.01 s cut the claim wait p50 from 40 to 11 ms for 4% of a core when idle.
+    worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.01
 
     @field_validator("database_url")
     @classmethod
