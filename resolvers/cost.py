@@ -1,6 +1,7 @@
 """Query cost and rate limits: price each operation before it runs, then charge it.
 
-Cost: every field costs 1 (`__typename` is free); a field with `first` or `last`
+Cost, as Shopify prices it: a field that returns an object costs 1, scalars and
+enums are free (they come with their object); a field with `first` or `last`
 multiplies its selection's cost by that number, and a connection field without
 them by its default page of 50. Fragments are expanded in place and every branch of
 an abstract type is counted, so the cost is an upper bound on the work.
@@ -136,10 +137,8 @@ class _Pricer:
         name = node.name.value
         fields = {**getattr(parent, "fields", {}), **_META_FIELDS}
         definition = fields.get(name)
-        if definition is None:  # __typename is free
-            return 0
-        if node.selection_set is None:
-            return 1
+        if definition is None or node.selection_set is None:
+            return 0  # scalars, enums and __typename come with their object
         child_type = get_named_type(definition.type)
         children = self.selection_set(node.selection_set, child_type)
         return 1 + self._multiplier(node, definition, child_type) * children

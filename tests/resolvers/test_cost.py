@@ -24,28 +24,28 @@ def cost_of(query: str, variables: dict[str, Any] | None = None) -> int:
 # --- pricing documents -------------------------------------------------------------
 
 
-def test_each_field_costs_one_and_typename_is_free() -> None:
-    # given a flat query; when priced; then one point per field
-    assert cost_of("{ me { email tier } apiTokens { id } __typename }") == 5
+def test_each_object_costs_one_and_scalars_are_free() -> None:
+    # given a flat query; when priced; then one point per object, none per scalar
+    assert cost_of("{ me { email tier } apiTokens { id } __typename }") == 2
 
 
 def test_a_connection_multiplies_its_selection_by_first() -> None:
     # given a page of 10 jobs with 2 fields below edges
     query = "{ jobs(first: 10) { edges { node { id } } pageInfo { hasNextPage } } }"
-    # then jobs costs 1 + 10 x (edges 3 + pageInfo 2)
-    assert cost_of(query) == 51
+    # then jobs costs 1 + 10 x (edges 1 + node 1 + pageInfo 1)
+    assert cost_of(query) == 31
 
 
 def test_a_connection_without_first_is_priced_at_its_default_page_of_50() -> None:
-    assert cost_of("{ jobs { edges { node { id } } } }") == 1 + 50 * 3
+    assert cost_of("{ jobs { edges { node { id } } } }") == 1 + 50 * 2
 
 
 def test_variables_are_resolved_before_pricing() -> None:
     # given first passed as a variable
     query = "query($n: Int) { jobs(first: $n) { edges { node { id } } } }"
     # then the variable's value is the multiplier, and its absence the default
-    assert cost_of(query, {"n": 4}) == 1 + 4 * 3
-    assert cost_of(query, {}) == 1 + 50 * 3
+    assert cost_of(query, {"n": 4}) == 1 + 4 * 2
+    assert cost_of(query, {}) == 1 + 50 * 2
 
 
 def test_fragments_and_inline_fragments_are_expanded() -> None:
@@ -54,14 +54,14 @@ def test_fragments_and_inline_fragments_are_expanded() -> None:
       query { jobs(first: 2) { ...Page } }
       fragment Page on JobConnection { edges { node { ... on Job { id kind } } } }
     """
-    # then it is priced as if written out: 1 + 2 x (edges 1 + node 1 + 2 fields)
-    assert cost_of(query) == 1 + 2 * 4
+    # then it is priced as if written out: 1 + 2 x (edges 1 + node 1)
+    assert cost_of(query) == 1 + 2 * 2
 
 
 def test_skipped_fields_cost_nothing() -> None:
-    query = "query($x: Boolean!) { me { email tier @skip(if: $x) } }"
-    assert cost_of(query, {"x": True}) == 2
-    assert cost_of(query, {"x": False}) == 3
+    query = "query($x: Boolean!) { me { email } apiTokens @skip(if: $x) { id } }"
+    assert cost_of(query, {"x": True}) == 1
+    assert cost_of(query, {"x": False}) == 2
 
 
 def test_job_creating_mutations_are_counted_by_name() -> None:
@@ -77,12 +77,14 @@ def test_job_creating_mutations_are_counted_by_name() -> None:
 
 # --- over HTTP ---------------------------------------------------------------------
 
-TOKENS = "{ apiTokens { id } }"
-RATE = "{ rateLimit { limit cost used remaining resetAt } }"
+TOKENS = "{ apiTokens { id } }"  # 1 point
+TWO_POINTS = "{ apiTokens { id } me { email } }"
+RATE = "{ rateLimit { limit cost used remaining resetAt } }"  # 1 point
+RATE_AND_CREDITS = "{ rateLimit { limit cost used remaining resetAt } me { credits { rows { type } } } }"
 WIDE = (
     "{ "
     + " ".join(
-        f"j{i}: jobs(first: 100) {{ edges {{ node {{ id kind }} }} }}" for i in range(3)
+        f"j{i}: jobs(first: 100) {{ edges {{ node {{ id kind }} }} }}" for i in range(5)
     )
     + " }"
 )
@@ -122,28 +124,28 @@ def test_a_wide_connection_query_over_the_maximum_is_refused_before_running(
 ) -> None:
     # given a token
     token = api.account("wide@example.com")
-    # when it asks for three pages of 100 jobs, 3 x (1 + 100 x 4) = 1203 points
+    # when it asks for five pages of 100 jobs, 5 x (1 + 100 x 2) = 1005 points
     body = api.post(WIDE, token=token)
     # then nothing ran and the one error names the cost and the maximum
     assert body["data"] is None
     [error] = body["errors"]
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
-        "cost": 1203,
+        "cost": 1005,
         "maxCost": 1000,
     }
-    assert "1203" in error["message"]
+    assert "1005" in error["message"]
     assert "1000" in error["message"]
     # and it was not charged
-    assert body["extensions"]["cost"]["requestedQueryCost"] == 1203
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1005
     assert body["extensions"]["cost"]["rateLimit"]["remaining"] == 5000
 
 
 def test_a_refused_mutation_never_reaches_its_resolver(make_api) -> None:
-    # given a maximum cost of 3
-    api = make_api(max_query_cost=3)
+    # given a maximum cost of 2
+    api = make_api(max_query_cost=2)
     token = api.account("tight@example.com")
-    # when a 6-point token creation is sent
+    # when a 3-point token creation is sent
     body = api.post(
         'mutation { apiTokenCreate(input: {name: "x", scopes: [READ]}) '
         "{ apiToken { id } secret userErrors { code } } }",
@@ -157,9 +159,9 @@ def test_a_refused_mutation_never_reaches_its_resolver(make_api) -> None:
 def test_remaining_drops_by_exactly_the_cost_of_each_request(api: Api) -> None:
     # given a token that has spent nothing
     token = api.account("count@example.com")
-    # when it sends a 2-point query, then a 6-point one
-    first = api.post(TOKENS, token=token)["extensions"]["cost"]
-    rate = api.data(RATE, token=token)["rateLimit"]
+    # when it sends a 2-point query, then a 4-point one
+    first = api.post(TWO_POINTS, token=token)["extensions"]["cost"]
+    rate = api.data(RATE_AND_CREDITS, token=token)["rateLimit"]
     # then each lowered the budget by exactly its own cost, counted once
     assert first == {
         "requestedQueryCost": 2,
@@ -171,9 +173,9 @@ def test_remaining_drops_by_exactly_the_cost_of_each_request(api: Api) -> None:
     }
     assert rate == {
         "limit": 5000,
-        "cost": 6,
-        "used": 8,
-        "remaining": 4992,
+        "cost": 4,
+        "used": 6,
+        "remaining": 4994,
         "resetAt": rate["resetAt"],
     }
 
@@ -184,10 +186,10 @@ def test_over_budget_is_rate_limited_with_retry_after(make_api) -> None:
     token = api.account("budget@example.com")
     # when two 2-point queries pass and a third does not fit
     for _ in range(2):
-        api.data(TOKENS, token=token)
+        api.data(TWO_POINTS, token=token)
     response = api.client.post(
         "/graphql",
-        json={"query": TOKENS},
+        json={"query": TWO_POINTS},
         headers={"Authorization": f"Bearer {token}"},
     )
     body = response.json()
@@ -215,8 +217,8 @@ def test_anonymous_callers_spend_from_their_ip_bucket(make_api) -> None:
     anonymous = api.data(RATE)["rateLimit"]
     authenticated = api.data(RATE, token=token)["rateLimit"]
     # then it drew from the smaller per-IP budget, and the token's is separate
-    assert (anonymous["limit"], anonymous["used"]) == (50, 2 + 6)
-    assert (authenticated["limit"], authenticated["used"]) == (5000, 6)
+    assert (anonymous["limit"], anonymous["used"]) == (50, 1 + 1)
+    assert (authenticated["limit"], authenticated["used"]) == (5000, 1)
 
 
 def test_every_response_reports_its_cost_even_errors(api: Api) -> None:
@@ -251,8 +253,8 @@ def test_the_redis_backend_counts_requests_across_the_app(
     # given the app keeping its buckets in Redis
     api = make_api(redis_url=redis_url)
     token = api.account("redis@example.com")
-    # when a token sends a 2-point query and reads its budget
-    api.data(TOKENS, token=token)
-    rate = api.data(RATE, token=token)["rateLimit"]
+    # when a token sends a 2-point query and reads its budget with a 4-point one
+    api.data(TWO_POINTS, token=token)
+    rate = api.data(RATE_AND_CREDITS, token=token)["rateLimit"]
     # then Redis kept the count
-    assert (rate["used"], rate["remaining"]) == (8, 4992)
+    assert (rate["used"], rate["remaining"]) == (6, 4994)
