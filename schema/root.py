@@ -12,6 +12,7 @@ from resolvers import (
     nodes,
     outputs,
     queries,
+    subscriptions,
     usage,
 )
 from resolvers.cost import QueryCost, resolve_rate_limit
@@ -192,12 +193,12 @@ class Mutation:
 @strawberry.type(description="Live streams over graphql-transport-ws (or graphql-ws).")
 class Subscription:
     job_updates: JobUpdate = strawberry.subscription(
-        resolver=jobs.resolve_job_updates,
+        resolver=subscriptions.resolve_job_updates,
         description="Follow one of your jobs: its current state first, then every change until it ends. Needs GENERATE.",
         permission_classes=needs(CanGenerate),
     )
     my_job_updates: JobUpdate = strawberry.subscription(
-        resolver=jobs.resolve_my_job_updates,
+        resolver=subscriptions.resolve_my_job_updates,
         description="Follow every job of yours as it changes. Needs GENERATE.",
         permission_classes=needs(CanGenerate),
     )
