@@ -71,6 +71,11 @@ async def dispatch_waiting(
 
     The caller holds the account lock, so slots are counted once.
     """
+    anyone = await session.scalar(
+        sa.select(col(Job.id)).where(col(Job.user_id) == user_id, is_waiting()).limit(1)
+    )
+    if anyone is None:
+        return []  # the usual case: nothing waits, so no slots to count
     user = await session.get(User, user_id)
     if user is None:
         return []
@@ -138,11 +143,12 @@ async def claim_job(
             heartbeat_at=now,
             step=0,
         )
-        .execution_options(synchronize_session=False)
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if not rowcount(result):
-        return None
-    return await session.get(Job, job_id, populate_existing=True)
+    # One round trip: the row comes back with the update.
+    job: Job | None = result.scalar_one_or_none()
+    return job
 
 
 async def beat(
@@ -180,19 +186,26 @@ async def finish_job(
     worker_id: str | None = None,
     where: sa.ColumnElement[bool] | None = None,
     step: int | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> tuple[Job, list[Job]] | None:
     """Write a terminal state with its refund, then fill the freed slot.
 
     Returns the job and the jobs newly dispatched (to enqueue after commit), or
     None when the job had already left `only_from` (or another worker owns it).
+    A caller that knows the job's account passes `user_id` and saves a read.
     """
-    user_id = await session.scalar(
-        sa.select(col(Job.user_id)).where(col(Job.id) == job_id)
-    )
     if user_id is None:
-        return None
+        user_id = await session.scalar(
+            sa.select(col(Job.user_id)).where(col(Job.id) == job_id)
+        )
+        if user_id is None:
+            return None
     await lock_account(session, user_id=user_id)
-    guard = [col(Job.id) == job_id, col(Job.status).in_(only_from)]
+    guard = [
+        col(Job.id) == job_id,
+        col(Job.user_id) == user_id,
+        col(Job.status).in_(only_from),
+    ]
     if worker_id is not None:
         guard.append(col(Job.worker_id) == worker_id)
     if where is not None:
@@ -206,16 +219,17 @@ async def finish_job(
     }
     if step is not None:
         values["step"] = step
-    result = await session.execute(
-        sa.update(Job)
-        .where(*guard)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if not rowcount(result):
+    job: Job | None = (
+        await session.execute(
+            sa.update(Job)
+            .where(*guard)
+            .values(**values)
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if job is None:
         return None
-    job = await session.get(Job, job_id, populate_existing=True)
-    assert job is not None  # we just updated it
     if refund:
         note = f"refund: job {status.value.lower()}"
         await refund_credits(

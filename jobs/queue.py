@@ -27,6 +27,7 @@ JOB_EVENTS_PATTERN = f"{PREFIX}:job:*:events"  # what each event bus listens to
 JOB_LAST = PREFIX + ":job:{job_id}:last"  # snapshot for late subscribers
 JOB_SEQ = PREFIX + ":job:{job_id}:seq"  # event counter; orders snapshot and stream
 JOB_CANCEL = PREFIX + ":job:{job_id}:cancel"  # read by should_stop
+WAKE_CHANNEL = f"{PREFIX}:queue:wake"  # pub/sub: a job was queued, poll now
 
 # How far ahead of free jobs paid jobs sort: larger than any real wait.
 PAID_BAND_MS = 10**12
@@ -108,6 +109,8 @@ class ArqQueue:
             _defer_until=datetime.fromtimestamp(score / 1000, tz=enqueued_at.tzinfo),
             _expires=ARQ_EXPIRES,
         )
+        # Idle workers wait on this rather than sleeping out their poll delay.
+        await self.redis.publish(WAKE_CHANNEL, b"1")
 
     async def request_cancel(self, job_id: uuid.UUID) -> None:
         """Set the cancel flag key; workers poll it."""

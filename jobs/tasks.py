@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from core.enums import JobStatus, Tier
 from core.errors import ErrorCode
-from core.models import Output, User
+from core.models import Job, Output, User
 from core.uploads import get_upload
 from engine.catalog import Catalog
 from engine.requests import InvalidRequests, ResolvedRequest
@@ -131,8 +131,6 @@ Body = Callable[[Jobs, Engine, JobRun, Tier], Awaitable[None]]
 
 
 async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
-    from engine.progress import Cancelled
-
     jobs: Jobs = ctx["jobs"]
     engine: Engine = ctx["engine"]
     worker_id: str = ctx["worker_id"]
@@ -146,53 +144,81 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
         user = None if job is None else await session.get(User, job.user_id)
     if job is None or user is None:
         return  # finished, cancelled, or held by a live worker
-    if job.attempts == 1:
-        await publish_positions(jobs)  # it left the queue: those behind move up
-    async with JobRun(jobs, job, worker_id=worker_id) as run:
-        status, code, message = JobStatus.SUCCEEDED, None, None
-        try:
-            await body(jobs, engine, run, user.tier)
-        except Cancelled:
-            if run.reason is StopReason.CANCEL:
-                status = JobStatus.CANCELLED
-            elif run.reason is StopReason.TIMEOUT:
-                status, code = JobStatus.FAILED, ErrorCode.TIMEOUT
-                message = f"ran longer than {jobs.settings.job_timeout_seconds:g} s"
-            else:
-                return  # no longer ours: whoever owns it now writes the end
-        except InvalidRequests as err:
-            status, code, message = (
-                JobStatus.FAILED,
-                ErrorCode.INVALID_REQUEST,
-                str(err),
-            )
-        except StorageFailed as err:
-            status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, str(err)
-        except Exception as err:
-            log.exception("job %s failed", job_id)
-            status, code = JobStatus.FAILED, ErrorCode.ENGINE_ERROR
-            message = f"{type(err).__name__}: {err}"
-        await run.flush()
-        # A cancel refunds the images not delivered; a failure refunds everything.
-        refund = job.cost if status is JobStatus.FAILED else 0
-        if status is JobStatus.CANCELLED:
-            refund = job.cost - await _delivered(jobs, job_id)
-        async with jobs.db.session() as session:
-            done = await finish_job(
-                session,
-                job_id=job_id,
-                status=status,
-                settings=jobs.settings,
-                refund=refund,
-                error_code=code,
-                error_message=message,
-                only_from=(JobStatus.RUNNING,),
-                worker_id=worker_id,
-                step=run.step,
-            )
+    positions: asyncio.Task[None] | None = None
+    try:
+        async with JobRun(jobs, job, worker_id=worker_id) as run:
+            if job.attempts == 1:
+                # It left the queue: those behind move up. Off the job's own
+                # path, beside the engine; awaited before the task ends.
+                positions = asyncio.create_task(
+                    publish_positions(jobs), name="positions"
+                )
+            done = await _run_body(jobs, engine, run, body, user.tier, worker_id)
+    finally:
+        if positions is not None:
+            await _settle(positions)
     if done is not None:
         finished, dispatched = done
         await announce_end(jobs, finished, dispatched, left_queue=False)
+
+
+async def _settle(task: "asyncio.Task[None]") -> None:
+    """Wait for a side task; log its failure rather than fail the job."""
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+
+async def _run_body(
+    jobs: Jobs, engine: Engine, run: JobRun, body: Body, tier: Tier, worker_id: str
+) -> tuple[Job, list[Job]] | None:
+    """Run the body and write the job's end; None when the job is no longer ours."""
+    from engine.progress import Cancelled
+
+    job, job_id = run.job, run.job.id
+    status, code, message = JobStatus.SUCCEEDED, None, None
+    try:
+        await body(jobs, engine, run, tier)
+    except Cancelled:
+        if run.reason is StopReason.CANCEL:
+            status = JobStatus.CANCELLED
+        elif run.reason is StopReason.TIMEOUT:
+            status, code = JobStatus.FAILED, ErrorCode.TIMEOUT
+            message = f"ran longer than {jobs.settings.job_timeout_seconds:g} s"
+        else:
+            return None  # no longer ours: whoever owns it now writes the end
+    except InvalidRequests as err:
+        status, code, message = (
+            JobStatus.FAILED,
+            ErrorCode.INVALID_REQUEST,
+            str(err),
+        )
+    except StorageFailed as err:
+        status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, str(err)
+    except Exception as err:
+        log.exception("job %s failed", job_id)
+        status, code = JobStatus.FAILED, ErrorCode.ENGINE_ERROR
+        message = f"{type(err).__name__}: {err}"
+    await run.flush()
+    # A cancel refunds the images not delivered; a failure refunds everything.
+    refund = job.cost if status is JobStatus.FAILED else 0
+    if status is JobStatus.CANCELLED:
+        refund = job.cost - await _delivered(jobs, job_id)
+    async with jobs.db.session() as session:
+        done = await finish_job(
+            session,
+            job_id=job_id,
+            status=status,
+            settings=jobs.settings,
+            refund=refund,
+            error_code=code,
+            error_message=message,
+            only_from=(JobStatus.RUNNING,),
+            worker_id=worker_id,
+            step=run.step,
+            user_id=job.user_id,
+        )
+    return done
 
 
 async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
@@ -295,11 +321,15 @@ async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None
     except Exception as err:
         raise StorageFailed(f"cannot store {output.storage_key}: {err}") from err
     async with jobs.db.session() as session:
-        existing = await session.scalar(
-            sa.select(Output).where(
-                col(Output.job_id) == output.job_id, col(Output.index) == output.index
+        # A first attempt cannot have stored this index before: skip the read.
+        existing = None
+        if run.job.attempts > 1:
+            existing = await session.scalar(
+                sa.select(Output).where(
+                    col(Output.job_id) == output.job_id,
+                    col(Output.index) == output.index,
+                )
             )
-        )
         if existing is None:
             session.add(output)
             await session.flush()

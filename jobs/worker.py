@@ -1,6 +1,7 @@
 """The arq worker: `python -m jobs.worker`, or `darkroom worker` via run_worker."""
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from typing import Any
@@ -9,13 +10,14 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from core.db import Database
 from core.settings import Settings, load_settings
 from core.storage import open_storage
 from engine.catalog import load_catalog
 from jobs.events import RedisEventBus
-from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, ArqQueue
+from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL, ArqQueue
 from jobs.runner import worker_id
 from jobs.submission import Jobs
 from jobs.sweeper import sweep
@@ -97,11 +99,57 @@ class WorkerSettings:
     max_jobs = 1
 
 
+class WakingWorker(Worker):
+    """arq's Worker, woken as soon as a job is queued (ArqQueue publishes on
+    WAKE_CHANNEL) instead of only once each poll delay; the poll delay remains
+    the longest wait, so a lost wake-up costs no more than plain polling."""
+
+    def __init__(self, *args: Any, poll_delay: float, **kwargs: Any) -> None:
+        # arq's own sleep between iterations is replaced by `_wait_for_wake`.
+        super().__init__(*args, poll_delay=0, **kwargs)
+        self.wake_delay = poll_delay
+        self._wake: PubSub | None = None
+
+    async def _poll_iteration(self) -> None:
+        await super()._poll_iteration()
+        await self._wait_for_wake()
+
+    async def _wait_for_wake(self) -> None:
+        """Return on a wake-up message or after the poll delay, whichever is first."""
+        try:
+            if self._wake is None:
+                self._wake = self.pool.pubsub()
+                await self._wake.subscribe(WAKE_CHANNEL)
+            woken = await self._wake.get_message(
+                ignore_subscribe_messages=True, timeout=self.wake_delay
+            )
+            # One poll serves every wake-up that arrived meanwhile.
+            while woken is not None:
+                woken = await self._wake.get_message(
+                    ignore_subscribe_messages=True, timeout=0
+                )
+        except Exception:
+            log.warning("wake-up channel failed; polling", exc_info=True)
+            await self._close_wake()
+            await asyncio.sleep(self.wake_delay)
+
+    async def _close_wake(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            with contextlib.suppress(Exception):
+                await wake.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+    async def close(self) -> None:
+        """Leave the wake-up channel, then arq's own shutdown."""
+        await self._close_wake()
+        await super().close()
+
+
 def build_worker(
     settings: Settings, *, burst: bool = False, handle_signals: bool = True, **ctx: Any
 ) -> Worker:
     """An arq Worker for these settings; `ctx` seeds the context (catalog, storage)."""
-    return Worker(
+    return WakingWorker(
         functions=WorkerSettings.functions,
         cron_jobs=WorkerSettings.cron_jobs,
         on_startup=WorkerSettings.on_startup,
