@@ -8,6 +8,7 @@ job that could still roll back; a lost enqueue is repaired by the sweeper.
 
 import asyncio
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,7 +42,6 @@ from core.uploads import UPSCALE_MAX_PIXELS, get_upload
 from engine.catalog import Catalog
 from jobs.events import EventBus, EventType, JobEvent
 from jobs.lifecycle import (
-    count_jobs,
     enqueue_all,
     finish_job,
     is_dispatched,
@@ -317,8 +317,15 @@ async def _take_slot(
     session: AsyncSession, settings: Settings, user_id: uuid.UUID, tier: Tier
 ) -> bool:
     """True to dispatch now; False to wait in the overflow; refuse past its limit."""
-    waiting = await count_jobs(session, user_id=user_id, where=is_waiting())
-    running = await count_jobs(session, user_id=user_id, where=is_dispatched())
+    counts = (
+        await session.execute(
+            sa.select(
+                sa.func.count().filter(is_waiting()),
+                sa.func.count().filter(is_dispatched()),
+            ).where(col(Job.user_id) == user_id)
+        )
+    ).one()
+    waiting, running = int(counts[0] or 0), int(counts[1] or 0)
     if waiting == 0 and running < settings.parallel_limit(tier):
         return True
     if waiting >= settings.max_overflow:
@@ -343,10 +350,22 @@ async def _charge_and_insert(
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
 
 
+# Place and ETA of jobs this process just created, by id(job) while the row object
+# lives: the mutation's answer reuses what its QUEUED event said.
+_FRESH: dict[int, tuple[int | None, float | None]] = {}
+
+
+def fresh_position(job: Job) -> tuple[int | None, float | None] | None:
+    """The place and ETA computed when this row object was submitted, if it was."""
+    return _FRESH.get(id(job))
+
+
 async def _after_submit(jobs: Jobs, job: Job) -> None:
     if job.enqueued_at is not None:
         await enqueue_all(jobs.queue, [job])
     position, eta = await queue_position(jobs, job=job)
+    _FRESH[id(job)] = (position, eta)
+    weakref.finalize(job, _FRESH.pop, id(job), None)
     event = JobEvent(
         job_id=job.id,
         user_id=job.user_id,
