@@ -34,6 +34,8 @@ def test_every_setting_is_in_the_configuration_table() -> None:
         for name in Settings.model_fields
         if f"DARKROOM_{name.upper()}" not in readme
         # the tier limits share one row: DARKROOM_PARALLEL_FREE, `_STARTER`, ...
-        and not (name.startswith("parallel_") and name.split("_", 1)[1].upper() in readme)
+        and not (
+            name.startswith("parallel_") and name.split("_", 1)[1].upper() in readme
+        )
     ]
     assert missing == []
