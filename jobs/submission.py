@@ -8,7 +8,6 @@ job that could still roll back; a lost enqueue is repaired by the sweeper.
 
 import asyncio
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -350,22 +349,10 @@ async def _charge_and_insert(
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
 
 
-# Place and ETA of jobs this process just created, by id(job) while the row object
-# lives: the mutation's answer reuses what its QUEUED event said.
-_FRESH: dict[int, tuple[int | None, float | None]] = {}
-
-
-def fresh_position(job: Job) -> tuple[int | None, float | None] | None:
-    """The place and ETA computed when this row object was submitted, if it was."""
-    return _FRESH.get(id(job))
-
-
 async def _after_submit(jobs: Jobs, job: Job) -> None:
     if job.enqueued_at is not None:
         await enqueue_all(jobs.queue, [job])
     position, eta = await queue_position(jobs, job=job)
-    _FRESH[id(job)] = (position, eta)
-    weakref.finalize(job, _FRESH.pop, id(job), None)
     event = JobEvent(
         job_id=job.id,
         user_id=job.user_id,

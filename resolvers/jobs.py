@@ -20,7 +20,6 @@ from jobs.submission import (
     Jobs,
     UpscaleParams,
     cancel_job,
-    fresh_position,
     get_job,
     list_jobs,
     submit_generation,
@@ -140,14 +139,8 @@ async def load_job(info: Info[Context, Any], job_id: uuid.UUID) -> Job | None:
 
 async def to_job(info: Info[Context, Any], row: JobRow) -> Job:
     """The GraphQL view of a job row."""
-    fresh = fresh_position(row)
-    if fresh is not None:
-        # Submitted by this request: its place was just computed, and a job
-        # that has not started has no outputs.
-        (position, eta), outputs = fresh, []
-    else:
-        position, eta = await queue_position(jobs_of(info), job=row)
-        outputs = await outputs_loader(info).load(row.id)
+    position, eta = await queue_position(jobs_of(info), job=row)
+    outputs = await outputs_loader(info).load(row.id)
     params = row.params
     error = (
         JobError(code=row.error_code, message=row.error_message or "")
