@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import uuid
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, fields
@@ -162,17 +163,18 @@ class _Fanout:
                 del table[key]
 
 
-class _BusBase:
+class _BusBase(ABC):
     """watch_job and watch_user over a fan-out; subclasses supply the snapshot."""
 
     def __init__(self) -> None:
         self._fanout = _Fanout()
 
-    async def _listen(self) -> None:
+    async def _listen(self) -> None:  # noqa: B027  # a hook; the memory bus needs none
         """Make sure live events reach the fan-out before a snapshot is read."""
 
+    @abstractmethod
     async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
-        raise NotImplementedError
+        """The job's latest event with its sequence number, if any was kept."""
 
     async def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
         """The snapshot, then live events, ending after the terminal one."""
