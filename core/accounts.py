@@ -1,7 +1,6 @@
 """Accounts and tiers: creation with starting credits, lookup, tier changes."""
 
 import re
-import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -57,14 +56,6 @@ async def create_user(
             expires_at=credits_expire_at,
             note="granted at account creation",
         )
-    return user
-
-
-async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
-    """An account by id."""
-    user = await session.get(User, user_id)
-    if user is None:
-        raise ServiceError(ErrorCode.NOT_FOUND, "no such account", "id")
     return user
 
 

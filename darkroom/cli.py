@@ -5,7 +5,7 @@ import base64
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -219,8 +219,6 @@ def credits_grant(
     ] = False,
 ) -> None:
     """Grant credits to an account."""
-    from datetime import UTC
-
     expires_at = expires.replace(tzinfo=expires.tzinfo or UTC) if expires else None
 
     async def work(session: AsyncSession) -> str:
