@@ -17,16 +17,24 @@ from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
 from schema.types import ApiToken
 
 
+def row_uuid(global_id: relay.GlobalID, type_name: str) -> uuid.UUID | None:
+    """The row id inside a global id of the expected type; None for anything else."""
+    if global_id.type_name != type_name:
+        return None
+    try:
+        return uuid.UUID(global_id.node_id)
+    except ValueError:
+        return None
+
+
 def node_uuid(
     global_id: relay.GlobalID, type_name: str, field: str = "id"
 ) -> uuid.UUID:
-    """The row id inside a global id of the expected type."""
-    try:
-        if global_id.type_name != type_name:
-            raise ValueError(global_id.type_name)
-        return uuid.UUID(global_id.node_id)
-    except ValueError:
-        raise ServiceError(ErrorCode.NOT_FOUND, f"no such {type_name}", field) from None
+    """The row id inside a global id of the expected type; otherwise not found."""
+    row_id = row_uuid(global_id, type_name)
+    if row_id is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"no such {type_name}", field)
+    return row_id
 
 
 async def resolve_api_token_create(

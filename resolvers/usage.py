@@ -11,21 +11,20 @@ from core import usage
 from core.errors import ErrorCode, ServiceError
 from resolvers.context import Context
 from resolvers.history import core_where, selects
+from resolvers.mutations import row_uuid
 from resolvers.paging import page_info
 from schema.usage import UsageConnection, UsageEntry, UsageWhere
 
 
 def _token_id(global_id: relay.GlobalID) -> uuid.UUID:
-    try:
-        if global_id.type_name != "ApiToken":
-            raise ValueError(global_id.type_name)
-        return uuid.UUID(global_id.node_id)
-    except ValueError:
+    token_id = row_uuid(global_id, "ApiToken")
+    if token_id is None:
         raise ServiceError(
             ErrorCode.BAD_USER_INPUT,
             "where.tokenId must be an ApiToken id",
             "where.token_id",
-        ) from None
+        )
+    return token_id
 
 
 def _core_usage_where(where: UsageWhere | None) -> usage.UsageWhere | None:
