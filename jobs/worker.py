@@ -140,8 +140,14 @@ class WakingWorker(Worker):
                 await wake.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
     async def close(self) -> None:
-        """Leave the wake-up channel, then arq's own shutdown."""
+        """Leave the wake-up channel, settle the job tasks, then arq's own shutdown."""
         await self._close_wake()
+        # SIGTERM cancels job tasks still in arq's finishing tail (the job itself
+        # done); arq's close() gathers them, re-raises that CancelledError and skips
+        # on_shutdown and the pool's close. Settle them here instead: jobs are
+        # idempotent, so a delivery cut off in its tail is harmless if run again.
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks = {k: t for k, t in self.tasks.items() if not t.done()}
         await super().close()
 
 

@@ -89,3 +89,24 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
     # and once its heartbeat is stale the sweeper hands it out again
     await asyncio.sleep(jobs.settings.heartbeat_stale_seconds + 0.5)
     assert (await sweep(jobs)).requeued == 1
+
+
+async def test_closing_a_worker_whose_job_task_was_cancelled_still_shuts_down(
+    redis_url: str, tmp_path: Path
+):
+    # given a worker with a job task that SIGTERM cancelled in arq's finishing tail
+    from arq.connections import RedisSettings, create_pool
+
+    from core.settings import Settings
+    from jobs.worker import build_worker, close_worker
+
+    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    worker = build_worker(settings, burst=True, handle_signals=False)
+    worker._pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    tail = asyncio.create_task(asyncio.sleep(60))
+    tail.cancel()
+    worker.tasks["finished-job"] = tail
+    # when the worker is closed
+    await close_worker(worker)
+    # then the close ran to its end: arq dropped its Redis pool
+    assert worker._pool is None
