@@ -3,8 +3,9 @@
 Cost, as Shopify prices it: a field that returns an object costs 1, scalars and
 enums are free (they come with their object); a field with `first` or `last`
 multiplies its selection's cost by that number, and a connection field without
-them by its default page of 50. Fragments are expanded in place and every branch of
-an abstract type is counted, so the cost is an upper bound on the work.
+them by its default page of 50. Fragments are priced as if written out in place
+(each one once, then reused) and every branch of an abstract type is counted, so
+the cost is an upper bound on the work.
 """
 
 from collections.abc import AsyncIterator, Mapping
@@ -84,10 +85,8 @@ def operation_cost(
     cost = pricer.selection_set(operation.selection_set, root)
     creations = 0
     if operation.operation is OperationType.MUTATION:
-        creations = sum(
-            1 for name in pricer.root_fields(operation.selection_set, root)
-            if name in JOB_CREATING
-        )  # fmt: skip
+        fields = pricer.root_fields(operation.selection_set, {}, set())
+        creations = sum(1 for name in fields.values() if name in JOB_CREATING)
     return OperationCost(cost, creations)
 
 
@@ -110,6 +109,9 @@ class _Pricer:
         )
         # Bad variables fail execution anyway; price them as absent.
         self.variables = coerced if isinstance(coerced, VariableValues) else None
+        # A fragment's price depends only on it and the type it lands on: price it
+        # once, or a fragment spreading the next one twice costs 2^n to price.
+        self.fragment_costs: dict[tuple[str, str], int] = {}
 
     def selection_set(self, node: SelectionSetNode, parent: GraphQLNamedType) -> int:
         total = 0
@@ -125,13 +127,20 @@ class _Pricer:
                 )
                 total += self.selection_set(selection.selection_set, target or parent)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.selection_set(
-                        fragment.selection_set, target or parent
-                    )
+                total += self.fragment(selection.name.value, parent)
         return total
+
+    def fragment(self, name: str, parent: GraphQLNamedType) -> int:
+        key = (name, parent.name)
+        if key not in self.fragment_costs:
+            self.fragment_costs[key] = 0  # a cycle prices as 0; validation refuses it
+            fragment = self.fragments.get(name)
+            if fragment is not None:
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                self.fragment_costs[key] = self.selection_set(
+                    fragment.selection_set, target or parent
+                )
+        return self.fragment_costs[key]
 
     def field(self, node: FieldNode, parent: GraphQLNamedType) -> int:
         name = node.name.value
@@ -144,21 +153,25 @@ class _Pricer:
         return 1 + self._multiplier(node, definition, child_type) * children
 
     def root_fields(
-        self, node: SelectionSetNode, parent: GraphQLNamedType
-    ) -> list[str]:
-        names: list[str] = []
+        self, node: SelectionSetNode, found: dict[str, str], seen: set[str]
+    ) -> dict[str, str]:
+        """Root fields by response key, as graphql-core collects them: the same
+        key twice runs once, and each fragment is spread once."""
         for selection in node.selections:
             if not self._included(selection):
                 continue
             if isinstance(selection, FieldNode):
-                names.append(selection.name.value)
+                key = (selection.alias or selection.name).value
+                found.setdefault(key, selection.name.value)
             elif isinstance(selection, InlineFragmentNode):
-                names += self.root_fields(selection.selection_set, parent)
+                self.root_fields(selection.selection_set, found, seen)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    names += self.root_fields(fragment.selection_set, parent)
-        return names
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    seen.add(name)
+                    self.root_fields(fragment.selection_set, found, seen)
+        return found
 
     def _multiplier(
         self, node: FieldNode, definition: Any, child_type: GraphQLNamedType

@@ -2,7 +2,7 @@
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxTokensLimiter
 
 from resolvers import (
     catalog,
@@ -24,6 +24,7 @@ from resolvers.permissions import (
     IsAuthenticated,
     needs,
 )
+from resolvers.shape import ShapeLimits
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
 from schema.history import OutputConnection
 from schema.jobs import (
@@ -212,9 +213,9 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
         subscription=Subscription,
         # Factories, so each request gets fresh extension state.
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=12),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
             lambda: MaxTokensLimiter(max_token_count=2000),
+            # Depth, aliases and expanded size, before validation walks anything.
+            ShapeLimits,
             QueryCost,  # prices and charges before execution; refusals get codes below
             lambda: ErrorCodes(debug=debug),
         ],
