@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: PositiveInt = 3600
     # Job-creating mutations (generationCreate, upscaleCreate, imageUpload) per account.
     create_rate_per_minute: PositiveInt = 60
+    # Largest JSON request body; a multipart upload may add its 10 MB file to it.
+    max_body_bytes: PositiveInt = 1_000_000
 
     # Jobs: run-time limits, liveness and the per-account overflow queue.
     job_timeout_seconds: Annotated[float, Field(gt=0)] = 600

@@ -13,7 +13,7 @@ from core.enums import JobSource, JobStatus
 from core.errors import ErrorCode, ServiceError
 from core.models import Job as JobRow
 from core.models import Output
-from core.uploads import save_upload
+from core.uploads import MAX_UPLOAD_BYTES, save_upload
 from jobs.position import queue_position
 from jobs.submission import (
     GenerationParams,
@@ -269,7 +269,8 @@ async def resolve_image_upload(
     """Store an input image after decoding it (PNG, JPEG or WebP, at most 10 MB)."""
     ctx = info.context
     try:
-        data = await file.read()  # type: ignore[attr-defined]  # Starlette's UploadFile
+        # One byte past the limit is enough to refuse; never the whole file.
+        data = await file.read(MAX_UPLOAD_BYTES + 1)  # type: ignore[attr-defined]  # Starlette's UploadFile
     finally:
         await file.close()  # type: ignore[attr-defined]  # frees its spooled temp file
     try:

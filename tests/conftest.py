@@ -228,6 +228,35 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
         yield Api(client, settings)
 
 
+@pytest.fixture
+def make_api(tmp_path: Path, sqlite_database_url: str) -> Iterator[Callable[..., Api]]:
+    """Start the app on SQLite with some settings changed."""
+    from starlette.testclient import TestClient
+
+    from darkroom.services import build_app
+
+    async def empty() -> None:
+        database = Database(sqlite_database_url)
+        await _empty_tables(database)
+        await database.dispose()
+
+    asyncio.run(empty())
+    clients: list[TestClient] = []
+
+    def start(**overrides: Any) -> Api:
+        settings = Settings(
+            data_dir=tmp_path / "data", database_url=sqlite_database_url, **overrides
+        )
+        client = TestClient(build_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return Api(client, settings)
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
 # --- S3: moto's real S3 server over HTTP ------------------------------------------
 
 S3_TEST_KEY = "testing"
