@@ -36,6 +36,13 @@ START_REDIS = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--many`: run the fuzz test with 10,000 examples per database."""
+    parser.addoption(
+        "--many", action="store_true", help="fuzz with 10,000 examples per database"
+    )
+
+
 def _pg_url(database: str) -> str:
     return f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
 
