@@ -14,7 +14,7 @@ from schema.user_error import UserError
 log = logging.getLogger("darkroom.api")
 
 # Core names fields in Python; payload errors point at the GraphQL input path.
-_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"], "wait": ["wait"]}
+_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"], "wait": ["wait"], "file": ["file"]}
 
 
 def input_path(field: str | None) -> list[str] | None:

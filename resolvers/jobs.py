@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
@@ -268,11 +269,16 @@ async def resolve_image_upload(
 ) -> ImageUploadPayload:
     """Store an input image after decoding it (PNG, JPEG or WebP, at most 10 MB)."""
     ctx = info.context
+    if not isinstance(file, UploadFile):
+        # Strawberry's Upload scalar takes any value, a string literal included.
+        message = "file must be a file part of a GraphQL multipart request"
+        refusal = ServiceError(ErrorCode.REQUIRED, message, "file")
+        return ImageUploadPayload(upload=None, user_errors=user_errors(refusal))
     try:
         # One byte past the limit is enough to refuse; never the whole file.
-        data = await file.read(MAX_UPLOAD_BYTES + 1)  # type: ignore[attr-defined]  # Starlette's UploadFile
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
     finally:
-        await file.close()  # type: ignore[attr-defined]  # frees its spooled temp file
+        await file.close()  # frees its spooled temp file
     try:
         async with ctx.db.session() as session:
             upload = await save_upload(

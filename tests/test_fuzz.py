@@ -32,6 +32,8 @@ SCALARS = {
     "DateTime": st.datetimes(timezones=st.just(UTC)).map(
         lambda moment: nodes.String(moment.isoformat())
     ),
+    # A file cannot be written inline; the server must refuse the attempt cleanly.
+    "Upload": st.just(nodes.String("not a file")),
 }
 OPERATIONS = st.one_of(
     from_schema(SDL, custom_scalars=SCALARS),

@@ -262,3 +262,19 @@ def test_an_exhausted_budget_is_429_under_graphql_response_json(
     assert response.status_code == 429
     assert "retry-after" in response.headers
     assert "data" not in response.json()
+
+
+def test_an_upload_written_inline_is_a_user_error(api: Api) -> None:
+    # given a token that may upload
+    token = api.account("inline@example.com")
+    # when the file is a string literal instead of a multipart file part
+    body = api.data(
+        'mutation { imageUpload(file: "not a file") '
+        "{ upload { id } userErrors { field code } } }",
+        token=token,
+    )
+    # then it is refused in the payload, naming the argument
+    assert body["imageUpload"] == {
+        "upload": None,
+        "userErrors": [{"field": ["file"], "code": "REQUIRED"}],
+    }
