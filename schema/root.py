@@ -24,6 +24,7 @@ from resolvers.permissions import (
     IsAuthenticated,
     needs,
 )
+from resolvers.text_input import TextInputRules
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
 from schema.history import OutputConnection
 from schema.jobs import (
@@ -217,6 +218,9 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
             lambda: MaxTokensLimiter(max_token_count=2000),
             QueryCost,  # prices and charges before execution; refusals get codes below
             lambda: ErrorCodes(debug=debug),
+            # Its check runs before validation whatever its place here, so before
+            # pricing and charging too.
+            TextInputRules,
         ],
     )
 
