@@ -16,6 +16,7 @@ from core.credits import lock_account
 from core.enums import DEFAULT_SCOPES, Scope
 from core.errors import ErrorCode, ServiceError
 from core.models import ApiToken, User, utcnow
+from core.text import text_problem
 
 PREFIX = "drk_"
 # A fixed prefix plus 64 hex characters lets secret scanners recognise leaked tokens.
@@ -73,6 +74,11 @@ async def create_token(
     chosen = frozenset(DEFAULT_SCOPES if scopes is None else scopes)
     if not name:
         raise ServiceError(ErrorCode.REQUIRED, "name must not be empty", "name")
+    if problem := text_problem(name):
+        # The API refuses such text earlier; the CLI passes argv straight here.
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT, f"name has invalid text: {problem}", "name"
+        )
     if len(name) > MAX_NAME_LENGTH:
         raise ServiceError(
             ErrorCode.TOO_LONG,
