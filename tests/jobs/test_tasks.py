@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from core.enums import JobSource, JobStatus, Tier
 from core.models import Output
+from core.storage import LocalStorage
 from engine.catalog import Catalog
 from jobs.events import EventType
 from jobs.submission import GenerationParams, Jobs, cancel_job, submit_generation
@@ -156,6 +157,33 @@ async def test_an_engine_failure_fails_the_job_and_refunds_it(
     assert events[-1].error_code == "ENGINE_ERROR"
     assert await accounts.balance(alice) == 50
     assert await accounts.token_spend(alice) == 0
+    # and the message names the model, never the server's path or the library's text
+    assert done.error_message == events[-1].error_message
+    assert done.error_message is not None
+    assert done.error_message.startswith("model missing could not be loaded")
+    assert str(tmp_path) not in done.error_message
+    assert "Error" not in done.error_message
+
+
+async def test_a_storage_failure_fails_the_job_with_a_message_free_of_internals(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given storage whose folder is really a file, so every write fails
+    blocked = tmp_path / "blocked"
+    blocked.write_bytes(b"")
+    jobs.storage = LocalStorage(blocked, base_url="http://test", signing_key=b"k" * 32)
+    alice = await accounts.caller("alice@example.com")
+    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    # when a worker runs the job
+    await run_burst_worker(jobs)
+    # then it failed with STORAGE_ERROR, a plain message, and a refund
+    done = await accounts.job(job.id)
+    assert (done.status, done.error_code, done.refunded) == (
+        JobStatus.FAILED,
+        "STORAGE_ERROR",
+        2,
+    )
+    assert done.error_message == "the finished image could not be stored"
 
 
 async def test_a_free_accounts_second_job_waits_and_runs_after_the_first(
