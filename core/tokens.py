@@ -181,6 +181,21 @@ async def revoke_token(
     return token
 
 
+async def active_token_ids(
+    session: AsyncSession, *, token_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `token_ids` that still authenticate: active, and their account exists."""
+    wanted = set(token_ids)
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        sa.select(col(ApiToken.id))
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.id).in_(wanted), col(ApiToken.is_active))
+    )
+    return set(rows)
+
+
 async def record_token_spend(
     session: AsyncSession, *, token_id: uuid.UUID, credits: int
 ) -> None:

@@ -18,6 +18,7 @@ from strawberry.types.unset import UnsetType
 from core.files import is_public_file
 from core.storage import LocalStorage
 from resolvers.context import Context, Services, authenticate_header
+from resolvers.sockets import SocketRegistry
 
 log = logging.getLogger("darkroom.api")
 
@@ -25,9 +26,12 @@ log = logging.getLogger("darkroom.api")
 class DarkroomGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context and websocket authentication."""
 
-    def __init__(self, schema: strawberry.Schema, services: Services) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, services: Services, sockets: SocketRegistry
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.services = services
+        self.sockets = sockets
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -54,6 +58,7 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.caller = caller
+        self.sockets.add(context)  # closed if its token is revoked later
         return await super().on_ws_connect(context)
 
 
@@ -74,9 +79,13 @@ def create_app(
     the app's lifetime.
     """
 
+    sockets = SocketRegistry(
+        services.db, interval=services.settings.revocation_check_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with resources():
+        async with resources(), sockets.watching():
             yield
         await services.db.dispose()
         if services.rate_limiter is not None:
@@ -110,7 +119,7 @@ def create_app(
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    graphql: Any = DarkroomGraphQL(schema, services)
+    graphql: Any = DarkroomGraphQL(schema, services, sockets)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
