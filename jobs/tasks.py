@@ -23,6 +23,7 @@ from sqlmodel import col
 
 from core.enums import JobStatus, Tier
 from core.errors import ErrorCode
+from core.files import output_key
 from core.models import Job, Output, User
 from core.uploads import get_upload
 from engine.catalog import Catalog
@@ -270,7 +271,7 @@ async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None
             job_id=job.id,
             user_id=job.user_id,
             index=generated.index,
-            storage_key=f"outputs/{job.id}/{generated.index}.png",
+            storage_key=output_key(job.id, generated.index),
             format="PNG",
             width=generated.image.width,
             height=generated.image.height,
@@ -317,7 +318,7 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
         job_id=job.id,
         user_id=job.user_id,
         index=0,
-        storage_key=f"outputs/{job.id}/0.png",
+        storage_key=output_key(job.id, 0),
         format="PNG",
         width=result.image.width,
         height=result.image.height,

@@ -15,7 +15,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from core.files import is_public_file
+from core.files import FileAccess, file_access
 from core.storage import LocalStorage
 from resolvers.context import Context, Services, authenticate_header
 from resolvers.sockets import SocketRegistry
@@ -99,7 +99,11 @@ def create_app(
         key = request.path_params["key"]
         params = request.query_params
         signed = storage.verify(key, params.get("expires"), params.get("signature"))
-        if not signed and not await _is_public(services, key):
+        access = await _file_access(services, key)
+        # A deleted output stays unreachable even if removing its file failed.
+        if access is FileAccess.GONE:
+            return Response(status_code=404)
+        if not signed and access is not FileAccess.PUBLIC:
             return Response("link expired or invalid", status_code=403)
         try:
             path = storage.path_for(key)
@@ -131,7 +135,7 @@ def create_app(
     )
 
 
-async def _is_public(services: Services, key: str) -> bool:
-    """Public images are served without a signature."""
+async def _file_access(services: Services, key: str) -> FileAccess:
+    """Public images are served without a signature; deleted ones not at all."""
     async with services.db.session() as session:
-        return await is_public_file(session, key=key)
+        return await file_access(session, key=key)

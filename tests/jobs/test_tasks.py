@@ -12,10 +12,18 @@ from sqlmodel import col
 
 from core.enums import JobSource, JobStatus, Tier
 from core.models import Output
+from core.outputs import delete_outputs, remove_files
 from core.storage import LocalStorage
 from engine.catalog import Catalog
 from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, cancel_job, submit_generation
+from jobs.submission import (
+    GenerationParams,
+    Jobs,
+    UpscaleParams,
+    cancel_job,
+    submit_generation,
+    submit_upscale,
+)
 
 from .conftest import Accounts, run_burst_worker, watch
 
@@ -228,3 +236,33 @@ async def test_paid_jobs_are_served_before_free_jobs_queued_earlier(
     # then the paid job started first, and the free ones in their order
     started = [(await accounts.job(j.id)).started_at for j in (late, *early)]
     assert started == sorted(started)
+
+
+async def test_an_upscale_whose_source_was_deleted_meanwhile_fails_saying_so(
+    jobs: Jobs, accounts: Accounts
+):
+    # given an upscale queued for an output that is then deleted, file and all
+    alice = await accounts.caller("alice@example.com")
+    one = dataclasses.replace(TINY, num_outputs=1)
+    job = await submit_generation(jobs, caller=alice, params=one, source=JobSource.API)
+    await run_burst_worker(jobs)
+    (output,) = await outputs_of(jobs, job.id)
+    upscale, _reused = await submit_upscale(
+        jobs,
+        caller=alice,
+        params=UpscaleParams(output_id=output.id),
+        source=JobSource.API,
+    )
+    async with jobs.db.session() as session:
+        deleted = await delete_outputs(session, user_id=alice.user.id, ids=[output.id])
+    assert await remove_files(jobs.storage, keys=deleted.storage_keys) == []
+    # when a worker takes the upscale
+    await run_burst_worker(jobs)
+    # then it fails, refunded, with a message that says why
+    done = await accounts.job(upscale.id)
+    assert (done.status, done.error_code, done.refunded) == (
+        JobStatus.FAILED,
+        "STORAGE_ERROR",
+        1,
+    )
+    assert done.error_message == "the output to upscale was deleted before the job ran"
