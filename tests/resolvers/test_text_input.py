@@ -45,7 +45,8 @@ def post_text(
 
 def refusal(body: dict[str, Any]) -> tuple[str, str]:
     """The code and message of a request refused before execution."""
-    assert body["data"] is None, body
+    # null, or left out as GraphQL over HTTP asks for a request error
+    assert body.get("data") is None, body
     [error] = body["errors"]
     return error["extensions"]["code"], error["message"]
 
