@@ -11,6 +11,7 @@ from core.credits import FreeCreditPolicy, create_free_grant, grant_credits
 from core.enums import CreditType, Tier
 from core.errors import ErrorCode, ServiceError
 from core.models import User
+from core.text import text_problem
 
 # Deliberately loose: the mailbox is the operator's business, not ours to second-guess.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -20,6 +21,11 @@ MAX_EMAIL_LENGTH = 320
 def normalise_email(email: str) -> str:
     """Lower-case and trim an address, refusing anything that is not one."""
     value = email.strip().lower()
+    # An undecodable byte in argv arrives as a lone surrogate: refuse, don't store.
+    if problem := text_problem(value):
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT, f"email has invalid text: {problem}", "email"
+        )
     if len(value) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(value):
         raise ServiceError(
             ErrorCode.BAD_USER_INPUT, f"not an email address: {email!r}", "email"

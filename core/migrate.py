@@ -4,14 +4,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import core.models  # noqa: F401  # registers every table on the metadata
+from core.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +30,46 @@ def alembic_config(url: str) -> Config:
 def upgrade_database(url: str) -> None:
     """Bring the database at `url` to the newest revision."""
     command.upgrade(alembic_config(url), "head")
+
+
+class SchemaNotReady(Exception):  # noqa: N818  # reads as the state it reports
+    """The database is not at the schema this release needs; the message says why
+    and what to run."""
+
+
+async def check_schema(db: Database) -> None:
+    """Raise SchemaNotReady unless the database is at the newest revision.
+
+    Operator commands call this first, so that a fresh or outdated database
+    gives one line naming `darkroom migrate` rather than a missing-table error.
+    """
+    url = sa.engine.make_url(db.url)
+    if db.is_sqlite and url.database and not Path(url.database).exists():
+        # Connecting would create an empty file; say what is missing instead.
+        raise SchemaNotReady(
+            f"there is no database at {url.database} yet; run `darkroom migrate`"
+        )
+    async with db.engine.connect() as conn:
+        current = await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    scripts = ScriptDirectory.from_config(alembic_config(db.url))
+    head = scripts.get_current_head()
+    if current == head:
+        return
+    if current is None:
+        raise SchemaNotReady(
+            "the database has no Darkroom tables yet; run `darkroom migrate`"
+        )
+    if current in {script.revision for script in scripts.walk_revisions()}:
+        raise SchemaNotReady(
+            f"the database schema is at revision {current} and this release needs"
+            f" {head}; run `darkroom migrate`"
+        )
+    raise SchemaNotReady(
+        f"the database schema is at revision {current}, which this release does"
+        " not know; it was migrated by a newer Darkroom"
+    )
 
 
 def pending_changes(url: str) -> list[Any]:

@@ -1,21 +1,28 @@
-"""Change the caller's outputs: favorite, visibility, gallery submission, soft delete.
+"""Change the caller's outputs: favorite, visibility, gallery submission, delete.
 
 Every mutation is all-or-nothing: if any id is unknown, foreign or deleted, nothing
 changes and NOT_FOUND is raised without saying which id, so ids of other accounts
 cannot be probed. Repeating a mutation changes nothing further.
 """
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.enums import GalleryStatus
 from core.errors import ErrorCode, ServiceError
 from core.history.queries import OUTPUTS, visible_outputs
 from core.models import Output, utcnow
+from core.storage import Storage
+
+log = logging.getLogger(__name__)
 
 MAX_IDS = 100
 
@@ -107,14 +114,26 @@ async def submit_outputs_to_gallery(
     return outputs
 
 
+@dataclass(frozen=True)
+class DeletedOutputs:
+    """What a delete did: the ids it was given, and the files now to remove."""
+
+    ids: list[uuid.UUID]
+    storage_keys: list[str]
+
+
 async def delete_outputs(
     session: AsyncSession,
     *,
     user_id: uuid.UUID,
     ids: Sequence[uuid.UUID],
     now: datetime | None = None,
-) -> list[uuid.UUID]:
-    """Soft-delete the caller's outputs and their upscales; return the ids given."""
+) -> DeletedOutputs:
+    """Soft-delete the caller's outputs and their upscales.
+
+    The rows stay (jobs and usage still point at them); their files should go,
+    with remove_files, once this transaction has committed.
+    """
     wanted = _check_ids(ids)
     await _load_all(session, user_id, wanted)
     moment = now or utcnow()
@@ -122,7 +141,28 @@ async def delete_outputs(
     mine = OUTPUTS.c.user_id == user_id
     targets = sa.or_(OUTPUTS.c.id.in_(wanted), OUTPUTS.c.upscaled_from_id.in_(wanted))
     # An ORM update keeps any loaded Output objects in step with the new rows.
-    await session.execute(
-        sa.update(Output).where(mine, live, targets).values(deleted_at=moment)
+    keys = await session.scalars(
+        sa.update(Output)
+        .where(mine, live, targets)
+        .values(deleted_at=moment)
+        .returning(col(Output.storage_key))
     )
-    return wanted
+    return DeletedOutputs(ids=wanted, storage_keys=list(keys))
+
+
+async def remove_files(storage: Storage, *, keys: Sequence[str]) -> list[str]:
+    """Remove deleted outputs' files; return (and log) the keys that failed.
+
+    Best effort, after the commit: a file that stays behind is unreachable all
+    the same, as the /files route refuses any deleted output's key, and the
+    log names it for cleanup.
+    """
+    results = await asyncio.gather(
+        *(storage.delete(key) for key in keys), return_exceptions=True
+    )
+    failed = []
+    for key, result in zip(keys, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("could not remove the deleted output file %s: %r", key, result)
+            failed.append(key)
+    return failed

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     free_outputs_public: bool = True
 
     max_tokens_per_user: PositiveInt = 10
+    # How often each API process checks that its open websockets' tokens are still
+    # active (one query for all of them); a revoked token's sockets close by then.
+    revocation_check_seconds: Annotated[float, Field(gt=0)] = 2
 
     # API limits: the computed cost one operation may reach, and a fixed window of
     # points per token (anonymous callers share a smaller budget per client IP).

@@ -16,6 +16,7 @@ from core.credits import lock_account
 from core.enums import DEFAULT_SCOPES, Scope
 from core.errors import ErrorCode, ServiceError
 from core.models import ApiToken, User, utcnow
+from core.text import text_problem
 
 PREFIX = "drk_"
 # A fixed prefix plus 64 hex characters lets secret scanners recognise leaked tokens.
@@ -73,6 +74,11 @@ async def create_token(
     chosen = frozenset(DEFAULT_SCOPES if scopes is None else scopes)
     if not name:
         raise ServiceError(ErrorCode.REQUIRED, "name must not be empty", "name")
+    if problem := text_problem(name):
+        # The API refuses such text earlier; the CLI passes argv straight here.
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT, f"name has invalid text: {problem}", "name"
+        )
     if len(name) > MAX_NAME_LENGTH:
         raise ServiceError(
             ErrorCode.TOO_LONG,
@@ -173,6 +179,21 @@ async def revoke_token(
         token.is_active = False
         token.revoked_at = now or utcnow()
     return token
+
+
+async def active_token_ids(
+    session: AsyncSession, *, token_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `token_ids` that still authenticate: active, and their account exists."""
+    wanted = set(token_ids)
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        sa.select(col(ApiToken.id))
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.id).in_(wanted), col(ApiToken.is_active))
+    )
+    return set(rows)
 
 
 async def record_token_spend(

@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import ErrorCode, ServiceError
 from core.models import Upload
 from core.storage import Storage
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Decompression-bomb guard for every upload: refused before the pixels are decoded.
@@ -77,12 +80,13 @@ def check_image(data: bytes) -> CheckedImage:
             image.load()
     except ServiceError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own guard (a warning, or an error past twice its limit, both
         # far above ours) fires inside open(), before we can read the size.
         raise ServiceError(
             ErrorCode.IMAGE_TOO_LARGE,
-            f"image must have at most {MAX_UPLOAD_PIXELS:,} pixels; {err}",
+            f"image must have at most {MAX_UPLOAD_PIXELS:,} pixels; this one has"
+            " far more",
             "file",
         ) from None
     except UnidentifiedImageError:
@@ -92,9 +96,11 @@ def check_image(data: bytes) -> CheckedImage:
             "file",
         ) from None
     except Exception as err:  # Pillow's decoders raise many types on corrupt input
+        # Pillow's wording is a decoder's internals; the log keeps it.
+        log.info("upload refused as unreadable: %r", err)
         raise ServiceError(
             ErrorCode.INVALID_IMAGE,
-            f"file is not a readable {_ALLOWED_TEXT} image: {err}",
+            f"file is not a readable {_ALLOWED_TEXT} image (truncated or corrupt)",
             "file",
         ) from None
     if (

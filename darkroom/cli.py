@@ -25,9 +25,10 @@ from core.credits import FreeCreditPolicy, balance, grant_credits
 from core.db import Database
 from core.enums import CreditType, Scope, Tier
 from core.errors import ServiceError
-from core.migrate import upgrade_database
+from core.migrate import check_schema, upgrade_database
 from core.settings import Settings, SettingsError, load_settings
 from core.tokens import create_token, list_tokens, revoke_token
+from darkroom.database import database_or_exit
 
 app = typer.Typer(
     help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True
@@ -41,7 +42,8 @@ app.add_typer(token_app, name="token")
 
 # Piped output (scripts, tests) gets wide tables rather than elided cells.
 out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+# Errors are one line each, however long: never wrapped onto a second.
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 LOCAL_EMAIL = "local@darkroom.localhost"
@@ -69,13 +71,15 @@ def in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
+            await check_schema(db)
             async with db.session() as session:
                 return await work(session)
         finally:
             await db.dispose()
 
     try:
-        return asyncio.run(run())
+        with database_or_exit(settings, err):
+            return asyncio.run(run())
     except ServiceError as refusal:
         err.print(f"[red]{refusal.code.value}:[/red] {refusal.message}")
         raise typer.Exit(1) from None
@@ -92,6 +96,7 @@ async def first_start_account(settings: Settings) -> str | None:
     """On a brand-new database, create the local account; return its token's secret."""
     db = Database(settings.resolved_database_url)
     try:
+        await check_schema(db)
         async with db.session() as session:
             if await count_users(session):
                 return None
@@ -127,9 +132,10 @@ def serve(
         settings = settings.model_copy(
             update={"public_base_url": f"http://{shown}:{port}"}
         )
-    if settings.is_embedded:
-        prepare_embedded(settings)
-    secret = asyncio.run(first_start_account(settings))
+    with database_or_exit(settings, err):
+        if settings.is_embedded:
+            prepare_embedded(settings)
+        secret = asyncio.run(first_start_account(settings))
     url = f"http://{host}:{port}/graphql"
     if secret:
         out.print(
@@ -151,7 +157,8 @@ def migrate() -> None:
     settings = settings_or_exit()
     if settings.resolved_database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings.resolved_database_url)
+    with database_or_exit(settings, err):
+        upgrade_database(settings.resolved_database_url)
     out.print("database is up to date")
 
 

@@ -218,8 +218,10 @@ def _check_init_image(image: Image.Image | None, bad: _Bad) -> Image.Image | Non
         return None
     try:
         rgb = image.convert("RGB")
-    except (OSError, ValueError) as err:
-        bad("init_image", "INVALID_IMAGE", f"init_image must convert to RGB; got {err}")
+    except (OSError, ValueError):
+        # Pillow's message is a decoder's internals; the mode is what helps.
+        message = f"init_image must convert to RGB; a {image.mode} image did not"
+        bad("init_image", "INVALID_IMAGE", message)
         return None
     if 0 in rgb.size:
         bad(

@@ -280,7 +280,8 @@ def check_image(image: Image.Image) -> None:
     try:
         image.load()  # a truncated or corrupt file fails here, not mid-upscale
     except (OSError, SyntaxError, ValueError) as err:
-        raise InvalidImage(f"image could not be decoded: {err}") from err
+        # The cause, chained, keeps Pillow's detail for logs; callers may show this.
+        raise InvalidImage("image could not be decoded (truncated or corrupt)") from err
 
 
 def _spans(length: int, tile: int) -> list[tuple[int, int]]:

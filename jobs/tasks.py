@@ -23,6 +23,7 @@ from sqlmodel import col
 
 from core.enums import JobStatus, Tier
 from core.errors import ErrorCode
+from core.files import output_key
 from core.models import Job, Output, User
 from core.uploads import get_upload
 from engine.catalog import Catalog
@@ -46,7 +47,31 @@ WorkerContext = dict[str, Any]  # arq's ctx: "jobs", "engine", "worker_id"
 
 
 class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
-    """Reading an input or writing an output failed."""
+    """Reading an input or writing an output failed.
+
+    The exception's text (with keys and the storage's own error) is logged;
+    `public` is what the job's owner reads in Job.error.
+    """
+
+    def __init__(self, detail: str, *, public: str) -> None:
+        super().__init__(detail)
+        self.public = public
+
+
+def _engine_failure(err: Exception, model_id: str) -> str:
+    """A stable Job.error message for a failure inside the engine."""
+    from engine.esrgan import WeightsFormatError
+    from engine.pipelines import ModelLoadError
+
+    if isinstance(err, ModelLoadError | WeightsFormatError):
+        return (
+            f"model {model_id} could not be loaded on the worker; the job was"
+            " refunded and the operators can see why in the worker's log"
+        )
+    return (
+        "the engine failed unexpectedly; the job was refunded and the error was"
+        " logged for the operators"
+    )
 
 
 class Engine:
@@ -194,11 +219,13 @@ async def _run_body(
             str(err),
         )
     except StorageFailed as err:
-        status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, str(err)
+        log.exception("job %s failed: %s", job_id, err)
+        status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, err.public
     except Exception as err:
+        # The details (paths, library messages) are for the log, not the client.
         log.exception("job %s failed", job_id)
         status, code = JobStatus.FAILED, ErrorCode.ENGINE_ERROR
-        message = f"{type(err).__name__}: {err}"
+        message = _engine_failure(err, job.model_id)
     await run.flush()
     # A cancel refunds the images not delivered; a failure refunds everything.
     refund = job.cost if status is JobStatus.FAILED else 0
@@ -244,7 +271,7 @@ async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None
             job_id=job.id,
             user_id=job.user_id,
             index=generated.index,
-            storage_key=f"outputs/{job.id}/{generated.index}.png",
+            storage_key=output_key(job.id, generated.index),
             format="PNG",
             width=generated.image.width,
             height=generated.image.height,
@@ -270,9 +297,11 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
     async with jobs.db.session() as session:
         if job.params.get("output_id"):
             source = await session.get(Output, uuid.UUID(job.params["output_id"]))
-            if source is None:
+            if source is None or source.deleted_at is not None:
+                # Deleting an output removes its file: nothing is left to enlarge.
                 raise StorageFailed(
-                    f"output {job.params['output_id']} no longer exists"
+                    f"output {job.params['output_id']} was deleted",
+                    public="the output to upscale was deleted before the job ran",
                 )
             key = source.storage_key
         else:
@@ -289,7 +318,7 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
         job_id=job.id,
         user_id=job.user_id,
         index=0,
-        storage_key=f"outputs/{job.id}/0.png",
+        storage_key=output_key(job.id, 0),
         format="PNG",
         width=result.image.width,
         height=result.image.height,
@@ -311,7 +340,10 @@ async def _read(jobs: Jobs, key: str) -> bytes:
     try:
         return await jobs.storage.get(key)
     except Exception as err:
-        raise StorageFailed(f"cannot read {key}: {err}") from err
+        raise StorageFailed(
+            f"cannot read {key}: {err!r}",
+            public="the input image could not be read from storage",
+        ) from err
 
 
 async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
@@ -319,7 +351,10 @@ async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None
     try:
         await jobs.storage.put(output.storage_key, data, "image/png")
     except Exception as err:
-        raise StorageFailed(f"cannot store {output.storage_key}: {err}") from err
+        raise StorageFailed(
+            f"cannot store {output.storage_key}: {err!r}",
+            public="the finished image could not be stored",
+        ) from err
     async with jobs.db.session() as session:
         # A first attempt cannot have stored this index before: skip the read.
         existing = None

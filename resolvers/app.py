@@ -25,10 +25,11 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from core.errors import ErrorCode
-from core.files import is_public_file
+from core.files import FileAccess, file_access
 from core.storage import LocalStorage
 from resolvers import http
 from resolvers.context import Context, Services, authenticate_header
+from resolvers.sockets import SocketRegistry
 from resolvers.websocket import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("darkroom.api")
@@ -54,9 +55,12 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: strawberry.Schema, services: Services) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, services: Services, sockets: SocketRegistry
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.services = services
+        self.sockets = sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Bound the body, and answer every refusal as a GraphQL error body."""
@@ -203,6 +207,7 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.caller = caller
+        self.sockets.add(context)  # closed if its token is revoked later
         return await super().on_ws_connect(context)
 
 
@@ -223,9 +228,13 @@ def create_app(
     the app's lifetime.
     """
 
+    sockets = SocketRegistry(
+        services.db, interval=services.settings.revocation_check_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with resources():
+        async with resources(), sockets.watching():
             yield
         await services.db.dispose()
         if services.rate_limiter is not None:
@@ -239,7 +248,11 @@ def create_app(
         key = request.path_params["key"]
         params = request.query_params
         signed = storage.verify(key, params.get("expires"), params.get("signature"))
-        if not signed and not await _is_public(services, key):
+        access = await _file_access(services, key)
+        # A deleted output stays unreachable even if removing its file failed.
+        if access is FileAccess.GONE:
+            return Response(status_code=404)
+        if not signed and access is not FileAccess.PUBLIC:
             return Response("link expired or invalid", status_code=403)
         try:
             path = storage.path_for(key)
@@ -259,7 +272,7 @@ def create_app(
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    graphql: Any = DarkroomGraphQL(schema, services)
+    graphql: Any = DarkroomGraphQL(schema, services, sockets)
     return Starlette(
         routes=[
             # Every method: the view answers the others with a GraphQL 405.
@@ -272,7 +285,7 @@ def create_app(
     )
 
 
-async def _is_public(services: Services, key: str) -> bool:
-    """Public images are served without a signature."""
+async def _file_access(services: Services, key: str) -> FileAccess:
+    """Public images are served without a signature; deleted ones not at all."""
     async with services.db.session() as session:
-        return await is_public_file(session, key=key)
+        return await file_access(session, key=key)

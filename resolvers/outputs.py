@@ -10,7 +10,12 @@ from strawberry.types import Info
 
 from core.enums import Scope
 from core.errors import ServiceError
-from core.outputs import delete_outputs, submit_outputs_to_gallery, update_outputs
+from core.outputs import (
+    delete_outputs,
+    remove_files,
+    submit_outputs_to_gallery,
+    update_outputs,
+)
 from resolvers.context import Context
 from resolvers.errors import user_errors
 from resolvers.history import to_output
@@ -96,7 +101,7 @@ async def resolve_outputs_submit_to_gallery(
 async def resolve_outputs_delete(
     info: Info[Context, Any], ids: Ids
 ) -> OutputsDeletePayload:
-    """Soft-delete the caller's outputs and their upscales."""
+    """Delete the caller's outputs and their upscales, files included."""
     ctx, caller = info.context, caller_of(info)
     try:
         async with ctx.db.session() as session:
@@ -105,5 +110,7 @@ async def resolve_outputs_delete(
             )
     except ServiceError as err:
         return OutputsDeletePayload(deleted_ids=None, user_errors=user_errors(err))
-    gids = [relay.GlobalID("Output", str(i)) for i in deleted]
+    # Only once committed: a delete that rolled back keeps its files.
+    await remove_files(ctx.services.storage, keys=deleted.storage_keys)
+    gids = [relay.GlobalID("Output", str(i)) for i in deleted.ids]
     return OutputsDeletePayload(deleted_ids=gids, user_errors=[])

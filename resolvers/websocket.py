@@ -16,6 +16,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from core.errors import ErrorCode
+from core.text import text_problem
 from resolvers.context import Context
 
 INVALID_MESSAGE = 4400
@@ -40,6 +41,11 @@ def message_problem(message: object) -> str | None:
     ):
         if payload.get(key) is not None and not isinstance(payload[key], kind):
             return f"the payload's `{key}` must be {'an object' if kind is dict else 'a string'}"
+    # Strawberry quotes an unknown operation name in its close reason, which must
+    # encode as UTF-8.
+    name = payload.get("operationName")
+    if isinstance(name, str) and (problem := text_problem(name)):
+        return f"the payload's `operationName` has invalid text: {problem}"
     return None
 
 

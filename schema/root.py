@@ -25,6 +25,7 @@ from resolvers.permissions import (
     needs,
 )
 from resolvers.shape import ShapeLimits
+from resolvers.text_input import TextInputRules
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
 from schema.history import OutputConnection
 from schema.jobs import (
@@ -218,6 +219,9 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
             ShapeLimits,
             QueryCost,  # prices and charges before execution; refusals get codes below
             lambda: ErrorCodes(debug=debug),
+            # Its check runs before validation whatever its place here, so before
+            # pricing and charging too.
+            TextInputRules,
         ],
     )
 

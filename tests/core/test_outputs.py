@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,13 @@ from core.enums import GalleryStatus
 from core.errors import ErrorCode, ServiceError
 from core.history.queries import get_outputs, list_outputs, upscales_of
 from core.models import Output
-from core.outputs import delete_outputs, submit_outputs_to_gallery, update_outputs
+from core.outputs import (
+    delete_outputs,
+    remove_files,
+    submit_outputs_to_gallery,
+    update_outputs,
+)
+from core.storage import LocalStorage
 from tests.core.test_history import T0, add_outputs, add_user, make_output
 
 NS, SUB, WAIT, OK, REJ = (
@@ -202,7 +209,10 @@ async def test_deleting_an_output_hides_it_and_its_upscale_everywhere(
                 )
             )
         ).all()
-    assert deleted == [original.id]
+    assert deleted.ids == [original.id]
+    assert sorted(deleted.storage_keys) == sorted(
+        [original.storage_key, upscale.storage_key]
+    )
     assert ([o.id for _, o in page.items], page.total_count) == ([other.id], 1)
     assert (found, ups) == ({}, {})
     assert stamps == [moment, moment]
@@ -222,3 +232,17 @@ async def test_too_many_or_no_ids_are_refused(db: Database) -> None:
     # then each is refused on `ids`
     assert (empty.value.code, empty.value.field) == (ErrorCode.REQUIRED, "ids")
     assert (huge.value.code, huge.value.field) == (ErrorCode.OUT_OF_RANGE, "ids")
+
+
+async def test_removing_files_goes_on_past_a_failure_and_reports_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given one stored file and one key no storage accepts
+    storage = LocalStorage(tmp_path, base_url="http://test", signing_key=b"k" * 32)
+    await storage.put("outputs/a/0.png", b"png", "image/png")
+    # when both are removed
+    failed = await remove_files(storage, keys=["../escape", "outputs/a/0.png"])
+    # then the good one is gone and the bad one is reported and logged
+    assert failed == ["../escape"]
+    assert not await storage.exists("outputs/a/0.png")
+    assert "../escape" in caplog.text

@@ -1,8 +1,12 @@
 """The darkroom CLI through Typer's runner, on a real SQLite database."""
 
+import socket
+import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from darkroom.cli import app
@@ -98,3 +102,104 @@ def test_a_bad_setting_stops_with_one_message(monkeypatch: pytest.MonkeyPatch) -
     result = runner.invoke(app, ["user", "list"])
     assert result.exit_code == 2
     assert "DARKROOM_DATABASE_URL" in result.output
+
+
+def only_line(result: Result) -> str:
+    """The single line a failed command printed: no traceback, no wrapping."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception
+    )
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.fixture
+def fresh_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder that does not exist yet: nothing was ever migrated."""
+    folder = tmp_path / "fresh"
+    monkeypatch.setenv("DARKROOM_DATA_DIR", str(folder))
+    monkeypatch.delenv("DARKROOM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DARKROOM_REDIS_URL", raising=False)
+    return folder
+
+
+OPERATOR_COMMANDS = [
+    ["user", "create", "ann@example.com"],
+    ["user", "list"],
+    ["user", "set-tier", "ann@example.com", "PRO"],
+    ["credits", "grant", "ann@example.com", "5"],
+    ["token", "create", "ann@example.com"],
+    ["token", "list", "ann@example.com"],
+    ["token", "revoke", str(uuid.uuid4())],
+]
+
+
+@pytest.mark.parametrize("command", OPERATOR_COMMANDS)
+def test_a_command_on_a_fresh_data_folder_says_to_migrate_in_one_line(
+    fresh_dir: Path, command: list[str]
+) -> None:
+    # when an operator command runs before any migration
+    result = runner.invoke(app, command)
+    # then it stops with one line naming the fix, and leaves no empty database
+    assert result.exit_code == 1
+    assert "run `darkroom migrate`" in only_line(result)
+    assert not (fresh_dir / "darkroom.db").exists()
+
+
+def test_after_migrate_the_same_command_works(fresh_dir: Path) -> None:
+    assert runner.invoke(app, ["user", "create", "ann@example.com"]).exit_code == 1
+    invoke("migrate")
+    assert "balance 50" in invoke("user", "create", "ann@example.com")
+
+
+def test_a_schema_from_a_newer_release_is_named_not_migrated_over(
+    data_dir: Path,
+) -> None:
+    # given a database some newer release migrated
+    with sqlite3.connect(data_dir / "darkroom.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
+    # when a command runs
+    result = runner.invoke(app, ["user", "list"])
+    # then it says so in one line
+    assert result.exit_code == 1
+    assert "newer Darkroom" in only_line(result)
+
+
+@pytest.mark.parametrize(
+    "command", [["user", "list"], ["migrate"], ["serve", "--port", "9"]]
+)
+def test_an_unreachable_database_is_one_line_with_its_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
+    # given a PostgreSQL URL whose port nothing listens on
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://darkroom:hunter2@127.0.0.1:{port}/darkroom"
+    monkeypatch.setenv("DARKROOM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DARKROOM_DATABASE_URL", url)
+    # when a command needs the database
+    result = runner.invoke(app, command)
+    # then it fails with one line naming where it looked, password hidden
+    assert result.exit_code == 1
+    line = only_line(result)
+    assert f"127.0.0.1:{port}/darkroom" in line
+    assert "hunter2" not in result.output
+
+
+def test_undecodable_bytes_in_arguments_are_refused_not_stored(data_dir: Path) -> None:
+    # given an account, and names as Python decodes a stray byte in argv
+    invoke("user", "create", "dan@example.com")
+    # when they reach a token name or an email
+    name = runner.invoke(
+        app, ["token", "create", "dan@example.com", "--name", "\udcff"]
+    )
+    email = runner.invoke(app, ["user", "create", "d\udcff@example.com"])
+    # then each is a one-line BAD_USER_INPUT, not a driver traceback
+    for result in (name, email):
+        assert result.exit_code == 1
+        line = only_line(result)
+        assert line.startswith("BAD_USER_INPUT")
+        assert "U+DCFF" in line

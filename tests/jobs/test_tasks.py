@@ -12,9 +12,18 @@ from sqlmodel import col
 
 from core.enums import JobSource, JobStatus, Tier
 from core.models import Output
+from core.outputs import delete_outputs, remove_files
+from core.storage import LocalStorage
 from engine.catalog import Catalog
 from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, cancel_job, submit_generation
+from jobs.submission import (
+    GenerationParams,
+    Jobs,
+    UpscaleParams,
+    cancel_job,
+    submit_generation,
+    submit_upscale,
+)
 
 from .conftest import Accounts, run_burst_worker, watch
 
@@ -156,6 +165,33 @@ async def test_an_engine_failure_fails_the_job_and_refunds_it(
     assert events[-1].error_code == "ENGINE_ERROR"
     assert await accounts.balance(alice) == 50
     assert await accounts.token_spend(alice) == 0
+    # and the message names the model, never the server's path or the library's text
+    assert done.error_message == events[-1].error_message
+    assert done.error_message is not None
+    assert done.error_message.startswith("model missing could not be loaded")
+    assert str(tmp_path) not in done.error_message
+    assert "Error" not in done.error_message
+
+
+async def test_a_storage_failure_fails_the_job_with_a_message_free_of_internals(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given storage whose folder is really a file, so every write fails
+    blocked = tmp_path / "blocked"
+    blocked.write_bytes(b"")
+    jobs.storage = LocalStorage(blocked, base_url="http://test", signing_key=b"k" * 32)
+    alice = await accounts.caller("alice@example.com")
+    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    # when a worker runs the job
+    await run_burst_worker(jobs)
+    # then it failed with STORAGE_ERROR, a plain message, and a refund
+    done = await accounts.job(job.id)
+    assert (done.status, done.error_code, done.refunded) == (
+        JobStatus.FAILED,
+        "STORAGE_ERROR",
+        2,
+    )
+    assert done.error_message == "the finished image could not be stored"
 
 
 async def test_a_free_accounts_second_job_waits_and_runs_after_the_first(
@@ -200,3 +236,33 @@ async def test_paid_jobs_are_served_before_free_jobs_queued_earlier(
     # then the paid job started first, and the free ones in their order
     started = [(await accounts.job(j.id)).started_at for j in (late, *early)]
     assert started == sorted(started)
+
+
+async def test_an_upscale_whose_source_was_deleted_meanwhile_fails_saying_so(
+    jobs: Jobs, accounts: Accounts
+):
+    # given an upscale queued for an output that is then deleted, file and all
+    alice = await accounts.caller("alice@example.com")
+    one = dataclasses.replace(TINY, num_outputs=1)
+    job = await submit_generation(jobs, caller=alice, params=one, source=JobSource.API)
+    await run_burst_worker(jobs)
+    (output,) = await outputs_of(jobs, job.id)
+    upscale, _reused = await submit_upscale(
+        jobs,
+        caller=alice,
+        params=UpscaleParams(output_id=output.id),
+        source=JobSource.API,
+    )
+    async with jobs.db.session() as session:
+        deleted = await delete_outputs(session, user_id=alice.user.id, ids=[output.id])
+    assert await remove_files(jobs.storage, keys=deleted.storage_keys) == []
+    # when a worker takes the upscale
+    await run_burst_worker(jobs)
+    # then it fails, refunded, with a message that says why
+    done = await accounts.job(upscale.id)
+    assert (done.status, done.error_code, done.refunded) == (
+        JobStatus.FAILED,
+        "STORAGE_ERROR",
+        1,
+    )
+    assert done.error_message == "the output to upscale was deleted before the job ran"

@@ -196,6 +196,7 @@ def socket(api: Api, token: str) -> Iterator[Any]:
         '{"type": "subscribe", "id": "1", "payload": {"query": 5}}',
         '{"type": "subscribe", "id": 1, "payload": {"query": "{ __typename }"}}',
         '{"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }", "variables": [1]}}',
+        '{"type": "subscribe", "id": "1", "payload": {"query": "query A { __typename }", "operationName": "\\ud800"}}',
         "[" * 100_000 + "]" * 100_000,
     ],
 )
