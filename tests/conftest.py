@@ -43,6 +43,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """With --many, give the fuzz test the hours 10,000 examples take."""
+    if config.getoption("--many"):
+        for item in items:
+            if "fuzz" in item.nodeid:
+                item.add_marker(pytest.mark.timeout(4 * 3600))
+
+
 def _pg_url(database: str) -> str:
     return f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
 
