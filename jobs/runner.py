@@ -23,8 +23,9 @@ from core.db import Database
 from core.settings import Settings
 from core.storage import open_storage
 from engine.catalog import Catalog
-from jobs.events import MemoryEventBus, RedisEventBus
+from jobs.events import MemoryEventBus
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, ArqQueue, queue_score_ms
+from jobs.redis_bus import RedisEventBus
 from jobs.submission import Jobs
 from jobs.sweeper import sweep
 from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale

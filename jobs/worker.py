@@ -16,8 +16,8 @@ from core.db import Database
 from core.settings import Settings, load_settings
 from core.storage import open_storage
 from engine.catalog import load_catalog
-from jobs.events import RedisEventBus
 from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL, ArqQueue
+from jobs.redis_bus import RedisEventBus
 from jobs.runner import worker_id
 from jobs.submission import Jobs
 from jobs.sweeper import sweep
