@@ -180,7 +180,9 @@ class BusBase(ABC):
                     return
             while True:
                 seq, event = await queue.get()
-                if seq <= last_seq:
+                # An end always goes through: after Redis restarted empty the
+                # numbers start again from 1, and an end read from a row has none.
+                if seq <= last_seq and not event.type.is_terminal:
                     continue  # already covered by the snapshot
                 last_seq = seq
                 yield event
