@@ -63,8 +63,9 @@ from core.models import Job  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
 from darkroom.services import build_services  # noqa: E402
-from jobs.events import EventBus, EventType, JobEvent, RedisEventBus  # noqa: E402
+from jobs.events import EventBus, EventType, JobEvent  # noqa: E402
 from jobs.params import GenerationParams, generation_request  # noqa: E402
+from jobs.redis_bus import RedisEventBus  # noqa: E402
 from jobs.runner import InProcessQueue, close_jobs, open_jobs  # noqa: E402
 from jobs.submission import submit_generation  # noqa: E402
 from resolvers.app import create_app  # noqa: E402

@@ -1,14 +1,14 @@
-"""Job events: what workers publish and subscribers follow, on Redis or in memory.
+"""Job events: what workers publish and subscribers follow, and the in-memory bus.
 
 Each event gets a per-job sequence number when published, and the latest one is
 kept as the job's snapshot. A subscriber registers for live events first, then
 reads the snapshot and drops live events numbered at or below it, so it neither
-misses the end nor sees an event twice, however late it arrives.
+misses the end nor sees an event twice, however late it arrives. The bus that
+API processes and workers share is `jobs.redis_bus.RedisEventBus`.
 """
 
 import asyncio
 import base64
-import contextlib
 import json
 import uuid
 from abc import ABC, abstractmethod
@@ -17,20 +17,9 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, cast
-
-from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import ConnectionError as RedisConnectionError
+from typing import Any, Protocol
 
 from core.enums import JobStatus
-from jobs.queue import (
-    JOB_EVENTS,
-    JOB_EVENTS_PATTERN,
-    JOB_LAST,
-    JOB_SEQ,
-    KEY_TTL_SECONDS,
-)
 
 
 class EventType(StrEnum):
@@ -126,15 +115,15 @@ class EventBus(Protocol):
         ...
 
 
-_Numbered = tuple[int, JobEvent]
+Numbered = tuple[int, JobEvent]
 
 
 class _Fanout:
     """Local subscriber queues keyed by job and by account; shared by both buses."""
 
     def __init__(self) -> None:
-        self.by_job: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]] = {}
-        self.by_user: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]] = {}
+        self.by_job: dict[uuid.UUID, set[asyncio.Queue[Numbered]]] = {}
+        self.by_user: dict[uuid.UUID, set[asyncio.Queue[Numbered]]] = {}
 
     def deliver(self, seq: int, event: JobEvent) -> None:
         for queue in self.by_job.get(event.job_id, ()):
@@ -144,17 +133,17 @@ class _Fanout:
 
     @staticmethod
     def add(
-        table: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]], key: uuid.UUID
-    ) -> asyncio.Queue[_Numbered]:
-        queue: asyncio.Queue[_Numbered] = asyncio.Queue()
+        table: dict[uuid.UUID, set[asyncio.Queue[Numbered]]], key: uuid.UUID
+    ) -> asyncio.Queue[Numbered]:
+        queue: asyncio.Queue[Numbered] = asyncio.Queue()
         table.setdefault(key, set()).add(queue)
         return queue
 
     @staticmethod
     def remove(
-        table: dict[uuid.UUID, set[asyncio.Queue[_Numbered]]],
+        table: dict[uuid.UUID, set[asyncio.Queue[Numbered]]],
         key: uuid.UUID,
-        queue: asyncio.Queue[_Numbered],
+        queue: asyncio.Queue[Numbered],
     ) -> None:
         queues = table.get(key)
         if queues is not None:
@@ -163,7 +152,7 @@ class _Fanout:
                 del table[key]
 
 
-class _BusBase(ABC):
+class BusBase(ABC):
     """watch_job and watch_user over a fan-out; subclasses supply the snapshot."""
 
     def __init__(self) -> None:
@@ -173,7 +162,7 @@ class _BusBase(ABC):
         """Make sure live events reach the fan-out before a snapshot is read."""
 
     @abstractmethod
-    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
+    async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         """The job's latest event with its sequence number, if any was kept."""
 
     async def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
@@ -191,7 +180,9 @@ class _BusBase(ABC):
                     return
             while True:
                 seq, event = await queue.get()
-                if seq <= last_seq:
+                # An end always goes through: after Redis restarted empty the
+                # numbers start again from 1, and an end read from a row has none.
+                if seq <= last_seq and not event.type.is_terminal:
                     continue  # already covered by the snapshot
                 last_seq = seq
                 yield event
@@ -212,7 +203,7 @@ class _BusBase(ABC):
             self._fanout.remove(self._fanout.by_user, user_id, queue)
 
 
-class MemoryEventBus(_BusBase):
+class MemoryEventBus(BusBase):
     """The in-process bus: one event loop, no Redis (the embedded setup)."""
 
     # Snapshots kept for late subscribers; the oldest are forgotten first.
@@ -220,7 +211,7 @@ class MemoryEventBus(_BusBase):
 
     def __init__(self) -> None:
         super().__init__()
-        self._last: OrderedDict[uuid.UUID, _Numbered] = OrderedDict()
+        self._last: OrderedDict[uuid.UUID, Numbered] = OrderedDict()
 
     async def publish(self, event: JobEvent) -> None:
         """Number the event, keep it as the snapshot and hand it to subscribers."""
@@ -234,7 +225,7 @@ class MemoryEventBus(_BusBase):
             self._last.popitem(last=False)
         self._fanout.deliver(seq, event)
 
-    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
+    async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         return self._last.get(job_id)
 
     async def close(self) -> None:
@@ -244,110 +235,3 @@ class MemoryEventBus(_BusBase):
 def _stale_queued(event: JobEvent, last: JobStatus | None) -> bool:
     """A queue-place update that lost a race with the job's start: drop it."""
     return event.type is EventType.QUEUED and last not in (None, JobStatus.QUEUED)
-
-
-# Number, keep and publish in one step, so the snapshot and the stream agree.
-# With ARGV[3] set (a QUEUED event) nothing happens once the snapshot has moved
-# on from QUEUED; the JSON is compact, so the status appears exactly like this.
-_PUBLISH = """
-if ARGV[3] == '1' then
-  local last = redis.call('GET', KEYS[2])
-  if last and not string.find(last, '"status":"QUEUED"', 1, true) then
-    return 0
-  end
-end
-local seq = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-local message = seq .. '|' .. ARGV[1]
-redis.call('SET', KEYS[2], message, 'EX', ARGV[2])
-redis.call('PUBLISH', KEYS[3], message)
-return seq
-"""
-
-
-def _parse(message: bytes | str) -> _Numbered:
-    raw = message.decode() if isinstance(message, bytes) else message
-    seq, _, body = raw.partition("|")
-    return int(seq), JobEvent.from_json(body)
-
-
-class RedisEventBus(_BusBase):
-    """Events on Redis pub/sub, shared by every API process and worker.
-
-    Each process holds one pattern subscription to all job channels and fans
-    messages out locally, so 500 subscribers cost one connection, not 500.
-    """
-
-    def __init__(self, redis: "Redis") -> None:
-        super().__init__()
-        self.redis = redis
-        self._script = redis.register_script(_PUBLISH)
-        self._pubsub: PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._starting = asyncio.Lock()
-
-    async def publish(self, event: JobEvent) -> None:
-        """Number, store and publish the event atomically."""
-        job_id = event.job_id
-        await self._script(
-            keys=[
-                JOB_SEQ.format(job_id=job_id),
-                JOB_LAST.format(job_id=job_id),
-                JOB_EVENTS.format(job_id=job_id),
-            ],
-            args=[
-                event.to_json(),
-                KEY_TTL_SECONDS,
-                "1" if event.type is EventType.QUEUED else "0",
-            ],
-        )
-
-    async def _snapshot(self, job_id: uuid.UUID) -> _Numbered | None:
-        raw = await self.redis.get(JOB_LAST.format(job_id=job_id))
-        return None if raw is None else _parse(cast("bytes | str", raw))
-
-    async def _listen(self) -> None:
-        if self._reader is not None and not self._reader.done():
-            return
-        async with self._starting:
-            if self._reader is not None and not self._reader.done():
-                return
-            self._pubsub = await self._subscribe()
-            self._reader = asyncio.create_task(self._read(self._pubsub))
-
-    async def _subscribe(self) -> PubSub:
-        pubsub = self.redis.pubsub()
-        await pubsub.psubscribe(JOB_EVENTS_PATTERN)
-        # Wait for the confirmation: from then on every publish reaches us.
-        while True:
-            message = await pubsub.get_message(timeout=5.0)
-            if message is not None and message["type"] == "psubscribe":
-                return pubsub
-
-    async def _read(self, pubsub: PubSub) -> None:
-        while True:
-            try:
-                # listen() rather than get_message(timeout=...): a read cut short
-                # by a timeout can lose messages that had already arrived.
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        self._fanout.deliver(*_parse(message["data"]))
-            except (RedisConnectionError, OSError):
-                pass
-            # Resubscribe, then replay snapshots: sequence numbers drop repeats.
-            await asyncio.sleep(0.5)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
-            pubsub = self._pubsub = await self._subscribe()
-            for job_id in list(self._fanout.by_job):
-                snapshot = await self._snapshot(job_id)
-                if snapshot is not None:
-                    self._fanout.deliver(*snapshot)
-
-    async def close(self) -> None:
-        """Stop the reader and close the subscription (the client is the caller's)."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py

@@ -17,6 +17,7 @@ from core.enums import JobStatus
 from core.models import Job, utcnow
 from jobs.events import EventType, JobEvent
 from jobs.lifecycle import beat
+from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
 from jobs.submission import Jobs
 
 log = logging.getLogger(__name__)
@@ -142,14 +143,34 @@ class JobRun:
         )
 
     async def _publisher(self) -> None:
+        outage = Outage(f"job {self.job.id} events")
         while True:
             event = await self._outbox.get()
             try:
                 if event is None:
                     return
-                await self.jobs.events.publish(event)
+                await self._publish(event, outage)
+            except Exception:
+                # Dropping one event beats a dead publisher: flush() would then
+                # wait forever and every later event would be lost.
+                log.exception("job %s: could not publish %s", self.job.id, event)
             finally:
                 self._outbox.task_done()
+
+    async def _publish(self, event: JobEvent, outage: Outage) -> None:
+        """Publish, waiting out a Redis outage; past the patience, drop events
+        until Redis is back, so that flush() and the job's end are not held up:
+        the terminal event, published after the row is written, still follows."""
+        while True:
+            try:
+                await self.jobs.events.publish(event)
+            except REDIS_DOWN as err:
+                if outage.seconds >= PATIENCE_SECONDS:
+                    return
+                await outage.failed(err)
+            else:
+                outage.ok()
+                return
 
     async def _heartbeat(self) -> None:
         settings = self.jobs.settings
@@ -169,10 +190,18 @@ class JobRun:
 
     async def _watch(self) -> None:
         deadline = self._started + self.jobs.settings.job_timeout_seconds
+        outage = Outage(f"job {self.job.id} cancel watch")
         while True:
-            if await self.jobs.queue.cancel_requested(self.job.id):
-                self.request_stop(StopReason.CANCEL)
-                return
+            try:
+                if await self.jobs.queue.cancel_requested(self.job.id):
+                    self.request_stop(StopReason.CANCEL)
+                    return
+            except REDIS_DOWN as err:
+                # The job runs on without Redis (a cancel cannot be asked for
+                # meanwhile); the flag is read again once Redis is back.
+                await outage.failed(err)
+            else:
+                outage.ok()
             if time.monotonic() >= deadline:
                 self.request_stop(StopReason.TIMEOUT)
                 return

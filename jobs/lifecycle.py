@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.credits import lock_account, refund_credits
+from core.db import Database
 from core.enums import JobKind, JobStatus
 from core.models import Job, User, utcnow
 from core.settings import Settings
@@ -257,6 +258,30 @@ def terminal_event(job: Job) -> JobEvent:
         charged=job.cost - job.refunded,
         refunded=job.refunded,
     )
+
+
+async def read_terminal_events(
+    db: Database,
+    *,
+    job_ids: list[uuid.UUID],
+    user_ids: list[uuid.UUID],
+    since: datetime,
+) -> list[JobEvent]:
+    """The ends that rows record: of those jobs that finished, and of the accounts'
+    jobs that finished since `since` (for event readers after a Redis outage)."""
+    async with db.session() as session:
+        rows = await session.scalars(
+            sa.select(Job).where(
+                col(Job.status).in_(list(_TERMINAL_EVENT)),
+                sa.or_(
+                    col(Job.id).in_(job_ids),
+                    sa.and_(
+                        col(Job.user_id).in_(user_ids), col(Job.finished_at) >= since
+                    ),
+                ),
+            )
+        )
+        return [terminal_event(job) for job in rows]
 
 
 def stale_before(settings: Settings) -> datetime:

@@ -9,6 +9,7 @@ in-memory cancel flags.
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -23,8 +24,10 @@ from core.db import Database
 from core.settings import Settings
 from core.storage import open_storage
 from engine.catalog import Catalog
-from jobs.events import MemoryEventBus, RedisEventBus
+from jobs.events import MemoryEventBus
+from jobs.lifecycle import read_terminal_events
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, ArqQueue, queue_score_ms
+from jobs.redis_bus import RedisEventBus
 from jobs.submission import Jobs
 from jobs.sweeper import sweep
 from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale
@@ -144,7 +147,11 @@ async def open_jobs(settings: Settings, catalog: Catalog, *, in_process: bool) -
         await runner.start()
         return jobs
     arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    events = RedisEventBus(Redis.from_url(settings.redis_url))
+    # Subscribers whose job ended while Redis was away get the end from its row.
+    events = RedisEventBus(
+        Redis.from_url(settings.redis_url),
+        row_ends=functools.partial(read_terminal_events, db),
+    )
     return Jobs(
         db=db,
         settings=settings,

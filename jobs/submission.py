@@ -47,6 +47,7 @@ from jobs.lifecycle import (
     is_waiting,
     terminal_event,
 )
+from jobs.outage import REDIS_DOWN, retry_redis
 from jobs.params import (
     GenerationParams,
     UpscaleParams,
@@ -217,14 +218,34 @@ async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
 
 
 async def announce_end(
-    jobs: Jobs, finished: Job, dispatched: list[Job], *, left_queue: bool
+    jobs: Jobs,
+    finished: Job,
+    dispatched: list[Job],
+    *,
+    left_queue: bool,
+    patience: float = 0,
 ) -> None:
     """After a terminal state committed: publish it, hand the freed slots' jobs to
-    the queue and, when the queue moved, tell the queued jobs their new places."""
-    await jobs.events.publish(terminal_event(finished))
-    await enqueue_all(jobs.queue, dispatched)
-    if left_queue or dispatched:
-        await publish_positions(jobs)
+    the queue and, when the queue moved, tell the queued jobs their new places.
+
+    The committed row is the record, so a Redis outage longer than `patience`
+    seconds is logged, not raised: event readers take the end from the row once
+    Redis is back, and the sweeper sends the dispatched jobs.
+    """
+    event = terminal_event(finished)
+    if not await retry_redis(
+        lambda: jobs.events.publish(event),
+        what=f"job {finished.id}: {event.type} event",
+        patience=patience,
+    ):
+        return
+
+    async def fill_slots() -> None:
+        await enqueue_all(jobs.queue, dispatched)
+        if left_queue or dispatched:
+            await publish_positions(jobs)
+
+    await retry_redis(fill_slots, what=f"job {finished.id}: next jobs", patience=0)
 
 
 async def get_job(jobs: Jobs, *, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
@@ -279,8 +300,8 @@ async def wait_for_job(jobs: Jobs, *, job_id: uuid.UUID, timeout: float) -> None
             # The snapshot covers a job that finished since the read above.
             async for _event in jobs.events.watch_job(job_id):
                 pass
-    except TimeoutError:
-        return
+    except (TimeoutError, *REDIS_DOWN):
+        return  # the caller reads the row, which is the record
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -350,8 +371,15 @@ async def _charge_and_insert(
 
 
 async def _after_submit(jobs: Jobs, job: Job) -> None:
-    if job.enqueued_at is not None:
-        await enqueue_all(jobs.queue, [job])
+    # The job is committed and charged: Redis being away must not turn that into
+    # an error, which a client would retry and pay for twice. The sweeper sends
+    # the job once Redis is back; until then nothing else here can work either.
+    if job.enqueued_at is not None and not await retry_redis(
+        lambda: enqueue_all(jobs.queue, [job]),
+        what=f"job {job.id}: enqueue",
+        patience=0,
+    ):
+        return
     position, eta = await queue_position(jobs, job=job)
     event = JobEvent(
         job_id=job.id,
@@ -366,7 +394,11 @@ async def _after_submit(jobs: Jobs, job: Job) -> None:
         percent=0.0,
         charged=job.cost,
     )
-    await jobs.events.publish(event)
+    await retry_redis(
+        lambda: jobs.events.publish(event),
+        what=f"job {job.id}: QUEUED event",
+        patience=0,
+    )
 
 
 def _is_public(settings: Settings, tier: Tier, asked: bool | None) -> bool:

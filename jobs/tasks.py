@@ -31,6 +31,7 @@ from engine.requests import InvalidRequests, ResolvedRequest
 from jobs.events import EventType
 from jobs.execution import JobRun, StopReason
 from jobs.lifecycle import claim_job, finish_job, stale_before
+from jobs.outage import PATIENCE_SECONDS, retry_redis
 from jobs.params import generation_request, params_from_job
 from jobs.position import publish_positions
 from jobs.submission import Jobs, announce_end, gallery_status
@@ -169,14 +170,19 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
         user = None if job is None else await session.get(User, job.user_id)
     if job is None or user is None:
         return  # finished, cancelled, or held by a live worker
-    positions: asyncio.Task[None] | None = None
+    positions: asyncio.Task[bool] | None = None
     try:
         async with JobRun(jobs, job, worker_id=worker_id) as run:
             if job.attempts == 1:
                 # It left the queue: those behind move up. Off the job's own
                 # path, beside the engine; awaited before the task ends.
                 positions = asyncio.create_task(
-                    publish_positions(jobs), name="positions"
+                    retry_redis(
+                        lambda: publish_positions(jobs),
+                        what="queue places",
+                        patience=0,
+                    ),
+                    name="positions",
                 )
             done = await _run_body(jobs, engine, run, body, user.tier, worker_id)
     finally:
@@ -184,10 +190,13 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
             await _settle(positions)
     if done is not None:
         finished, dispatched = done
-        await announce_end(jobs, finished, dispatched, left_queue=False)
+        # Subscribers wait on this event: wait out a Redis outage for it.
+        await announce_end(
+            jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
+        )
 
 
-async def _settle(task: "asyncio.Task[None]") -> None:
+async def _settle(task: "asyncio.Task[Any]") -> None:
     """Wait for a side task; log its failure rather than fail the job."""
     await asyncio.wait({task})
     if not task.cancelled() and task.exception() is not None:

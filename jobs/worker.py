@@ -16,8 +16,9 @@ from core.db import Database
 from core.settings import Settings, load_settings
 from core.storage import open_storage
 from engine.catalog import load_catalog
-from jobs.events import RedisEventBus
+from jobs.outage import REDIS_DOWN, Outage
 from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL, ArqQueue
+from jobs.redis_bus import RedisEventBus
 from jobs.runner import worker_id
 from jobs.submission import Jobs
 from jobs.sweeper import sweep
@@ -102,36 +103,66 @@ class WorkerSettings:
 class WakingWorker(Worker):
     """arq's Worker, woken as soon as a job is queued (ArqQueue publishes on
     WAKE_CHANNEL) instead of only once each poll delay; the poll delay remains
-    the longest wait, so a lost wake-up costs no more than plain polling."""
+    the longest wait, so a lost wake-up costs no more than plain polling.
+
+    It also rides out a Redis outage: arq's own loop dies on the first refused
+    connection, taking the worker process with it.
+    """
 
     def __init__(self, *args: Any, poll_delay: float, **kwargs: Any) -> None:
         # arq's own sleep between iterations is replaced by `_wait_for_wake`.
         super().__init__(*args, poll_delay=0, **kwargs)
         self.wake_delay = poll_delay
         self._wake: PubSub | None = None
+        self._outage = Outage("worker")
 
     async def _poll_iteration(self) -> None:
-        await super()._poll_iteration()
-        await self._wait_for_wake()
+        try:
+            await super()._poll_iteration()
+            await self._wait_for_wake()
+        except REDIS_DOWN as err:
+            # A running job carries on: it needs Redis only for events and the
+            # cancel flag, and both wait for it on their own.
+            await self._close_wake()
+            await self._outage.failed(err)
+            return
+        if self._outage.ok():
+            await self._sweep_after_outage()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start_jobs, giving back the job slot a failed claim leaves taken."""
+        try:
+            await super().start_jobs(job_ids)
+        except REDIS_DOWN:
+            # arq counts the slot before its claim pipeline runs and only a job
+            # task's end releases it; with max_jobs = 1 a lost slot would leave
+            # the worker polling forever without ever starting a job.
+            self._release_sem_dec_counter_on_complete()
+            raise
 
     async def _wait_for_wake(self) -> None:
         """Return on a wake-up message or after the poll delay, whichever is first."""
-        try:
-            if self._wake is None:
-                self._wake = self.pool.pubsub()
-                await self._wake.subscribe(WAKE_CHANNEL)
+        if self._wake is None:
+            self._wake = self.pool.pubsub()
+            await self._wake.subscribe(WAKE_CHANNEL)
+        woken = await self._wake.get_message(
+            ignore_subscribe_messages=True, timeout=self.wake_delay
+        )
+        # One poll serves every wake-up that arrived meanwhile.
+        while woken is not None:
             woken = await self._wake.get_message(
-                ignore_subscribe_messages=True, timeout=self.wake_delay
+                ignore_subscribe_messages=True, timeout=0
             )
-            # One poll serves every wake-up that arrived meanwhile.
-            while woken is not None:
-                woken = await self._wake.get_message(
-                    ignore_subscribe_messages=True, timeout=0
-                )
+
+    async def _sweep_after_outage(self) -> None:
+        # A Redis that restarted empty lost its queue; the sweeper re-sends every
+        # dispatched job still QUEUED, so run it now rather than at the next cron.
+        try:
+            report = await sweep(self.ctx["jobs"])
         except Exception:
-            log.warning("wake-up channel failed; polling", exc_info=True)
-            await self._close_wake()
-            await asyncio.sleep(self.wake_delay)
+            log.warning("sweep after the Redis outage failed", exc_info=True)
+        else:
+            log.info("sweep after the Redis outage: %s", report)
 
     async def _close_wake(self) -> None:
         wake, self._wake = self._wake, None
@@ -140,15 +171,26 @@ class WakingWorker(Worker):
                 await wake.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
     async def close(self) -> None:
-        """Leave the wake-up channel, settle the job tasks, then arq's own shutdown."""
-        await self._close_wake()
+        """Settle the job tasks, run arq's own shutdown, leave the wake-up channel."""
         # SIGTERM cancels job tasks still in arq's finishing tail (the job itself
         # done); arq's close() gathers them, re-raises that CancelledError and skips
         # on_shutdown and the pool's close. Settle them here instead: jobs are
         # idempotent, so a delivery cut off in its tail is harmless if run again.
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks = {k: t for k, t in self.tasks.items() if not t.done()}
-        await super().close()
+        try:
+            await super().close()
+        except REDIS_DOWN as err:
+            # Its one Redis command, deleting the health-check key, failed: Redis
+            # is down at shutdown. Close the rest as arq would have.
+            log.warning("Redis is unavailable at shutdown (%s)", err)
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+            await self.pool.aclose(close_connection_pool=True)
+            self._pool = None
+        finally:
+            # Last: arq's close() stops the poll loop, which may be waiting on it.
+            await self._close_wake()
 
 
 def build_worker(

@@ -20,8 +20,9 @@ from core.settings import Settings
 from core.storage import LocalStorage
 from core.tokens import Caller, create_token, parse_scopes
 from engine.catalog import Catalog, builtin_catalog
-from jobs.events import JobEvent, RedisEventBus
+from jobs.events import JobEvent
 from jobs.queue import ArqQueue
+from jobs.redis_bus import RedisEventBus
 from jobs.submission import Jobs
 from jobs.worker import build_worker, close_worker
 

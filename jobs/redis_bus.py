@@ -1,0 +1,213 @@
+"""The event bus on Redis: one pattern subscription per process, shared by every
+API process and worker; see `jobs.events` for the numbering and snapshots."""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Protocol, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.models import utcnow
+from jobs.events import BusBase, EventType, JobEvent, Numbered
+from jobs.outage import REDIS_DOWN, Outage
+from jobs.queue import (
+    JOB_EVENTS,
+    JOB_EVENTS_PATTERN,
+    JOB_LAST,
+    JOB_SEQ,
+    KEY_TTL_SECONDS,
+)
+
+log = logging.getLogger(__name__)
+
+# A subscription is confirmed at once; a server that stays silent is as good as down.
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0
+# Jobs' finished_at comes from other machines' clocks: look back a little further.
+CLOCK_SKEW = timedelta(seconds=5)
+# What ends the subscription until a reconnect: Redis going away, or any other
+# failure of its socket; the reader must outlive them all.
+_LOST = (*REDIS_DOWN, OSError)
+
+# Number, keep and publish in one step, so the snapshot and the stream agree.
+# With ARGV[3] set (a QUEUED event) nothing happens once the snapshot has moved
+# on from QUEUED; the JSON is compact, so the status appears exactly like this.
+_PUBLISH = """
+if ARGV[3] == '1' then
+  local last = redis.call('GET', KEYS[2])
+  if last and not string.find(last, '"status":"QUEUED"', 1, true) then
+    return 0
+  end
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local message = seq .. '|' .. ARGV[1]
+redis.call('SET', KEYS[2], message, 'EX', ARGV[2])
+redis.call('PUBLISH', KEYS[3], message)
+return seq
+"""
+
+
+def _parse(message: bytes | str) -> Numbered:
+    raw = message.decode() if isinstance(message, bytes) else message
+    seq, _, body = raw.partition("|")
+    return int(seq), JobEvent.from_json(body)
+
+
+class RowEnds(Protocol):
+    """Reads the terminal events that finished jobs' rows record."""
+
+    async def __call__(
+        self, *, job_ids: list[uuid.UUID], user_ids: list[uuid.UUID], since: datetime
+    ) -> list[JobEvent]:
+        """The ends of these jobs, and of these accounts' jobs finished since then."""
+        ...
+
+
+class RedisEventBus(BusBase):
+    """Events on Redis pub/sub, shared by every API process and worker.
+
+    Each process holds one pattern subscription to all job channels and fans
+    messages out locally, so 500 subscribers cost one connection, not 500.
+    Pub/sub keeps nothing for a dropped connection, so after reconnecting the
+    reader catches up from the snapshots and, given `row_ends`, from the rows
+    of jobs that ended meanwhile: a subscriber always gets its job's end.
+    """
+
+    # Ends delivered lately, so that a catch-up never delivers one twice.
+    MAX_ENDED = 10_000
+
+    def __init__(self, redis: "Redis", *, row_ends: RowEnds | None = None) -> None:
+        super().__init__()
+        self.redis = redis
+        self._script = redis.register_script(_PUBLISH)
+        self._row_ends = row_ends
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+        self._ended: OrderedDict[uuid.UUID, None] = OrderedDict()
+
+    async def publish(self, event: JobEvent) -> None:
+        """Number, store and publish the event atomically."""
+        job_id = event.job_id
+        await self._script(
+            keys=[
+                JOB_SEQ.format(job_id=job_id),
+                JOB_LAST.format(job_id=job_id),
+                JOB_EVENTS.format(job_id=job_id),
+            ],
+            args=[
+                event.to_json(),
+                KEY_TTL_SECONDS,
+                "1" if event.type is EventType.QUEUED else "0",
+            ],
+        )
+
+    async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
+        raw = await self.redis.get(JOB_LAST.format(job_id=job_id))
+        return None if raw is None else _parse(cast("bytes | str", raw))
+
+    async def _listen(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            return
+        async with self._starting:
+            if self._reader is not None and not self._reader.done():
+                return
+            self._pubsub = await self._subscribe()
+            self._reader = asyncio.create_task(self._read(self._pubsub))
+
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.psubscribe(JOB_EVENTS_PATTERN)
+            # Wait for the confirmation: from then on every publish reaches us.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message["type"] == "psubscribe":
+                        return pubsub
+        except TimeoutError as err:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            raise RedisTimeoutError("no reply to PSUBSCRIBE") from err
+        except BaseException:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            raise
+
+    async def _read(self, pubsub: PubSub) -> None:
+        while True:
+            lost: BaseException = RedisConnectionError("subscription ended")
+            try:
+                # listen() rather than get_message(timeout=...): a read cut short
+                # by a timeout can lose messages that had already arrived.
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        self._deliver(*_parse(message["data"]))
+            except _LOST as err:
+                lost = err
+            since = utcnow() - CLOCK_SKEW
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            pubsub = await self._reconnect(lost, since)
+
+    async def _reconnect(self, lost: BaseException, since: datetime) -> PubSub:
+        """Subscribe again, waiting out an outage, then catch up."""
+        outage = Outage("job event reader")
+        while True:
+            await outage.failed(lost)
+            try:
+                pubsub = self._pubsub = await self._subscribe()
+            except _LOST as err:
+                lost = err
+                continue
+            try:
+                await self._catch_up(since)
+            except _LOST as err:
+                lost = err
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+                continue
+            outage.ok()
+            return pubsub
+
+    async def _catch_up(self, since: datetime) -> None:
+        """Deliver what the dropped connection missed: each followed job's snapshot,
+        then the ends that rows record, for Redis may have restarted empty or a
+        worker given up publishing. Sequence numbers and `_ended` drop repeats."""
+        job_ids = list(self._fanout.by_job)
+        for job_id in job_ids:
+            snapshot = await self._snapshot(job_id)
+            if snapshot is not None:
+                self._deliver(*snapshot)
+        user_ids = list(self._fanout.by_user)
+        if self._row_ends is None or not (job_ids or user_ids):
+            return
+        try:
+            ends = await self._row_ends(job_ids=job_ids, user_ids=user_ids, since=since)
+        except Exception:
+            log.exception("could not read the ends of jobs after a Redis outage")
+            return
+        for event in ends:
+            self._deliver(0, event)  # no number: watch_job lets an end through
+
+    def _deliver(self, seq: int, event: JobEvent) -> None:
+        if event.type.is_terminal:
+            if event.job_id in self._ended:
+                return
+            self._ended[event.job_id] = None
+            if len(self._ended) > self.MAX_ENDED:
+                self._ended.popitem(last=False)
+        self._fanout.deliver(seq, event)
+
+    async def close(self) -> None:
+        """Stop the reader and close the subscription (the client is the caller's)."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
