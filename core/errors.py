@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    # A dependency (the queue) is away for a moment; nothing changed, try again.
+    UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
     # Why a job failed (Job.error_code).
     ENGINE_ERROR = "ENGINE_ERROR"

@@ -210,7 +210,12 @@ async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
             )
     if done is None:
         # Running (or claimed a moment ago): the worker honours the flag.
-        await jobs.queue.request_cancel(job_id)
+        try:
+            await jobs.queue.request_cancel(job_id)
+        except REDIS_DOWN:
+            # Nothing was changed: say so, so the caller can try again.
+            message = "the job's worker cannot be reached right now; try again shortly"
+            raise ServiceError(ErrorCode.UNAVAILABLE, message, "id") from None
         return await get_job(jobs, user_id=caller.user.id, job_id=job_id)
     cancelled, dispatched = done
     await announce_end(jobs, cancelled, dispatched, left_queue=True)

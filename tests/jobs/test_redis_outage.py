@@ -15,6 +15,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,12 @@ from sqlmodel import col
 
 from core.db import Database
 from core.enums import JobSource, JobStatus
+from core.errors import ErrorCode, ServiceError
 from core.models import Output
 from core.settings import Settings
 from engine.catalog import Catalog
 from jobs.events import EventType, JobEvent
+from jobs.lifecycle import claim_job
 from jobs.outage import REDIS_DOWN
 from jobs.queue import ARQ_QUEUE
 from jobs.runner import close_jobs, open_jobs
@@ -311,6 +314,29 @@ async def test_subscribers_get_the_end_of_a_job_cancelled_while_redis_was_down(
     await until(lambda: any(e.type is EventType.CANCELLED for e in account), 30)
     account_task.cancel()
     assert [(e.job_id, e.type) for e in account] == [(job.id, EventType.CANCELLED)]
+
+
+async def test_cancelling_a_running_job_while_redis_is_down_says_try_again(
+    redis_server: RedisServer, jobs: Jobs, accounts: Accounts
+):
+    # given a job a worker has claimed
+    alice = await accounts.caller("alice@example.com")
+    job = await submit_generation(
+        jobs, caller=alice, params=QUICK, source=JobSource.API
+    )
+    async with jobs.db.session() as session:
+        await claim_job(
+            session, job_id=job.id, worker_id="w", stale_before=datetime.now(UTC)
+        )
+    # when alice cancels it while Redis, where cancel flags live, is away
+    redis_server.stop()
+    with pytest.raises(ServiceError) as refused:
+        await cancel_job(jobs, caller=alice, job_id=job.id)
+    # then she is told to try again, and nothing changed
+    assert refused.value.code is ErrorCode.UNAVAILABLE
+    running = await accounts.job(job.id)
+    assert (running.status, running.refunded) == (JobStatus.RUNNING, 0)
+    assert await accounts.balance(alice) == 49
 
 
 async def collect(jobs: Jobs, user_id: uuid.UUID, into: list[JobEvent]) -> None:
