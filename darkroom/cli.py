@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import logging
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -342,7 +343,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run a GPU worker: takes jobs from Redis (needs DARKROOM_REDIS_URL)."""
-    from jobs.worker import run_worker
+    from darkroom.services import run_worker
 
     settings = settings_or_exit()
     if not settings.redis_url:
@@ -351,6 +352,7 @@ def worker(
             "Redis, `darkroom serve` runs jobs in-process and needs no worker"
         )
         raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_worker(settings, burst=burst)
 
 

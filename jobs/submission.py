@@ -8,7 +8,6 @@ job that could still roll back; a lost enqueue is repaired by the sweeper.
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,7 +20,6 @@ from core.credits import (
     lock_account,
     top_up_free_credits,
 )
-from core.db import Database
 from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
 from core.history.paging import (
@@ -35,11 +33,9 @@ from core.history.paging import (
 )
 from core.models import Job, Output, Upload, utcnow
 from core.settings import Settings
-from core.storage import Storage
 from core.tokens import Caller, record_token_spend
 from core.uploads import UPSCALE_MAX_PIXELS, get_upload
-from engine.catalog import Catalog
-from jobs.events import EventBus, EventType, JobEvent
+from jobs.events import EventType, JobEvent
 from jobs.lifecycle import (
     enqueue_all,
     finish_job,
@@ -56,12 +52,11 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.position import publish_positions, queue_position
-from jobs.queue import JobQueue
+from jobs.positions import publish_positions, queue_position
+from jobs.services import Jobs
 
 __all__ = [
     "GenerationParams",
-    "Jobs",
     "UpscaleParams",
     "announce_end",
     "cancel_job",
@@ -74,18 +69,6 @@ __all__ = [
 ]
 
 UPSCALE_COST = 1
-
-
-@dataclass
-class Jobs:
-    """Everything the job functions need, built once by the composition root."""
-
-    db: Database
-    settings: Settings
-    catalog: Catalog
-    queue: JobQueue
-    events: EventBus
-    storage: Storage
 
 
 async def submit_generation(

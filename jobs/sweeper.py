@@ -14,7 +14,8 @@ from core.enums import JobStatus
 from core.errors import ErrorCode
 from core.models import Job, utcnow
 from jobs.lifecycle import enqueue_all, finish_job, stale_before, task_of
-from jobs.submission import Jobs, announce_end
+from jobs.services import Jobs
+from jobs.submission import announce_end
 
 BATCH = 100  # jobs per kind of repair per run
 

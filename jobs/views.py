@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from core.models import Job, Output
-from jobs.submission import Jobs
+from jobs.services import Jobs
 
 
 async def outputs_of_jobs(

@@ -11,9 +11,9 @@ from core.db import Database
 from core.ratelimit import LimitState, RateLimiter
 from core.settings import Settings
 from core.storage import Storage
-from core.tokens import Caller, authenticate
+from core.tokens import Caller
 from engine.catalog import Catalog
-from jobs.submission import Jobs
+from jobs.services import Jobs
 
 
 @dataclass
@@ -54,22 +54,3 @@ class Context:
     def settings(self) -> Settings:
         """The service settings."""
         return self.services.settings
-
-
-def bearer_secret(value: str | None) -> str | None:
-    """The secret from an `Authorization: Bearer <token>` value, if well formed."""
-    if not value:
-        return None
-    scheme, _, secret = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    return secret.strip()
-
-
-async def authenticate_header(services: Services, header: str | None) -> Caller | None:
-    """The caller named by an Authorization header; None for a missing or bad token."""
-    secret = bearer_secret(header)
-    if secret is None:
-        return None
-    async with services.db.session() as session:
-        return await authenticate(session, secret=secret)

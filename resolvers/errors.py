@@ -3,11 +3,6 @@
 import logging
 from collections.abc import Iterable
 
-import strawberry
-from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
-from strawberry.types import ExecutionContext
-
 from core.errors import ServiceError, ValidationFailed
 from schema.user_error import UserError
 
@@ -36,50 +31,3 @@ def user_errors(err: ServiceError) -> list[UserError]:
         UserError(field=input_path(p.field), code=p.code.value, message=p.message)
         for p in problems
     ]
-
-
-class QuietSchema(strawberry.Schema):
-    """A Schema that leaves logging to ErrorCodes.
-
-    Strawberry logs every error with a traceback; refusals (bad token, cost,
-    rate limit, NOT_FOUND) are answers, not faults, and ErrorCodes already logs
-    the unexpected ones.
-    """
-
-    def process_errors(
-        self,
-        errors: list[GraphQLError],
-        execution_context: ExecutionContext | None = None,
-    ) -> None:
-        """Log nothing here."""
-
-
-class ErrorCodes(MaskErrors):
-    """Give every error an extensions.code; mask unexpected ones outside debug."""
-
-    def __init__(self, *, debug: bool = False) -> None:
-        super().__init__(error_message="Internal server error.")
-        self.debug = debug
-
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._coded(error) for error in errors]
-
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        extensions = dict(error.extensions or {})
-        if isinstance(original, ServiceError):
-            extensions["code"] = original.code.value
-            if original.field:
-                extensions["field"] = original.field
-        elif original is None or isinstance(original, GraphQLError):
-            # Parse and validation errors, or errors that already carry a code.
-            extensions.setdefault("code", "BAD_USER_INPUT")
-        else:
-            log.error("unexpected error in %s", error.path, exc_info=original)
-            if not self.debug:
-                masked = self.anonymise_error(error)
-                masked.extensions = {"code": "INTERNAL"}
-                return masked
-            extensions["code"] = "INTERNAL"
-        error.extensions = extensions
-        return error

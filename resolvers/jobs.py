@@ -15,10 +15,10 @@ from core.errors import ErrorCode, ServiceError
 from core.models import Job as JobRow
 from core.models import Output
 from core.uploads import MAX_UPLOAD_BYTES, save_upload
-from jobs.position import queue_position
+from jobs.positions import queue_position
+from jobs.services import Jobs
 from jobs.submission import (
     GenerationParams,
-    Jobs,
     UpscaleParams,
     cancel_job,
     get_job,

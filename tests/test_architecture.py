@@ -17,7 +17,7 @@ def test_import_contracts_hold() -> None:
 
 def test_the_api_process_does_not_import_torch() -> None:
     code = (
-        "import sys, darkroom.services, schema.root, resolvers.app;"
+        "import sys, darkroom.services, api.schema, api.app;"
         "bad = sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules);"
         "print(','.join(bad))"
     )

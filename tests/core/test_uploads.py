@@ -15,7 +15,7 @@ from core.enums import Tier
 from core.errors import ErrorCode, ServiceError
 from core.models import Upload, User
 from core.settings import Settings
-from core.storage import LocalStorage, Storage, open_storage
+from core.storage import LocalStorage, Storage
 from core.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
@@ -26,6 +26,7 @@ from core.uploads import (
     load_upload_image,
     save_upload,
 )
+from darkroom.services import open_storage
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:

@@ -6,9 +6,9 @@ import uuid
 from core.enums import JobSource, JobStatus
 from core.models import utcnow
 from jobs.events import EventType, JobEvent
+from jobs.services import Jobs
 from jobs.submission import (
     GenerationParams,
-    Jobs,
     cancel_job,
     queue_position,
     submit_generation,

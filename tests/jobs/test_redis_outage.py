@@ -28,20 +28,21 @@ from core.enums import JobSource, JobStatus
 from core.errors import ErrorCode, ServiceError
 from core.models import Output
 from core.settings import Settings
+from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
 from jobs.events import EventType, JobEvent
 from jobs.lifecycle import claim_job
 from jobs.outage import REDIS_DOWN
 from jobs.queue import ARQ_QUEUE
-from jobs.runner import close_jobs, open_jobs
+from jobs.services import Jobs
 from jobs.submission import (
     GenerationParams,
-    Jobs,
     cancel_job,
     submit_generation,
     wait_for_job,
 )
-from jobs.worker import build_worker, close_worker
+from jobs.worker.arq_worker import build_worker, close_worker
+from jobs.worker.engine import Engine
 from tests.conftest import _empty_tables
 
 from .conftest import Accounts
@@ -138,9 +139,17 @@ def settings(tmp_path: Path, db: Database, redis_server: RedisServer) -> Setting
 @pytest.fixture
 async def jobs(settings: Settings, catalog: Catalog) -> AsyncIterator[Jobs]:
     """The jobs facade as the API opens it."""
-    facade = await open_jobs(settings, catalog, in_process=False)
+    database = Database(settings.resolved_database_url)
+    facade = await open_jobs(
+        settings,
+        db=database,
+        storage=open_storage(settings),
+        catalog=catalog,
+        in_process=False,
+    )
     yield facade
     await close_jobs(facade)
+    await database.dispose()
 
 
 @pytest.fixture
@@ -151,9 +160,8 @@ def accounts(db: Database, settings: Settings) -> Accounts:
 @contextlib.asynccontextmanager
 async def running_worker(jobs: Jobs) -> AsyncIterator["asyncio.Task[None]"]:
     """A real arq worker, not in burst mode, until the block ends."""
-    worker = build_worker(
-        jobs.settings, handle_signals=False, catalog=jobs.catalog, storage=jobs.storage
-    )
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    worker = build_worker(jobs, engine, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
     try:
         await polling(jobs.settings.redis_url, task)

@@ -4,9 +4,9 @@ import dataclasses
 
 from core.enums import JobSource, JobStatus
 from core.settings import Settings
+from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
 from jobs.events import EventType
-from jobs.runner import close_jobs, open_jobs
 from jobs.submission import GenerationParams, get_job, submit_generation, wait_for_job
 
 from .conftest import Accounts
@@ -19,7 +19,13 @@ async def test_the_in_process_runner_runs_a_job_end_to_end(
 ):
     # given the jobs facade opened without Redis, as `darkroom serve` does
     settings = job_settings.model_copy(update={"redis_url": ""})
-    jobs = await open_jobs(settings, catalog, in_process=True)
+    jobs = await open_jobs(
+        settings,
+        db=accounts.db,
+        storage=open_storage(settings),
+        catalog=catalog,
+        in_process=True,
+    )
     try:
         alice = await accounts.caller("alice@example.com")
         # when alice submits a job and waits for it

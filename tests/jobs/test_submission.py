@@ -9,9 +9,9 @@ from arq.connections import ArqRedis
 from core.enums import JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
 from jobs.queue import ARQ_QUEUE, PAID_BAND_MS
+from jobs.services import Jobs
 from jobs.submission import (
     GenerationParams,
-    Jobs,
     cancel_job,
     get_job,
     list_jobs,

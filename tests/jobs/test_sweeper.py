@@ -11,7 +11,8 @@ from sqlmodel import col
 from core.enums import JobSource, JobStatus
 from core.models import Job, utcnow
 from jobs.queue import ARQ_QUEUE
-from jobs.submission import GenerationParams, Jobs, submit_generation
+from jobs.services import Jobs
+from jobs.submission import GenerationParams, submit_generation
 from jobs.sweeper import sweep
 
 from .conftest import Accounts

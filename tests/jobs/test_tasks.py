@@ -16,9 +16,9 @@ from core.outputs import delete_outputs, remove_files
 from core.storage import LocalStorage
 from engine.catalog import Catalog
 from jobs.events import EventType
+from jobs.services import Jobs
 from jobs.submission import (
     GenerationParams,
-    Jobs,
     UpscaleParams,
     cancel_job,
     submit_generation,

@@ -14,7 +14,8 @@ from sqlmodel import col
 from core.enums import JobSource, JobStatus
 from core.models import Output
 from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, submit_generation, wait_for_job
+from jobs.services import Jobs
+from jobs.submission import GenerationParams, submit_generation, wait_for_job
 
 from .conftest import Accounts
 
@@ -36,7 +37,7 @@ def start_worker(jobs: Jobs, tmp_path: Path, log: str) -> subprocess.Popen[bytes
     }
     with open(tmp_path / log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"],
+            [str(Path(sys.executable).parent / "darkroom"), "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -10,7 +10,8 @@ import pytest
 
 from core.enums import JobSource, JobStatus
 from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, submit_generation, wait_for_job
+from jobs.services import Jobs
+from jobs.submission import GenerationParams, submit_generation, wait_for_job
 from jobs.sweeper import sweep
 
 from .conftest import Accounts
@@ -92,17 +93,17 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
 
 
 async def test_closing_a_worker_whose_job_task_was_cancelled_still_shuts_down(
-    redis_url: str, tmp_path: Path
+    jobs: Jobs,
 ):
     # given a worker with a job task that SIGTERM cancelled in arq's finishing tail
     from arq.connections import RedisSettings, create_pool
 
-    from core.settings import Settings
-    from jobs.worker import build_worker, close_worker
+    from jobs.worker.arq_worker import build_worker, close_worker
+    from jobs.worker.engine import Engine
 
-    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
-    worker = build_worker(settings, burst=True, handle_signals=False)
-    worker._pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    worker = build_worker(jobs, engine, burst=True, handle_signals=False)
+    worker._pool = await create_pool(RedisSettings.from_dsn(jobs.settings.redis_url))
     tail = asyncio.create_task(asyncio.sleep(60))
     tail.cancel()
     worker.tasks["finished-job"] = tail

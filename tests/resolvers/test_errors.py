@@ -5,8 +5,9 @@ import logging
 import pytest
 from graphql.error import GraphQLError
 
+from api.errors import ErrorCodes
 from core.errors import ErrorCode, ServiceError, ValidationFailed
-from resolvers.errors import ErrorCodes, input_path, user_errors
+from resolvers.errors import input_path, user_errors
 
 
 def test_a_refusal_keeps_its_code_and_field() -> None:

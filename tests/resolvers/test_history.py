@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 from strawberry import relay
 
 from core.enums import Scope
-from core.storage import LocalStorage, open_storage
+from core.storage import LocalStorage
+from darkroom.services import open_storage
 from tests.conftest import Api
 from tests.resolvers.history_rows import seed_outputs, user_id_of
 

@@ -4,6 +4,10 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import MaxTokensLimiter
 
+from api.cost import QueryCost
+from api.errors import ErrorCodes, QuietSchema
+from api.shape import ShapeLimits
+from api.text_input import TextInputRules
 from resolvers import (
     catalog,
     history,
@@ -15,8 +19,6 @@ from resolvers import (
     subscriptions,
     usage,
 )
-from resolvers.cost import QueryCost, resolve_rate_limit
-from resolvers.errors import ErrorCodes, QuietSchema
 from resolvers.permissions import (
     CanGenerate,
     CanManage,
@@ -24,8 +26,7 @@ from resolvers.permissions import (
     IsAuthenticated,
     needs,
 )
-from resolvers.shape import ShapeLimits
-from resolvers.text_input import TextInputRules
+from resolvers.ratelimit import resolve_rate_limit
 from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
 from schema.history import OutputConnection
 from schema.jobs import (

@@ -1,21 +1,19 @@
-"""The arq tasks: run one generation or upscale, given only the job's id.
+"""The tasks: run one generation or upscale, given only the job's id.
 
 arq delivers at least once, so each step is safe to repeat: the claim is a
 conditional update, storage keys and output rows are keyed by (job, index), and
 the terminal state is written with its refund only while the job is still ours.
-Torch-loading engine modules are imported inside the engine thread, never at
-module level, so the API can import this module without pulling in torch.
+The arq worker and the in-process runner both call these.
 """
 
 import asyncio
-import functools
 import io
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from PIL import Image
@@ -26,25 +24,24 @@ from core.errors import ErrorCode
 from core.files import output_key
 from core.models import Job, Output, User
 from core.uploads import get_upload
-from engine.catalog import Catalog
 from engine.requests import InvalidRequests, ResolvedRequest
 from jobs.events import EventType
-from jobs.execution import JobRun, StopReason
 from jobs.lifecycle import claim_job, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
 from jobs.params import generation_request, params_from_job
-from jobs.position import publish_positions
-from jobs.submission import Jobs, announce_end, gallery_status
-
-if TYPE_CHECKING:
-    from engine.generate import GenerationResult
-    from engine.pipelines import PipelineCache
-    from engine.requests import GenerationRequest
-    from engine.upscale import UpscalerCache, UpscaleResult
+from jobs.positions import publish_positions
+from jobs.services import Jobs
+from jobs.submission import announce_end, gallery_status
+from jobs.worker.engine import Engine
+from jobs.worker.execution import JobRun, StopReason
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 WorkerContext = dict[str, Any]  # arq's ctx: "jobs", "engine", "worker_id"
+
+
+def worker_id(kind: str) -> str:
+    """A name for this worker that is unique across hosts and restarts."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
@@ -73,74 +70,6 @@ def _engine_failure(err: Exception, model_id: str) -> str:
         "the engine failed unexpectedly; the job was refunded and the error was"
         " logged for the operators"
     )
-
-
-class Engine:
-    """The engine on one thread: GPU work is serialised, models load on first use."""
-
-    def __init__(
-        self, catalog: Catalog, *, cache_dir: Path, device: str | None = None
-    ) -> None:
-        self.catalog, self.cache_dir, self.device = catalog, cache_dir, device
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
-        self._pipes: PipelineCache | None = None
-        self._upscalers: UpscalerCache | None = None
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` on the engine thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
-
-    def _device(self) -> str:
-        from engine.pipelines import pick_device
-
-        if self.device is None:
-            self.device = pick_device()
-        return self.device
-
-    def generate(self, request: "GenerationRequest", run: JobRun) -> "GenerationResult":
-        """Engine thread: generate with the job's step hook and stop flag."""
-        from engine.generate import generate
-
-        return generate(
-            self._pipeline_cache(), self.catalog, request, run.on_step, run.should_stop
-        )
-
-    def upscale(
-        self, image: Image.Image, model_id: str, run: JobRun
-    ) -> "UpscaleResult":
-        """Engine thread: upscale with the job's step hook and stop flag."""
-        from engine.upscale import upscale
-
-        return upscale(
-            self._upscaler_cache(), image, model_id, run.on_step, run.should_stop
-        )
-
-    def preload(self) -> None:
-        """Engine thread: load the default model and upscaler now, so that a bad
-        source shows at start-up rather than in the first user's job."""
-        self._pipeline_cache().preload([self.catalog.default_model()])
-        self._upscaler_cache().get(self.catalog.default_upscaler().id)
-
-    def _pipeline_cache(self) -> "PipelineCache":
-        from engine.pipelines import PipelineCache
-
-        if self._pipes is None:
-            self._pipes = PipelineCache(self._device(), max_loaded=2)
-        return self._pipes
-
-    def _upscaler_cache(self) -> "UpscalerCache":
-        from engine.upscale import UpscalerCache
-
-        if self._upscalers is None:
-            self._upscalers = UpscalerCache(
-                self._device(), cache_dir=self.cache_dir, catalog=self.catalog
-            )
-        return self._upscalers
-
-    def close(self) -> None:
-        """Let the thread finish its current call; drop queued ones."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 async def run_generation(ctx: WorkerContext, job_id: str) -> None:

@@ -38,7 +38,6 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.utilities import get_operation_ast
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
-from strawberry.types import Info
 
 from core.errors import ErrorCode, ServiceError
 from core.ratelimit import (
@@ -51,7 +50,6 @@ from core.ratelimit import (
     token_subject,
 )
 from resolvers.context import Context
-from schema.ratelimit import RateLimit
 
 DEFAULT_PAGE = 50
 # Mutations that queue work get their own per-account rate on top of points.
@@ -327,9 +325,3 @@ def _refusal_error(refusal: QueryTooComplex | RateLimited) -> GraphQLError:
             "resetAt": refusal.state.reset_at.isoformat(),
         }
     return GraphQLError(refusal.message, original_error=refusal, extensions=extensions)
-
-
-async def resolve_rate_limit(info: Info[Context, None]) -> RateLimit | None:
-    """The caller's points bucket after this operation was charged."""
-    state = info.context.rate_limit
-    return None if state is None else RateLimit.from_state(state)

@@ -1,4 +1,4 @@
-"""The in-process runner, and opening the jobs facade for the composition root.
+"""The in-process runner: jobs run in the API process when there is no Redis.
 
 Without Redis (`darkroom serve` on the embedded setup) jobs run in the API
 process: an asyncio.PriorityQueue ordered like arq's sorted set (paid band
@@ -9,39 +9,22 @@ in-memory cancel flags.
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
-import os
-import socket
 import uuid
 from datetime import datetime
 
-from arq.connections import RedisSettings, create_pool
-from redis.asyncio import Redis
-
-from core.db import Database
-from core.settings import Settings
-from core.storage import open_storage
-from engine.catalog import Catalog
-from jobs.events import MemoryEventBus
-from jobs.lifecycle import read_terminal_events
-from jobs.queue import TASK_GENERATION, TASK_UPSCALE, ArqQueue, queue_score_ms
-from jobs.redis_bus import RedisEventBus
-from jobs.submission import Jobs
+from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
+from jobs.services import Jobs
 from jobs.sweeper import sweep
-from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale
+from jobs.worker.engine import Engine
+from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
 
 log = logging.getLogger(__name__)
 TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
 
 _Entry = tuple[int, int, str, uuid.UUID]  # score, tie-breaker, task, job id
 SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
-
-
-def worker_id(kind: str) -> str:
-    """A name for this worker that is unique across hosts and restarts."""
-    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class InProcessQueue:
@@ -127,45 +110,3 @@ class InProcessQueue:
                 await TASKS[task](ctx, str(job_id))
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
-
-
-async def open_jobs(settings: Settings, catalog: Catalog, *, in_process: bool) -> Jobs:
-    """Open database, storage, queue and events; start the runner when in process."""
-    db = Database(settings.resolved_database_url)
-    storage = open_storage(settings)
-    if in_process:
-        runner = InProcessQueue()
-        jobs = Jobs(
-            db=db,
-            settings=settings,
-            catalog=catalog,
-            queue=runner,
-            events=MemoryEventBus(),
-            storage=storage,
-        )
-        runner.bind(jobs, Engine(catalog, cache_dir=settings.data_dir / "models"))
-        await runner.start()
-        return jobs
-    arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    # Subscribers whose job ended while Redis was away get the end from its row.
-    events = RedisEventBus(
-        Redis.from_url(settings.redis_url),
-        row_ends=functools.partial(read_terminal_events, db),
-    )
-    return Jobs(
-        db=db,
-        settings=settings,
-        catalog=catalog,
-        queue=ArqQueue(arq),
-        events=events,
-        storage=storage,
-    )
-
-
-async def close_jobs(jobs: Jobs) -> None:
-    """Stop the runner and close what open_jobs opened."""
-    await jobs.queue.close()
-    await jobs.events.close()
-    if isinstance(jobs.events, RedisEventBus):
-        await jobs.events.redis.aclose()
-    await jobs.db.dispose()

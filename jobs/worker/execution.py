@@ -18,7 +18,7 @@ from core.models import Job, utcnow
 from jobs.events import EventType, JobEvent
 from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
-from jobs.submission import Jobs
+from jobs.services import Jobs
 
 log = logging.getLogger(__name__)
 

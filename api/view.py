@@ -1,16 +1,12 @@
-"""The Starlette app: /graphql (with GraphiQL), /healthz, lifespan."""
+"""The GraphQL view: Strawberry's ASGI view with our context, websocket
+authentication and the hardened HTTP edge (api/http.py)."""
 
-import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,16 +20,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
+from api import http
+from api.context import authenticate_header
+from api.sockets import SocketRegistry
+from api.websocket import LegacyWSHandler, TransportWSHandler
 from core.errors import ErrorCode
-from core.files import FileAccess, file_access
-from core.storage import LocalStorage
-from resolvers import http
-from resolvers.context import Context, Services, authenticate_header
-from resolvers.sockets import SocketRegistry
-from resolvers.websocket import LegacyWSHandler, TransportWSHandler
-
-log = logging.getLogger("darkroom.api")
-
+from resolvers.context import Context, Services
 
 # Subscriptions stream over websockets; over HTTP they would resolve to null.
 _HTTP_OPERATIONS = {
@@ -209,83 +201,3 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         context.caller = caller
         self.sockets.add(context)  # closed if its token is revoked later
         return await super().on_ws_connect(context)
-
-
-Resources = Callable[[], AbstractAsyncContextManager[None]]
-
-
-@asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield
-
-
-def create_app(
-    services: Services, schema: strawberry.Schema, *, resources: Resources = _nothing
-) -> Starlette:
-    """Assemble the app around already-built services (the CLI is the composition root).
-
-    `resources` opens what needs the running loop (the job queue, its runner) for
-    the app's lifetime.
-    """
-
-    sockets = SocketRegistry(
-        services.db, interval=services.settings.revocation_check_seconds
-    )
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with resources(), sockets.watching():
-            yield
-        await services.db.dispose()
-        if services.rate_limiter is not None:
-            await services.rate_limiter.aclose()
-
-    async def files(request: Request) -> Response:
-        # Local storage only: S3 links point at the bucket itself.
-        storage = services.storage
-        if not isinstance(storage, LocalStorage):
-            return Response(status_code=404)
-        key = request.path_params["key"]
-        params = request.query_params
-        signed = storage.verify(key, params.get("expires"), params.get("signature"))
-        access = await _file_access(services, key)
-        # A deleted output stays unreachable even if removing its file failed.
-        if access is FileAccess.GONE:
-            return Response(status_code=404)
-        if not signed and access is not FileAccess.PUBLIC:
-            return Response("link expired or invalid", status_code=403)
-        try:
-            path = storage.path_for(key)
-        except ValueError:
-            return Response(status_code=404)
-        if not path.is_file():
-            return Response(status_code=404)
-        return FileResponse(path, media_type=await storage.content_type(key))
-
-    async def healthz(_request: Request) -> JSONResponse:
-        try:
-            await services.db.ping()
-        except Exception as err:  # any failure means unhealthy; say which
-            log.warning("health check failed: %s", err)
-            return JSONResponse(
-                {"status": "error", "database": "unreachable"}, status_code=503
-            )
-        return JSONResponse({"status": "ok", "database": "ok"})
-
-    graphql: Any = DarkroomGraphQL(schema, services, sockets)
-    return Starlette(
-        routes=[
-            # Every method: the view answers the others with a GraphQL 405.
-            Route("/graphql", graphql),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/files/{key:path}", files),
-        ],
-        lifespan=lifespan,
-    )
-
-
-async def _file_access(services: Services, key: str) -> FileAccess:
-    """Public images are served without a signature; deleted ones not at all."""
-    async with services.db.session() as session:
-        return await file_access(session, key=key)

@@ -8,7 +8,6 @@ whenever the queue moves read it.
 """
 
 import uuid
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +16,7 @@ from sqlmodel import col
 from core.enums import JobStatus
 from core.models import Job, utcnow
 from jobs.events import EventType, JobEvent
-
-if TYPE_CHECKING:
-    from jobs.submission import Jobs
+from jobs.services import Jobs
 
 # Recent successful runs averaged for the ETA.
 ETA_SAMPLE = 20
@@ -74,7 +71,7 @@ def _eta(place: int, per_run: float | None) -> float | None:
     return None if per_run is None else place * per_run
 
 
-async def queue_position(jobs: "Jobs", *, job: Job) -> tuple[int | None, float | None]:
+async def queue_position(jobs: Jobs, *, job: Job) -> tuple[int | None, float | None]:
     """1-based place among queued jobs (see `_places`) and ETA.
 
     The ETA is the place times the mean run time of recent jobs, as if one
@@ -94,7 +91,7 @@ async def queue_position(jobs: "Jobs", *, job: Job) -> tuple[int | None, float |
     return int(place), _eta(int(place), per_run)
 
 
-async def publish_positions(jobs: "Jobs") -> None:
+async def publish_positions(jobs: Jobs) -> None:
     """Tell the first queued jobs their place and ETA now; call when the queue moves.
 
     A job that starts meanwhile keeps its STARTED snapshot: the buses drop a

@@ -1,4 +1,8 @@
-"""The arq worker: `python -m jobs.worker`, or `darkroom worker` via run_worker."""
+"""The arq worker: takes jobs from Redis and runs them on the engine.
+
+`darkroom worker` builds its services once (darkroom/services.py) and hands them
+to `build_worker`; startup only warms the engine and repairs what a crash left.
+"""
 
 import asyncio
 import contextlib
@@ -7,22 +11,16 @@ import warnings
 from typing import Any
 
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from core.db import Database
-from core.settings import Settings, load_settings
-from core.storage import open_storage
-from engine.catalog import load_catalog
 from jobs.outage import REDIS_DOWN, Outage
-from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL, ArqQueue
-from jobs.redis_bus import RedisEventBus
-from jobs.runner import worker_id
-from jobs.submission import Jobs
+from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL
+from jobs.services import Jobs
 from jobs.sweeper import sweep
-from jobs.tasks import Engine, WorkerContext, run_generation, run_upscale
+from jobs.worker.engine import Engine
+from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
 
 log = logging.getLogger(__name__)
 # arq's own timeout backs up ours: it only fires if the engine ignores the stop flag.
@@ -30,25 +28,8 @@ ARQ_TIMEOUT_MARGIN_SECONDS = 60
 
 
 async def startup(ctx: WorkerContext) -> None:
-    """Open database, storage, events and the engine; repair what a crash left."""
-    settings: Settings = ctx.get("settings") or load_settings()
-    catalog = ctx.get("catalog") or load_catalog(
-        settings.models_file, data_dir=settings.data_dir
-    )
-    redis = Redis.from_url(settings.redis_url)
-    jobs = Jobs(
-        db=Database(settings.resolved_database_url),
-        settings=settings,
-        catalog=catalog,
-        queue=ArqQueue(ctx["redis"]),
-        events=RedisEventBus(redis),
-        storage=ctx.get("storage") or open_storage(settings),
-    )
-    ctx.update(
-        jobs=jobs,
-        engine=Engine(catalog, cache_dir=settings.data_dir / "models"),
-        worker_id=worker_id("arq"),
-    )
+    """Load the default model and upscaler; repair what a crash left."""
+    jobs: Jobs = ctx["jobs"]
     engine: Engine = ctx["engine"]
     try:
         await engine.call(engine.preload)
@@ -59,8 +40,8 @@ async def startup(ctx: WorkerContext) -> None:
     else:
         log.info(
             "loaded %s and %s",
-            catalog.default_model().id,
-            catalog.default_upscaler().id,
+            jobs.catalog.default_model().id,
+            jobs.catalog.default_upscaler().id,
         )
     # A worker that died mid-job left it RUNNING; pick it up now, not in a minute.
     report = await sweep(jobs)
@@ -68,15 +49,8 @@ async def startup(ctx: WorkerContext) -> None:
 
 
 async def shutdown(ctx: WorkerContext) -> None:
-    """Close what startup opened (arq closes its own Redis pool)."""
-    jobs: Jobs | None = ctx.get("jobs")
-    if jobs is None:
-        return
+    """Stop the engine thread; the services are closed by whoever opened them."""
     ctx["engine"].close()
-    await jobs.events.close()
-    if isinstance(jobs.events, RedisEventBus):
-        await jobs.events.redis.aclose()
-    await jobs.db.dispose()
 
 
 async def sweep_jobs(ctx: WorkerContext) -> None:
@@ -86,7 +60,7 @@ async def sweep_jobs(ctx: WorkerContext) -> None:
 
 
 class WorkerSettings:
-    """arq's worker settings; run_worker adds the ones read from Settings."""
+    """arq's worker settings; build_worker adds the services and the ones read from Settings."""
 
     functions = [  # noqa: RUF012  # arq reads these class attributes as they are
         func(run_generation, name=TASK_GENERATION),
@@ -194,9 +168,19 @@ class WakingWorker(Worker):
 
 
 def build_worker(
-    settings: Settings, *, burst: bool = False, handle_signals: bool = True, **ctx: Any
+    jobs: Jobs,
+    engine: Engine,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    redis_pool: ArqRedis | None = None,
 ) -> Worker:
-    """An arq Worker for these settings; `ctx` seeds the context (catalog, storage)."""
+    """An arq Worker running jobs with these services and engine.
+
+    Build it inside the event loop that will run it: arq binds the current loop.
+    Without `redis_pool` arq opens its own from the settings' Redis URL.
+    """
+    settings = jobs.settings
     return WakingWorker(
         functions=WorkerSettings.functions,
         cron_jobs=WorkerSettings.cron_jobs,
@@ -205,24 +189,17 @@ def build_worker(
         queue_name=WorkerSettings.queue_name,
         max_jobs=WorkerSettings.max_jobs,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_pool=redis_pool,
         burst=burst,
         handle_signals=handle_signals,
         poll_delay=settings.worker_poll_delay_seconds,
         job_timeout=settings.job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
-        ctx={"settings": settings, **ctx},
+        ctx={"jobs": jobs, "engine": engine, "worker_id": worker_id("arq")},
     )
 
 
-def run_worker(settings: Settings, *, burst: bool = False) -> None:
-    """Run a worker until stopped (or, with burst, until the queue is empty)."""
-    if not settings.redis_url:
-        raise SystemExit("DARKROOM_REDIS_URL is not set; the worker needs Redis")
-    asyncio.run(_run(settings, burst=burst))
-
-
-async def _run(settings: Settings, *, burst: bool) -> None:
-    # arq's Worker binds the event loop current at construction: build it inside.
-    worker = build_worker(settings, burst=burst)
+async def run_until_stopped(worker: Worker) -> None:
+    """Run the worker until SIGTERM (or, in burst mode, an empty queue)."""
     try:
         # async_run, not main(): arq's SIGTERM handler cancels the task it makes.
         await worker.async_run()
@@ -242,8 +219,3 @@ async def close_worker(worker: Worker) -> None:
             "ignore", "Call to deprecated close", DeprecationWarning
         )
         await worker.close()
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_worker(load_settings())
