@@ -8,6 +8,7 @@ from safetensors.torch import load_file
 from engine.esrgan import WeightsFormatError, cached_weights, model_paths
 from engine.progress import Cancelled
 from engine.rrdb import RRDBNet, convert_rrdb, load_rrdb
+from engine.upscale import TorchUpscaler
 from tests.engine.test_upscale import X4PLUS, crop, levels, photo, variant
 
 X4PLUS_STEM = "REALESRGAN_X4PLUS_UP4X"
@@ -18,6 +19,17 @@ COMPACT_STEM = "REALESRGAN_ANIMAVIDEOV3_UP4X"
 def ncnn_files(stem: str) -> tuple[str, bytes]:
     param, weights = model_paths(stem)
     return param.read_text(), weights.read_bytes()
+
+
+def test_the_catalog_runs_x4plus_in_torch(upscalers):
+    # when the built-in x4plus is loaded for a CPU worker
+    upscaler = upscalers.get(X4PLUS)
+    # then it is the 23-block RRDBNet as a torch module, in float32 on the CPU
+    assert isinstance(upscaler, TorchUpscaler)
+    assert isinstance(upscaler.net, RRDBNet)
+    assert len(upscaler.net.body) == 23
+    weight = next(upscaler.net.parameters())
+    assert (weight.device.type, weight.dtype) == ("cpu", torch.float32)
 
 
 def test_torch_and_ncnn_run_x4plus_within_one_level(catalog, weights_cache):
