@@ -51,12 +51,14 @@ CONTEXT = 20
 # Largest tile edge per architecture and backend, whatever the catalog asks.
 # Peak RSS of a fresh process upscaling 1 MP on the CPU: x4plus through ncnn
 # 1.6-1.8 GB at 96 px (winograd buffers at 4x; about 1.35 GB for one 128 px
-# tile alone); in torch, float32, 0.78 GB at 128 px, 0.90 at 192, 1.37 at 256,
-# 2.12 at 352. Bigger tiles waste less work on CONTEXT (+36% pixels at 256,
-# +46% at 192), so torch takes the largest that stays under 2 GB.
+# tile alone); in torch, float32, 0.78 GB at 128 px, 0.90 at 192, 1.37-1.55 at
+# 256, 2.12 at 352. Bigger tiles waste less work on CONTEXT (+36% pixels at
+# 256, +46% at 192), so torch takes the largest that stays under 2 GB.
 MAX_TILE = {("rrdb", "ncnn"): 96, ("rrdb", "torch"): 256}
-# Half precision where the hardware is built for it. The CPU keeps float32:
-# bfloat16 ran x4plus about 1.5x faster but drifted up to 5/255 from ncnn.
+# Half precision where the hardware is built for it. The CPU keeps float32,
+# the reference ncnn matches: bfloat16 ran x4plus 2.2x faster here, on a CPU
+# with AVX512_BF16 that others may lack, but drifts up to 5/255 from ncnn. A
+# worker that knows its CPU may pass dtype=torch.bfloat16.
 DEFAULT_DTYPES = {"cuda": torch.float16, "mps": torch.float16, "cpu": torch.float32}
 
 Pixels = NDArray[np.uint8]
