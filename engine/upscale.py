@@ -1,15 +1,13 @@
 """Upscale images 4x with Real-ESRGAN, tile by tile, with progress and cancel.
 
-Backends. realesr-animevideov3 (compact, 0.6 M parameters) runs in torch: its
-ncnn weights are converted once by ``engine.esrgan`` and cached as safetensors,
-so it follows the worker's device like the diffusion models do.
-realesrgan-x4plus (RRDBNet, 16.7 M parameters, about 1,000 ncnn layers) runs
-through ncnn on the CPU (``use_vulkan_compute`` off): hand-converting RRDB is a
-larger job than its value now, and ncnn is no handicap on CPU: it ran the
-compact net at 256 -> 1024 px in 0.18 s against torch's 0.42 s (best of five
-alternating processes, benchmarks/RESULTS.md). x4plus itself costs about 1 s
-per 1,000 input pixels on 2 cores, so a 1 MP input takes 17 to 26 minutes. On a GPU worker x4plus still runs on
-the CPU; converting RRDB to torch is the way to fix that.
+Backends. Both built-in upscalers run in torch on the worker's device and
+dtype, like the diffusion models: realesr-animevideov3 (compact, 0.6 M
+parameters, ``engine.esrgan``) and realesrgan-x4plus (RRDBNet, 16.7 M,
+``engine.rrdb``), their ncnn weights converted once and cached as safetensors.
+On a GPU worker x4plus runs in float16 on the GPU. The ncnn backend runs any
+``.param``/``.bin`` pair on the CPU; the tests and benchmarks use it as the
+reference the torch conversions are checked against, and a catalog file may
+still choose it for a CPU-only worker.
 
 Tiles. The image is cut into near-equal tiles of at most ``UpscaleModel.tile``
 input pixels per edge (capped by ``MAX_TILE`` where memory demands it). Each is
@@ -44,15 +42,24 @@ from torch.nn import functional as F  # noqa: N812  # torch's own convention
 from engine.catalog import Catalog, UpscaleModel
 from engine.esrgan import SRVGGNetCompact, load_compact, model_paths
 from engine.progress import Cancelled, OnStep, ShouldStop
+from engine.rrdb import RRDBNet, load_rrdb
 
 MAX_INPUT_PIXELS = 1_048_576  # product rule: 1 MP in, so 16 MP out at most
 # Extra input pixels around each tile: the compact net's 18 3x3 convolutions see
 # 18 px, so its tiles are exact; more would cost RRDB's small tiles dearly.
 CONTEXT = 20
-# Largest tile edge per architecture, whatever the catalog asks: x4plus through
-# ncnn needs about 1.35 GB on a 128 px tile, growing with tile area (winograd
-# buffers at 4x resolution); at 96 px a 1 MP upscale peaks near 1.6-1.8 GB.
-MAX_TILE = {"rrdb": 96}
+# Largest tile edge per architecture and backend, whatever the catalog asks.
+# Peak RSS of a fresh process upscaling 1 MP on the CPU: x4plus through ncnn
+# 1.6-1.8 GB at 96 px (winograd buffers at 4x; about 1.35 GB for one 128 px
+# tile alone); in torch, float32, 0.78 GB at 128 px, 0.90 at 192, 1.37-1.55 at
+# 256, 2.12 at 352. Bigger tiles waste less work on CONTEXT (+36% pixels at
+# 256, +46% at 192), so torch takes the largest that stays under 2 GB.
+MAX_TILE = {("rrdb", "ncnn"): 96, ("rrdb", "torch"): 256}
+# Half precision where the hardware is built for it. The CPU keeps float32,
+# the reference ncnn matches: bfloat16 ran x4plus 2.2x faster here, on a CPU
+# with AVX512_BF16 that others may lack, but drifts up to 5/255 from ncnn. A
+# worker that knows its CPU may pass dtype=torch.bfloat16.
+DEFAULT_DTYPES = {"cuda": torch.float16, "mps": torch.float16, "cpu": torch.float32}
 
 Pixels = NDArray[np.uint8]
 
@@ -84,7 +91,8 @@ class Upscaler(ABC):
 
     def __init__(self, model: UpscaleModel) -> None:
         self.model = model
-        self.tile = min(model.tile, MAX_TILE.get(model.architecture, model.tile))
+        cap = MAX_TILE.get((model.architecture, model.backend), model.tile)
+        self.tile = min(model.tile, cap)
 
     @abstractmethod
     def upscale_tile(self, tile: Pixels) -> Pixels:
@@ -132,19 +140,25 @@ class Upscaler(ABC):
 
 
 class TorchUpscaler(Upscaler):
-    """The compact network as a torch module on the worker's device."""
+    """A converted network as a torch module on the worker's device and dtype."""
 
-    def __init__(self, model: UpscaleModel, net: SRVGGNetCompact, device: str) -> None:
+    def __init__(
+        self,
+        model: UpscaleModel,
+        net: SRVGGNetCompact | RRDBNet,
+        device: str,
+        dtype: torch.dtype,
+    ) -> None:
         super().__init__(model)
-        self.net, self.device = net, device
+        self.net, self.device, self.dtype = net, device, dtype
 
     def upscale_tile(self, tile: Pixels) -> Pixels:
         """Upscale an (h, w, 3) uint8 tile to (h * scale, w * scale, 3)."""
         height, width, _ = tile.shape
         with torch.inference_mode():
             x = torch.tensor(tile, device=self.device)  # copies: tile may be read-only
-            x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255)
-            y = self.net(x)
+            x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255).to(self.dtype)
+            y = self.net(x).float()
             if self.model.scale != self.net.upscale:
                 # Upstream's x2/x3 variants resize the x4 output the same way.
                 size = (height * self.model.scale, width * self.model.scale)
@@ -164,6 +178,9 @@ class NcnnUpscaler(Upscaler):
         # Vulkan needs a loader and GPU absent on CPU workers; ncnn would fall back
         # with a warning, so ask for the CPU path outright.
         self.net.opt.use_vulkan_compute = False
+        # ncnn would take every core; follow the thread count the process gave
+        # torch, so one setting bounds both CPU backends on a shared machine.
+        self.net.opt.num_threads = torch.get_num_threads()
         if self.net.load_param(str(param)) != 0 or self.net.load_model(str(weights)):
             raise RuntimeError(
                 f"ncnn could not load {model.weights} from {param.parent}"
@@ -184,25 +201,33 @@ class NcnnUpscaler(Upscaler):
         return pixels.transpose(1, 2, 0)
 
 
-def load_upscaler(model: UpscaleModel, *, device: str, cache_dir: Path) -> Upscaler:
-    """Load one catalog upscaler on its backend."""
+def load_upscaler(
+    model: UpscaleModel, *, device: str, dtype: torch.dtype, cache_dir: Path
+) -> Upscaler:
+    """Load one catalog upscaler on its backend (ncnn ignores device and dtype)."""
     if model.backend == "ncnn":
         return NcnnUpscaler(model)
-    if model.architecture == "compact":
-        return TorchUpscaler(
-            model, load_compact(model.weights, cache_dir, device), device
-        )
-    raise ValueError(
-        f"upscaler {model.id!r}: architecture {model.architecture!r} runs on the"
-        " 'ncnn' backend only; got backend 'torch'"
+    load = load_compact if model.architecture == "compact" else load_rrdb
+    return TorchUpscaler(
+        model, load(model.weights, cache_dir, device, dtype), device, dtype
     )
 
 
 class UpscalerCache:
-    """Upscalers loaded on first use for one device, kept for the process."""
+    """Upscalers loaded on first use for one device and dtype, kept for the process."""
 
-    def __init__(self, device: str, *, cache_dir: Path, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        device: str,
+        *,
+        cache_dir: Path,
+        catalog: Catalog,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         self.device, self.cache_dir, self.catalog = device, cache_dir, catalog
+        # None picks the device's default: float16 on cuda, float32 on the CPU.
+        kind = device.split(":")[0]
+        self.dtype = DEFAULT_DTYPES.get(kind, torch.float32) if dtype is None else dtype
         self._loaded: dict[str, Upscaler] = {}
 
     def get(self, model_id: str) -> Upscaler:
@@ -210,7 +235,7 @@ class UpscalerCache:
         model = self.catalog.upscaler(model_id)  # raises UnknownModel
         if model_id not in self._loaded:
             self._loaded[model_id] = load_upscaler(
-                model, device=self.device, cache_dir=self.cache_dir
+                model, device=self.device, dtype=self.dtype, cache_dir=self.cache_dir
             )
         return self._loaded[model_id]
 

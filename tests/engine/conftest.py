@@ -23,6 +23,18 @@ torch.set_num_threads(1)
 SIZE = 64  # smallest size the tiny VAE's x8 factor and the UNet both accept
 
 
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Leave `gpu` tests out unless `-m` names them: build machines have no CUDA."""
+    if "gpu" in config.getoption("markexpr", ""):
+        return
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu:
+        config.hook.pytest_deselected(items=gpu)
+        items[:] = [item for item in items if not item.get_closest_marker("gpu")]
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder shared by the session; the tiny models are saved into it."""
@@ -56,6 +68,20 @@ def catalog(data_dir: Path) -> Catalog:
     )
     models = {tiny.id: tiny, tiny_xl.id: tiny_xl}
     return Catalog(models=MappingProxyType(models), upscalers=builtin.upscalers)
+
+
+@pytest.fixture(scope="session")
+def weights_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where converted upscaler weights are cached, shared by the session."""
+    return tmp_path_factory.mktemp("upscalers")
+
+
+@pytest.fixture(scope="session")
+def upscalers(catalog: Catalog, weights_cache: Path):
+    """The built-in upscalers on the CPU, each converted and loaded once."""
+    from engine.upscale import UpscalerCache
+
+    return UpscalerCache("cpu", cache_dir=weights_cache, catalog=catalog)
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,7 @@ def test_builtin_catalog_offers_the_tiny_model_and_both_upscalers(tmp_path) -> N
     assert tiny.default_scheduler in tiny.schedulers
     assert set(tiny.schedulers) <= set(SCHEDULERS)
     assert catalog.default_upscaler().id == "realesr-animevideov3-x4"
-    assert catalog.upscaler("realesrgan-x4plus").backend == "ncnn"
+    assert catalog.upscaler("realesrgan-x4plus").backend == "torch"
 
 
 def test_unknown_model_lists_the_known_ids(tmp_path) -> None:
@@ -100,7 +100,7 @@ def test_example_catalog_parses(tmp_path) -> None:
     assert tiny.source == f"{tmp_path}/models/darkroom-tiny"
     assert tiny.dtypes["cpu"] == "bfloat16"
     assert list(catalog.upscalers) == ["realesr-animevideov3-x4", "realesrgan-x4plus"]
-    assert catalog.upscaler("realesrgan-x4plus").tile == 96
+    assert catalog.upscaler("realesrgan-x4plus").tile == 256
 
 
 def test_a_minimal_file_fills_defaults_and_keeps_hub_ids(tmp_path) -> None:

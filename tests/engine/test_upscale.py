@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -14,7 +15,7 @@ from engine.catalog import Catalog, UnknownModel
 from engine.esrgan import (
     SRVGGNetCompact,
     WeightsFormatError,
-    cached_compact_weights,
+    cached_weights,
     convert_compact,
     model_paths,
 )
@@ -65,22 +66,22 @@ def detail(image: np.ndarray) -> float:
     )
 
 
-@pytest.fixture(scope="module")
-def weights_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("upscalers")
-
-
-@pytest.fixture(scope="module")
-def upscalers(catalog: Catalog, weights_cache: Path) -> UpscalerCache:
-    return UpscalerCache("cpu", cache_dir=weights_cache, catalog=catalog)
-
-
 def variant(
-    catalog: Catalog, model_id: str, cache: Path, **changes: object
+    catalog: Catalog,
+    model_id: str,
+    cache: Path,
+    dtype: torch.dtype = torch.float32,
+    device: str = "cpu",
+    **changes: object,
 ) -> Upscaler:
     """Load a catalog upscaler with some fields changed (backend, tile)."""
     model = replace(catalog.upscaler(model_id), **changes)  # type: ignore[arg-type]
-    return load_upscaler(model, device="cpu", cache_dir=cache)
+    return load_upscaler(model, device=device, dtype=dtype, cache_dir=cache)
+
+
+def levels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-channel difference of two uint8 images, in 1/255 levels."""
+    return np.abs(a.astype(int) - b.astype(int))
 
 
 @pytest.mark.parametrize("model_id", [COMPACT, X4PLUS])
@@ -138,7 +139,7 @@ def test_torch_and_ncnn_run_the_compact_model_within_one_level(catalog, weights_
     b, _ = on_ncnn.upscale_array(rgb)
     # then they agree to within 1/255
     assert a.shape == b.shape == (160, 192, 3)
-    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    assert levels(a, b).max() <= 1
 
 
 def test_the_converter_reads_every_compact_tensor_and_caches_them_once(weights_cache):
@@ -146,9 +147,9 @@ def test_the_converter_reads_every_compact_tensor_and_caches_them_once(weights_c
     param, weights = model_paths(COMPACT_STEM)
     # when they are converted, and the cached copy is asked for twice
     state = convert_compact(param.read_text(), weights.read_bytes())
-    first = cached_compact_weights(COMPACT_STEM, weights_cache)
+    first = cached_weights(COMPACT_STEM, weights_cache, convert_compact)
     mtime = first.stat().st_mtime_ns
-    again = cached_compact_weights(COMPACT_STEM, weights_cache)
+    again = cached_weights(COMPACT_STEM, weights_cache, convert_compact)
     # then all 53 tensors (621,424 parameters) fit the torch module exactly
     assert len(state) == 53
     assert sum(t.numel() for t in state.values()) == 621_424
@@ -191,7 +192,7 @@ def test_tiled_compact_output_equals_an_untiled_run(catalog, weights_cache):
     whole = tiled.upscale_tile(rgb)
     # then 12 tiles leave no seam: the context covers the net's 18 px reach
     assert tiles == 12
-    assert np.abs(out.astype(int) - whole.astype(int)).max() <= 1
+    assert levels(out, whole).max() <= 1
 
 
 def test_tiled_x4plus_output_stays_close_to_an_untiled_run(catalog, weights_cache):
@@ -203,7 +204,7 @@ def test_tiled_x4plus_output_stays_close_to_an_untiled_run(catalog, weights_cach
     whole = tiled.upscale_tile(rgb)
     # then they differ by under 1/255 on average and rarely by more than 2/255:
     # RRDB reaches further than the 20 px context, so seams are faint, not zero
-    diff = np.abs(out.astype(int) - whole.astype(int))
+    diff = levels(out, whole)
     assert tiles == 4
     assert diff.mean() < 1.0
     assert (diff > 2).mean() < 0.05
@@ -317,7 +318,19 @@ def test_an_unknown_upscaler_raises_the_catalog_error(upscalers):
         upscale(upscalers, crop(photo(), 8, 8), "nope")
 
 
-def test_rrdb_on_the_torch_backend_is_refused_with_the_reason(catalog, weights_cache):
-    # when x4plus is configured for torch, then loading says it runs on ncnn only
-    with pytest.raises(ValueError, match="runs on the 'ncnn' backend only"):
-        variant(catalog, X4PLUS, weights_cache, backend="torch")
+def test_a_cuda_worker_upscales_in_float16_and_a_cpu_worker_in_float32(catalog):
+    # given upscaler caches for each kind of worker (nothing is loaded yet)
+    caches = {
+        device: UpscalerCache(device, cache_dir=Path("unused"), catalog=catalog)
+        for device in ("cuda", "cuda:1", "cpu")
+    }
+    # then each picks its device's default dtype, and an explicit one wins
+    assert {d: c.dtype for d, c in caches.items()} == {
+        "cuda": torch.float16,
+        "cuda:1": torch.float16,
+        "cpu": torch.float32,
+    }
+    explicit = UpscalerCache(
+        "cpu", cache_dir=Path("unused"), catalog=catalog, dtype=torch.bfloat16
+    )
+    assert explicit.dtype == torch.bfloat16
