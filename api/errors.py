@@ -7,7 +7,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from core.errors import ServiceError
+from core.errors import ServiceError, ValidationFailed
 
 log = logging.getLogger("darkroom.api")
 
@@ -36,16 +36,23 @@ class ErrorCodes(MaskErrors):
         self.debug = debug
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._coded(error) for error in errors]
+        coded: list[GraphQLError] = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ValidationFailed):
+                # Several problems with one request: one error each, as a payload's
+                # userErrors would list them.
+                coded += [_refusal(error, problem) for problem in original.problems]
+            else:
+                coded.append(self._coded(error))
+        return coded
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         extensions = dict(error.extensions or {})
         if isinstance(original, ServiceError):
-            extensions["code"] = original.code.value
-            if original.field:
-                extensions["field"] = original.field
-        elif original is None or isinstance(original, GraphQLError):
+            return _refusal(error, original)
+        if original is None or isinstance(original, GraphQLError):
             # Parse and validation errors, or errors that already carry a code.
             extensions.setdefault("code", "BAD_USER_INPUT")
         else:
@@ -57,3 +64,17 @@ class ErrorCodes(MaskErrors):
             extensions["code"] = "INTERNAL"
         error.extensions = extensions
         return error
+
+
+def _refusal(error: GraphQLError, refusal: ServiceError) -> GraphQLError:
+    """The error for one refusal, with its code and the input path it names."""
+    extensions = {**(error.extensions or {}), "code": refusal.code.value}
+    if refusal.field:
+        extensions["field"] = refusal.field.split(".")
+    return GraphQLError(
+        refusal.message,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=refusal,
+        extensions=extensions,
+    )

@@ -1,4 +1,6 @@
-"""Build the Schema: attach resolvers with descriptions and permissions."""
+"""Build the Schema: attach each domain's resolvers with descriptions and permissions."""
+
+from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry import relay
@@ -8,62 +10,62 @@ from api.cost import QueryCost
 from api.errors import ErrorCodes, QuietSchema
 from api.shape import ShapeLimits
 from api.text_input import TextInputRules
-from resolvers import (
-    catalog,
-    history,
-    jobs,
-    mutations,
-    nodes,
-    outputs,
-    queries,
-    subscriptions,
-    usage,
+from resolvers import nodes
+from resolvers.accounts import resolvers as accounts
+from resolvers.accounts.types import (
+    ApiToken,
+    ApiTokenCreatePayload,
+    ApiTokenRevokePayload,
+    Me,
+    RateLimit,
 )
-from resolvers.permissions import (
-    CanGenerate,
-    CanManage,
-    CanRead,
-    IsAuthenticated,
-    needs,
-)
-from resolvers.ratelimit import resolve_rate_limit
-from schema.catalog import GenerationDefaults, Model, Scheduler, UpscaleModel
-from schema.history import OutputConnection
-from schema.jobs import (
+from resolvers.catalog import resolvers as catalog
+from resolvers.catalog.types import GenerationDefaults, Model, Scheduler, UpscaleModel
+from resolvers.jobs import resolvers as jobs
+from resolvers.jobs import subscriptions
+from resolvers.jobs.payloads import (
     GenerationCreatePayload,
     ImageUploadPayload,
-    Job,
     JobCancelPayload,
-    JobConnection,
-    JobUpdate,
     UpscaleCreatePayload,
 )
-from schema.outputs import (
+from resolvers.jobs.types import Job, JobUpdate
+from resolvers.outputs import mutations as output_mutations
+from resolvers.outputs import resolvers as outputs
+from resolvers.outputs.payloads import (
     OutputsDeletePayload,
     OutputsSubmitToGalleryPayload,
     OutputsUpdatePayload,
 )
-from schema.payloads import ApiTokenCreatePayload, ApiTokenRevokePayload
-from schema.ratelimit import RateLimit
-from schema.types import ApiToken, Me
-from schema.usage import UsageConnection
+from resolvers.outputs.types import Output
+from resolvers.permissions import (
+    CanGenerate,
+    CanManage,
+    CanManageVisibility,
+    CanRead,
+    IsAuthenticated,
+    needs,
+)
+from resolvers.usage import resolvers as usage
+from resolvers.usage.types import UsageEntry
+from schema.paging import Connection
 
 
 @strawberry.type(description="Read the caller's account, tokens and catalog.")
 class Query:
     me: Me = strawberry.field(
-        resolver=queries.resolve_me,
+        resolver=accounts.resolve_me,
         description="The account behind the token in use, with its credits. Needs READ.",
         permission_classes=needs(CanRead),
     )
     api_tokens: list[ApiToken] = strawberry.field(
-        resolver=queries.resolve_api_tokens,
+        resolver=accounts.resolve_api_tokens,
         description="The account's API tokens, active and revoked, newest first. Needs READ.",
         permission_classes=needs(CanRead),
     )
     # --- rate limit ---
     rate_limit: RateLimit | None = strawberry.field(
-        resolver=resolve_rate_limit,
+        resolver=accounts.resolve_rate_limit,
         description=(
             "Your points budget after this operation was charged: the token's, or "
             "your IP's when anonymous. Null when the server runs without limits. "
@@ -90,8 +92,8 @@ class Query:
             "modelId is NOT_FOUND. No token needed."
         ),
     )
-    outputs: OutputConnection = strawberry.field(
-        resolver=history.resolve_outputs,
+    outputs: Connection[Output] = strawberry.field(
+        resolver=outputs.resolve_outputs,
         description=(
             "Your stored images, newest first unless orderBy says otherwise, public and "
             "private alike; deleted ones never appear. Needs READ."
@@ -106,7 +108,7 @@ class Query:
         ),
         permission_classes=needs(CanRead),
     )
-    usage: UsageConnection = strawberry.field(
+    usage: Connection[UsageEntry] = strawberry.field(
         resolver=usage.resolve_usage,
         description=(
             "Your jobs, newest first, with credits charged and refunded; failed and "
@@ -120,7 +122,7 @@ class Query:
         description="One of your jobs by id; another account's id is NOT_FOUND. Needs READ.",
         permission_classes=needs(CanRead),
     )
-    jobs: JobConnection = strawberry.field(
+    jobs: Connection[Job] = strawberry.field(
         resolver=jobs.resolve_jobs,
         description="Your jobs, newest first; `first` 1 to 100 (default 50). Needs READ.",
         permission_classes=needs(CanRead),
@@ -130,7 +132,7 @@ class Query:
 @strawberry.type(description="Change things; refusals come back as userErrors.")
 class Mutation:
     api_token_create: ApiTokenCreatePayload = strawberry.mutation(
-        resolver=mutations.resolve_api_token_create,
+        resolver=accounts.resolve_api_token_create,
         description=(
             "Create an API token. The secret is in the payload this once. At most 10 "
             "active tokens per account. Needs MANAGE."
@@ -138,21 +140,21 @@ class Mutation:
         permission_classes=needs(CanManage),
     )
     api_token_revoke: ApiTokenRevokePayload = strawberry.mutation(
-        resolver=mutations.resolve_api_token_revoke,
+        resolver=accounts.resolve_api_token_revoke,
         description="Revoke an API token; it is refused from then on. Needs MANAGE.",
         permission_classes=needs(CanManage),
     )
     # --- history & catalog ---
     outputs_update: OutputsUpdatePayload = strawberry.mutation(
-        resolver=outputs.resolve_outputs_update,
+        resolver=output_mutations.resolve_outputs_update,
         description=(
             "Favorite or unfavorite outputs (needs READ) and make them public or private "
             "(needs MANAGE). All ids change or none; an unknown or foreign id is NOT_FOUND."
         ),
-        permission_classes=[IsAuthenticated, CanRead, outputs.CanManageVisibility],
+        permission_classes=[IsAuthenticated, CanRead, CanManageVisibility],
     )
     outputs_submit_to_gallery: OutputsSubmitToGalleryPayload = strawberry.mutation(
-        resolver=outputs.resolve_outputs_submit_to_gallery,
+        resolver=output_mutations.resolve_outputs_submit_to_gallery,
         description=(
             "Submit outputs to the public gallery, making them public. All or none. "
             "Needs MANAGE."
@@ -160,7 +162,7 @@ class Mutation:
         permission_classes=needs(CanManage),
     )
     outputs_delete: OutputsDeletePayload = strawberry.mutation(
-        resolver=outputs.resolve_outputs_delete,
+        resolver=output_mutations.resolve_outputs_delete,
         description=(
             "Delete outputs and their upscales (no refund); they vanish from every list. "
             "All or none. Needs MANAGE."
@@ -195,12 +197,12 @@ class Mutation:
 
 @strawberry.type(description="Live streams over graphql-transport-ws (or graphql-ws).")
 class Subscription:
-    job_updates: JobUpdate = strawberry.subscription(
+    job_updates: AsyncGenerator[JobUpdate, None] = strawberry.subscription(
         resolver=subscriptions.resolve_job_updates,
         description="Follow one of your jobs: its current state first, then every change until it ends. Needs GENERATE.",
         permission_classes=needs(CanGenerate),
     )
-    my_job_updates: JobUpdate = strawberry.subscription(
+    my_job_updates: AsyncGenerator[JobUpdate, None] = strawberry.subscription(
         resolver=subscriptions.resolve_my_job_updates,
         description="Follow every job of yours as it changes. Needs GENERATE.",
         permission_classes=needs(CanGenerate),

@@ -57,14 +57,14 @@ from websockets.typing import Subprotocol  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.credits import FreeCreditPolicy  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.enums import JobSource, JobStatus, Scope, Tier  # noqa: E402
+from core.enums import EventType, JobSource, JobStatus, Scope, Tier  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 from core.models import Job  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
 from darkroom.services import build_app, build_services  # noqa: E402
-from jobs.events import EventBus, EventType, JobEvent  # noqa: E402
-from jobs.params import GenerationParams, generation_request  # noqa: E402
+from jobs.events import EventBus, JobEvent  # noqa: E402
+from jobs.params import GenerationParams, engine_request  # noqa: E402
 from jobs.redis_bus import RedisEventBus  # noqa: E402
 from jobs.submission import submit_generation  # noqa: E402
 from jobs.worker.inprocess import InProcessQueue  # noqa: E402
@@ -331,6 +331,7 @@ def engine_seconds(settings: Settings, runs: int = 10) -> float:
     from engine.catalog import load_catalog
     from engine.generate import generate
     from engine.pipelines import PipelineCache, pick_device
+    from engine.requests import resolve_request
 
     catalog = load_catalog(None, data_dir=settings.data_dir)
     params = GenerationParams(
@@ -342,12 +343,12 @@ def engine_seconds(settings: Settings, runs: int = 10) -> float:
         inference_steps=4,
         seed=1,
     )
-    request = generation_request(params, catalog, None)
+    request = resolve_request(catalog, engine_request(params, catalog, None))
     pipes = PipelineCache(pick_device(), max_loaded=2)
     times = []
     for i in range(runs + 5):
         started = time.perf_counter()
-        generate(pipes, catalog, request, lambda s, t, p: None, lambda: False)
+        generate(pipes, request, lambda s, t, p: None, lambda: False)
         if i >= 5:  # the first calls load and warm the pipeline
             times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -449,9 +450,11 @@ async def delivery_lag(
     for n in range(subs // per_account):
         caller, secret = await account(jobs.db, server.settings, f"lag-{tag}-{n}@b.x")
         for _ in range(per_account):
-            job = await submit_generation(
-                jobs, caller=caller, params=params, source=JobSource.API
-            )
+            job = (
+                await submit_generation(
+                    jobs, caller=caller, params=params, source=JobSource.API
+                )
+            ).job
             queued.append((caller, secret, job))
     config, out = tmp / f"subs-{tag}.json", tmp / f"lags-{tag}.json"
     plan = tmp / f"plan-{tag}.json"
@@ -460,7 +463,7 @@ async def delivery_lag(
             {
                 "url": server.ws,
                 "subs": [[s, relay.to_base64("Job", str(j.id))] for _c, s, j in queued],
-                "steps": bursts + paced,
+                "inference_steps": bursts + paced,
                 "timeout": 60 + 2 * (bursts + paced),
                 "out": str(out),
             }

@@ -8,14 +8,15 @@ whenever the queue moves read it.
 """
 
 import uuid
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.enums import JobStatus
+from core.enums import EventType, JobStatus
 from core.models import Job, utcnow
-from jobs.events import EventType, JobEvent
+from jobs.events import JobEvent
 from jobs.services import Jobs
 
 # Recent successful runs averaged for the ETA.
@@ -71,24 +72,44 @@ def _eta(place: int, per_run: float | None) -> float | None:
     return None if per_run is None else place * per_run
 
 
-async def queue_position(jobs: Jobs, *, job: Job) -> tuple[int | None, float | None]:
-    """1-based place among queued jobs (see `_places`) and ETA.
+@dataclass(frozen=True)
+class QueuePlace:
+    """A queued job's 1-based place (see `_places`) and rough wait.
 
-    The ETA is the place times the mean run time of recent jobs, as if one
-    worker served the queue; None without history. Running and finished jobs
-    (and one that left the queue since it was read) have no place.
+    The wait is the place times the mean run time of recent jobs, as if one
+    worker served the queue; None without history.
     """
-    if job.status is not JobStatus.QUEUED:
-        return None, None
+
+    position: int
+    eta_seconds: float | None
+
+
+async def queue_places(
+    jobs: Jobs, *, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, QueuePlace]:
+    """The places of those of these jobs that are queued, in one query (running
+    and finished jobs have none)."""
+    if not job_ids:
+        return {}
     places = _places()
     async with jobs.db.session() as session:
-        place = await session.scalar(
-            sa.select(places.c.place).where(places.c.id == job.id)
-        )
-        if place is None:
-            return None, None
-        per_run = await _mean_run_seconds(session)
-    return int(place), _eta(int(place), per_run)
+        rows = (
+            await session.execute(
+                sa.select(places.c.id, places.c.place).where(places.c.id.in_(job_ids))
+            )
+        ).all()
+        per_run = await _mean_run_seconds(session) if rows else None
+    return {
+        uuid.UUID(str(job_id)): QueuePlace(int(place), _eta(int(place), per_run))
+        for job_id, place in rows
+    }
+
+
+async def queue_position(jobs: Jobs, *, job: Job) -> QueuePlace | None:
+    """One job's place; None unless it is queued."""
+    if job.status is not JobStatus.QUEUED:
+        return None
+    return (await queue_places(jobs, job_ids=[job.id])).get(job.id)
 
 
 async def publish_positions(jobs: Jobs) -> None:

@@ -20,7 +20,7 @@ from jobs.worker.execution import JobRun
 if TYPE_CHECKING:
     from engine.generate import GenerationResult
     from engine.pipelines import PipelineCache
-    from engine.requests import GenerationRequest
+    from engine.requests import ResolvedRequest
     from engine.upscale import UpscalerCache, UpscaleResult
 
 T = TypeVar("T")
@@ -49,13 +49,11 @@ class Engine:
             self.device = pick_device()
         return self.device
 
-    def generate(self, request: "GenerationRequest", run: JobRun) -> "GenerationResult":
+    def generate(self, request: "ResolvedRequest", run: JobRun) -> "GenerationResult":
         """Engine thread: generate with the job's step hook and stop flag."""
         from engine.generate import generate
 
-        return generate(
-            self._pipeline_cache(), self.catalog, request, run.on_step, run.should_stop
-        )
+        return generate(self._pipeline_cache(), request, run.on_step, run.should_stop)
 
     def upscale(
         self, image: Image.Image, model_id: str, run: JobRun

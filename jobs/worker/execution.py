@@ -13,9 +13,9 @@ import time
 from enum import StrEnum
 from typing import Any
 
-from core.enums import JobStatus
+from core.enums import EventType, JobStatus
 from core.models import Job, utcnow
-from jobs.events import EventType, JobEvent
+from jobs.events import JobEvent
 from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
 from jobs.services import Jobs

@@ -13,25 +13,27 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import col
 
-from core.enums import JobStatus, Tier
-from core.errors import ErrorCode
+from core.enums import EventType, JobStatus, Tier
+from core.errors import JobErrorCode
 from core.files import output_key
 from core.models import Job, Output, User
 from core.uploads import get_upload
-from engine.requests import InvalidRequests, ResolvedRequest
-from jobs.events import EventType
-from jobs.lifecycle import claim_job, finish_job, stale_before
+from engine.catalog import UnknownModel
+from engine.requests import ResolvedRequest
+from jobs.ending import announce_end
+from jobs.lifecycle import Ending, Guard, claim_job, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
-from jobs.params import generation_request, params_from_job
+from jobs.params import resolved_from_params
 from jobs.positions import publish_positions
 from jobs.services import Jobs
-from jobs.submission import announce_end, gallery_status
+from jobs.submission import gallery_status
 from jobs.worker.engine import Engine
 from jobs.worker.execution import JobRun, StopReason
 
@@ -136,74 +138,75 @@ async def _run_body(
     jobs: Jobs, engine: Engine, run: JobRun, body: Body, tier: Tier, worker_id: str
 ) -> tuple[Job, list[Job]] | None:
     """Run the body and write the job's end; None when the job is no longer ours."""
+    ending = await _outcome(jobs, engine, run, body, tier)
+    if ending is None:
+        return None  # no longer ours: whoever owns it now writes the end
+    await run.flush()
+    if ending.status is JobStatus.CANCELLED:
+        # A cancel refunds the images not delivered.
+        delivered = await _delivered(jobs, run.job.id)
+        ending = replace(ending, refund=run.job.cost - delivered)
+    async with jobs.db.session() as session:
+        return await finish_job(
+            session,
+            job_id=run.job.id,
+            ending=ending,
+            settings=jobs.settings,
+            guard=Guard(only_from=(JobStatus.RUNNING,), worker_id=worker_id),
+            user_id=run.job.user_id,
+        )
+
+
+async def _outcome(
+    jobs: Jobs, engine: Engine, run: JobRun, body: Body, tier: Tier
+) -> Ending | None:
+    """Run the body; how the job ends, or None when it is no longer ours."""
     from engine.progress import Cancelled
 
-    job, job_id = run.job, run.job.id
-    status, code, message = JobStatus.SUCCEEDED, None, None
+    job = run.job
     try:
         await body(jobs, engine, run, tier)
     except Cancelled:
         if run.reason is StopReason.CANCEL:
-            status = JobStatus.CANCELLED
-        elif run.reason is StopReason.TIMEOUT:
-            status, code = JobStatus.FAILED, ErrorCode.TIMEOUT
-            message = f"ran longer than {jobs.settings.job_timeout_seconds:g} s"
-        else:
-            return None  # no longer ours: whoever owns it now writes the end
-    except InvalidRequests as err:
-        status, code, message = (
-            JobStatus.FAILED,
-            ErrorCode.INVALID_REQUEST,
-            str(err),
-        )
+            return Ending(JobStatus.CANCELLED, step=run.step)
+        if run.reason is StopReason.TIMEOUT:
+            limit = f"ran longer than {jobs.settings.job_timeout_seconds:g} s"
+            return Ending.failure(job, JobErrorCode.TIMEOUT, limit, run.step)
+        return None
+    except UnknownModel as err:
+        # The model left the catalog after the job was accepted.
+        return Ending.failure(job, JobErrorCode.INVALID_REQUEST, str(err), run.step)
     except StorageFailed as err:
-        log.exception("job %s failed: %s", job_id, err)
-        status, code, message = JobStatus.FAILED, ErrorCode.STORAGE_ERROR, err.public
+        log.exception("job %s failed: %s", job.id, err)
+        return Ending.failure(job, JobErrorCode.STORAGE_ERROR, err.public, run.step)
     except Exception as err:
         # The details (paths, library messages) are for the log, not the client.
-        log.exception("job %s failed", job_id)
-        status, code = JobStatus.FAILED, ErrorCode.ENGINE_ERROR
+        log.exception("job %s failed", job.id)
         message = _engine_failure(err, job.model_id)
-    await run.flush()
-    # A cancel refunds the images not delivered; a failure refunds everything.
-    refund = job.cost if status is JobStatus.FAILED else 0
-    if status is JobStatus.CANCELLED:
-        refund = job.cost - await _delivered(jobs, job_id)
-    async with jobs.db.session() as session:
-        done = await finish_job(
-            session,
-            job_id=job_id,
-            status=status,
-            settings=jobs.settings,
-            refund=refund,
-            error_code=code,
-            error_message=message,
-            only_from=(JobStatus.RUNNING,),
-            worker_id=worker_id,
-            step=run.step,
-            user_id=job.user_id,
-        )
-    return done
+        return Ending.failure(job, JobErrorCode.ENGINE_ERROR, message, run.step)
+    return Ending(JobStatus.SUCCEEDED, step=run.step)
 
 
 async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
     job = run.job
-    params = params_from_job(job.params, job.model_id)
+    stored = job.params
     init_image = None
-    if params.init_image_id is not None:
+    init_image_id = stored.get("init_image_id")
+    upload_id = None if init_image_id is None else uuid.UUID(init_image_id)
+    if upload_id is not None:
         async with jobs.db.session() as session:
-            upload = await get_upload(
-                session, user_id=job.user_id, upload_id=params.init_image_id
-            )
+            upload = await get_upload(session, user_id=job.user_id, upload_id=upload_id)
         init_image = await engine.call(
             _open_image, await _read(jobs, upload.storage_key)
         )
-    request = generation_request(params, jobs.catalog, init_image)
+    request = resolved_from_params(
+        stored, jobs.catalog, model_id=job.model_id, init_image=init_image
+    )
     result = await engine.call(engine.generate, request, run)
-    is_public = bool(job.params.get("is_public"))
+    is_public = bool(stored.get("is_public"))
     for generated in result.images:
         data = await engine.call(
-            _encode_generated, generated.image, result.request, generated.seed
+            _encode_generated, generated.image, request, generated.seed
         )
         output = Output(
             job_id=job.id,
@@ -214,14 +217,14 @@ async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None
             width=generated.image.width,
             height=generated.image.height,
             seed=generated.seed,
-            prompt=result.request.prompt,
-            negative_prompt=result.request.negative_prompt,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
             model_id=job.model_id,
-            scheduler_id=result.request.scheduler,
-            inference_steps=result.request.steps,
-            guidance_scale=result.request.guidance,
-            prompt_strength=result.request.strength,
-            init_image_id=params.init_image_id,
+            scheduler_id=request.scheduler_id,
+            inference_steps=request.inference_steps,
+            guidance_scale=request.guidance_scale,
+            prompt_strength=request.prompt_strength,
+            init_image_id=upload_id,
             source=job.source,
             is_public=is_public,
             gallery_status=gallery_status(is_public, tier, jobs.settings),
@@ -308,9 +311,7 @@ async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None
             await session.flush()
         else:
             output = existing
-    run.emit(
-        EventType.OUTPUT, output_id=output.id, output_index=output.index, step=run.step
-    )
+    run.emit(EventType.OUTPUT, output=output.model_dump(mode="json"), step=run.step)
 
 
 async def _delivered(jobs: Jobs, job_id: uuid.UUID) -> int:

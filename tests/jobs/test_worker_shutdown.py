@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.enums import JobSource, JobStatus
-from jobs.events import EventType
+from core.enums import EventType, JobSource, JobStatus
+from jobs.params import GenerationParams
+from jobs.reads import wait_for_job
 from jobs.services import Jobs
-from jobs.submission import GenerationParams, submit_generation, wait_for_job
+from jobs.submission import submit_generation
 from jobs.sweeper import sweep
 
 from .conftest import Accounts
@@ -38,9 +39,9 @@ async def test_sigterm_after_a_job_stops_the_worker_promptly_and_cleanly(
     params = GenerationParams(
         prompt="a red fox", width=64, height=64, inference_steps=2, num_outputs=1
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     worker = start_worker(jobs, tmp_path, "worker.log")
     try:
         await wait_for_job(jobs, job_id=job.id, timeout=120)
@@ -65,9 +66,9 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
     params = GenerationParams(
         prompt="a red fox", width=256, height=256, inference_steps=40, num_outputs=1
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     worker = start_worker(jobs, tmp_path, "worker.log")
     try:
         async with asyncio.timeout(120):

@@ -1,12 +1,23 @@
 """GraphQL types for usage: the caller's jobs with their credits, and totals."""
 
+import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
+from core import usage
+from resolvers.context import Context
 from schema.enums import JobKind, JobSource, JobStatus
-from schema.history import DateTimeFilter
+from schema.filters import DateTimeFilter
+from schema.ids import global_id
+
+if TYPE_CHECKING:
+    from resolvers.jobs.types import Job
+
+Jobs = Annotated["Job", strawberry.lazy("resolvers.jobs.types")]
 
 
 @strawberry.input(description="Which jobs to list; every given field must hold.")
@@ -28,7 +39,7 @@ class UsageWhere:
 @strawberry.type(description="One job of yours and what it cost.")
 class UsageEntry:
     kind: JobKind = strawberry.field(description="GENERATE or UPSCALE.")
-    job_id: strawberry.ID = strawberry.field(description="The job's UUID.")
+    job_id: relay.GlobalID = strawberry.field(description="The job's id.")
     status: JobStatus = strawberry.field(description="Where the job is now.")
     source: JobSource = strawberry.field(description="Which client submitted it.")
     token_id: relay.GlobalID | None = strawberry.field(
@@ -46,19 +57,37 @@ class UsageEntry:
     finished_at: datetime | None = strawberry.field(
         description="When it reached its final state; null while it runs."
     )
+    job_row_id: strawberry.Private[uuid.UUID]
 
+    @classmethod
+    def from_entry(cls, entry: usage.UsageEntry) -> "UsageEntry":
+        """The GraphQL view of one usage row."""
+        job = entry.job
+        return cls(
+            kind=job.kind,
+            job_id=global_id("Job", job.id),
+            status=job.status,
+            source=job.source,
+            token_id=None
+            if job.token_id is None
+            else global_id("ApiToken", job.token_id),
+            token_preview=entry.token_preview,
+            charged=entry.charged,
+            refunded=entry.refunded,
+            net=entry.net,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            job_row_id=job.id,
+        )
 
-@strawberry.type(description="A page of your jobs with their credits, newest first.")
-class UsageConnection(relay.Connection[UsageEntry]):
-    count: strawberry.Private[int | None]
+    @strawberry.field(description="The job itself.")
+    async def job(self, info: Info[Context, Any]) -> Jobs:
+        """Loaded for the whole page at once, only when selected."""
+        from resolvers.jobs.types import Job
 
-    @strawberry.field(
-        description="How many jobs match `where` in all; counted only when asked for."
-    )
-    def total_count(self) -> int:
-        """The count made because this field was selected."""
-        assert self.count is not None, "counted whenever totalCount is selected"
-        return self.count
+        row = await info.context.loaders.job_by_id.load(self.job_row_id)
+        assert row is not None, "a usage row is one of the caller's jobs"
+        return Job.from_row(row)
 
 
 @strawberry.type(description="Jobs and credits for one source and kind.")
@@ -69,3 +98,15 @@ class UsageSummary:
     charged: int = strawberry.field(description="Credits charged.")
     refunded: int = strawberry.field(description="Credits given back.")
     net: int = strawberry.field(description="Charged minus refunded.")
+
+    @classmethod
+    def from_totals(cls, totals: usage.UsageTotals) -> "UsageSummary":
+        """The GraphQL view of one source-and-kind total."""
+        return cls(
+            source=totals.source,
+            kind=totals.kind,
+            jobs=totals.jobs,
+            charged=totals.charged,
+            refunded=totals.refunded,
+            net=totals.net,
+        )

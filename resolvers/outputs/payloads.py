@@ -3,8 +3,8 @@
 import strawberry
 from strawberry import relay
 
-from schema.history import Output
-from schema.user_error import UserError
+from resolvers.outputs.types import Output
+from schema.errors import UserError
 
 
 @strawberry.input(description="Which outputs to change, and how.")

@@ -1,14 +1,12 @@
 """Output mutations: favorite, visibility, gallery submission and delete, all or nothing."""
 
 import uuid
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
-from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from core.enums import Scope
 from core.errors import ServiceError
 from core.outputs import (
     delete_outputs,
@@ -18,15 +16,14 @@ from core.outputs import (
 )
 from resolvers.context import Context
 from resolvers.errors import user_errors
-from resolvers.history import to_output
-from resolvers.mutations import node_uuid
-from resolvers.queries import caller_of
-from schema.outputs import (
+from resolvers.outputs.payloads import (
     OutputsDeletePayload,
     OutputsSubmitToGalleryPayload,
     OutputsUpdateInput,
     OutputsUpdatePayload,
 )
+from resolvers.outputs.types import Output
+from schema.ids import global_id, row_id
 
 Ids = Annotated[
     list[relay.GlobalID],
@@ -34,26 +31,9 @@ Ids = Annotated[
 ]
 
 
-class CanManageVisibility(BasePermission):
-    """Changing isPublic needs MANAGE; favorites need only READ."""
-
-    message = "This token lacks the MANAGE scope, which changing isPublic needs."
-    error_extensions: ClassVar[dict[str, Any]] = {"code": "FORBIDDEN"}
-
-    def has_permission(
-        self, source: Any, info: Info[Context, Any], **kwargs: Any
-    ) -> bool:
-        """True unless isPublic is set by a token without MANAGE."""
-        update: OutputsUpdateInput | None = kwargs.get("input")
-        caller = info.context.caller
-        if update is None or update.is_public is None:
-            return True
-        return caller is not None and Scope.MANAGE in caller.scopes
-
-
 def _uuids(ids: list[relay.GlobalID]) -> list[uuid.UUID]:
     # A malformed id is as unknown as a foreign one: NOT_FOUND, naming none.
-    return [node_uuid(i, "Output", "ids") for i in ids]
+    return [row_id(i, "Output", field="ids") for i in ids]
 
 
 async def resolve_outputs_update(
@@ -64,7 +44,7 @@ async def resolve_outputs_update(
     ],
 ) -> OutputsUpdatePayload:
     """Set favorite and/or visibility on the caller's outputs."""
-    ctx, caller = info.context, caller_of(info)
+    ctx, caller = info.context, info.context.user_caller
     try:
         async with ctx.db.session() as session:
             rows = await update_outputs(
@@ -77,24 +57,26 @@ async def resolve_outputs_update(
                 user_is_free=not caller.user.tier.is_paid,
             )
     except ServiceError as err:
-        return OutputsUpdatePayload(outputs=None, user_errors=user_errors(err))
-    outputs = [await to_output(info, row) for row in rows]
-    return OutputsUpdatePayload(outputs=outputs, user_errors=[])
+        return OutputsUpdatePayload(outputs=None, user_errors=user_errors(err, info))
+    return OutputsUpdatePayload(
+        outputs=[Output.from_row(row) for row in rows], user_errors=[]
+    )
 
 
 async def resolve_outputs_submit_to_gallery(
     info: Info[Context, Any], ids: Ids
 ) -> OutputsSubmitToGalleryPayload:
     """Submit the caller's outputs to the public gallery."""
-    ctx, caller = info.context, caller_of(info)
+    ctx = info.context
     try:
         async with ctx.db.session() as session:
             rows = await submit_outputs_to_gallery(
-                session, user_id=caller.user.id, ids=_uuids(ids)
+                session, user_id=ctx.user_caller.user.id, ids=_uuids(ids)
             )
     except ServiceError as err:
-        return OutputsSubmitToGalleryPayload(outputs=None, user_errors=user_errors(err))
-    outputs = [await to_output(info, row) for row in rows]
+        errors = user_errors(err, info)
+        return OutputsSubmitToGalleryPayload(outputs=None, user_errors=errors)
+    outputs = [Output.from_row(row) for row in rows]
     return OutputsSubmitToGalleryPayload(outputs=outputs, user_errors=[])
 
 
@@ -102,15 +84,17 @@ async def resolve_outputs_delete(
     info: Info[Context, Any], ids: Ids
 ) -> OutputsDeletePayload:
     """Delete the caller's outputs and their upscales, files included."""
-    ctx, caller = info.context, caller_of(info)
+    ctx = info.context
     try:
         async with ctx.db.session() as session:
             deleted = await delete_outputs(
-                session, user_id=caller.user.id, ids=_uuids(ids)
+                session, user_id=ctx.user_caller.user.id, ids=_uuids(ids)
             )
     except ServiceError as err:
-        return OutputsDeletePayload(deleted_ids=None, user_errors=user_errors(err))
+        return OutputsDeletePayload(
+            deleted_ids=None, user_errors=user_errors(err, info)
+        )
     # Only once committed: a delete that rolled back keeps its files.
     await remove_files(ctx.services.storage, keys=deleted.storage_keys)
-    gids = [relay.GlobalID("Output", str(i)) for i in deleted.ids]
+    gids = [global_id("Output", i) for i in deleted.ids]
     return OutputsDeletePayload(deleted_ids=gids, user_errors=[])

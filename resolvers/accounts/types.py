@@ -1,16 +1,22 @@
-"""GraphQL object types for accounts, credits and tokens."""
+"""GraphQL types of the account: credits, tokens, the rate-limit budget."""
 
-from collections.abc import Awaitable, Callable
+import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
 from core import models
+from core.ratelimit import LimitState
 from core.tokens import parse_scopes
+from core.usage import usage_summary
+from resolvers.context import Context
+from resolvers.errors import refusals_in_graphql_terms
+from resolvers.usage.types import UsageSummary
 from schema.enums import CreditType, Scope, Tier
-from schema.usage import UsageSummary
+from schema.errors import UserError
 
 
 @strawberry.type(description="A grant of credits still in force.")
@@ -97,7 +103,6 @@ class ApiToken(relay.Node):
 
 @strawberry.type(description="The account behind the token in use.")
 class Me:
-    id: strawberry.ID = strawberry.field(description="Account id.")
     email: str = strawberry.field(description="Account email address.")
     tier: Tier = strawberry.field(description="Account plan.")
     parallel_limit: int = strawberry.field(
@@ -110,16 +115,15 @@ class Me:
     credits: Credits = strawberry.field(
         description="Credit balance and the rows behind it."
     )
-    # Set by resolve_me; runs only when usageSummary is selected.
-    load_usage_summary: strawberry.Private[
-        Callable[[datetime | None], Awaitable[list[UsageSummary]]]
-    ]
+    user_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(
         description="Jobs and credits per source and kind, failed and cancelled included."
     )
+    @refusals_in_graphql_terms
     async def usage_summary(
         self,
+        info: Info[Context, Any],
         since: Annotated[
             datetime | None,
             strawberry.argument(
@@ -127,5 +131,71 @@ class Me:
             ),
         ] = None,
     ) -> list[UsageSummary]:
-        """Totals for the account behind the token."""
-        return await self.load_usage_summary(since)
+        """Totals for the account behind the token, read only when selected."""
+        async with info.context.db.session() as session:
+            totals = await usage_summary(session, user_id=self.user_id, since=since)
+        return [UsageSummary.from_totals(t) for t in totals]
+
+
+@strawberry.input(description="A new API token.")
+class ApiTokenCreateInput:
+    name: str | None = strawberry.field(
+        default=None,
+        description='Label, 1 to 50 characters after trimming; default "Secret key".',
+    )
+    scopes: list[Scope] | None = strawberry.field(
+        default=None,
+        description="What the token may do; default [GENERATE, READ]. Never more than the creating token has.",
+    )
+
+
+@strawberry.type(description="Result of apiTokenCreate.")
+class ApiTokenCreatePayload:
+    api_token: ApiToken | None = strawberry.field(
+        description="The new token; null on failure."
+    )
+    secret: str | None = strawberry.field(
+        description="The token's secret: shown this once, store it now. Null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was created."
+    )
+
+
+@strawberry.type(description="Result of apiTokenRevoke.")
+class ApiTokenRevokePayload:
+    api_token: ApiToken | None = strawberry.field(
+        description="The revoked token; null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was revoked."
+    )
+
+
+@strawberry.type(
+    description=(
+        "Your points budget for the current fixed window. Each operation spends its "
+        "computed cost (at least 1); anonymous callers share a smaller budget per IP."
+    )
+)
+class RateLimit:
+    limit: int = strawberry.field(description="Points per window.")
+    cost: int = strawberry.field(description="Points this operation spent.")
+    used: int = strawberry.field(
+        description="Points spent in this window, this operation included."
+    )
+    remaining: int = strawberry.field(description="Points left in this window.")
+    reset_at: datetime = strawberry.field(
+        description="When the window ends and the budget is full again (UTC)."
+    )
+
+    @classmethod
+    def from_state(cls, state: LimitState) -> "RateLimit":
+        """The view of a bucket after a spend."""
+        return cls(
+            limit=state.limit,
+            cost=state.cost,
+            used=state.used,
+            remaining=state.remaining,
+            reset_at=state.reset_at,
+        )

@@ -1,24 +1,26 @@
 """GraphQL types for the catalog: models, schedulers, upscalers and defaults."""
 
-from enum import Enum
-
 import strawberry
 from strawberry import relay
 
-
-@strawberry.enum(description="Architecture family of a generation model.")
-class ModelFamily(Enum):
-    SD15 = strawberry.enum_value("SD15", description="Stable Diffusion 1.x.")
-    SD2 = strawberry.enum_value("SD2", description="Stable Diffusion 2.x.")
-    SDXL = strawberry.enum_value("SDXL", description="Stable Diffusion XL.")
+from engine.catalog import SCHEDULERS, GenerationModel
+from engine.catalog import UpscaleModel as CatalogUpscaler
+from schema.enums import ModelFamily
 
 
 @strawberry.type(description="A noise scheduler (sampler) a model can run with.")
 class Scheduler:
-    id: strawberry.ID = strawberry.field(
+    scheduler_id: str = strawberry.field(
         description="Scheduler id, e.g. K_EULER, as given to generationCreate's schedulerId."
     )
     name: str = strawberry.field(description="Display name, e.g. Euler.")
+
+    @classmethod
+    def of(cls, scheduler_id: str) -> "Scheduler":
+        """A scheduler by id; an id no longer known keeps the id as its name."""
+        return cls(
+            scheduler_id=scheduler_id, name=SCHEDULERS.get(scheduler_id, scheduler_id)
+        )
 
 
 @strawberry.type(
@@ -64,17 +66,42 @@ class Model(relay.Node):
     )
 
     @strawberry.field(
-        description="Catalog id, e.g. darkroom-tiny, as given to generationCreate's modelId."
+        description="Catalog id, e.g. darkroom-tiny; generationCreate's modelId takes it or `id`."
     )
-    def model_id(self) -> strawberry.ID:
+    def model_id(self) -> str:
         """The catalog id inside the global id."""
-        return strawberry.ID(self.catalog_id)
+        return self.catalog_id
+
+    @classmethod
+    def of(cls, model: GenerationModel) -> "Model":
+        """The GraphQL view of a catalog model."""
+        return cls(
+            catalog_id=model.id,
+            name=model.name,
+            description=model.description,
+            is_default=model.is_default,
+            family=ModelFamily[model.family.value],
+            default_width=model.default_width,
+            default_height=model.default_height,
+            default_steps=model.default_steps,
+            default_guidance=model.default_guidance,
+            default_scheduler=Scheduler.of(model.default_scheduler),
+            min_width=model.min_width,
+            max_width=model.max_width,
+            min_height=model.min_height,
+            max_height=model.max_height,
+            size_multiple=model.size_multiple,
+            min_steps=model.min_steps,
+            max_steps=model.max_steps,
+            supports_guidance=model.supports_guidance,
+            schedulers=[Scheduler.of(s) for s in model.schedulers],
+        )
 
 
 @strawberry.type(description="A 4x (or other) image upscaler on offer.")
 class UpscaleModel:
-    id: strawberry.ID = strawberry.field(
-        description="Upscaler id, as given to upscaleCreate."
+    model_id: str = strawberry.field(
+        description="Upscaler id, as given to upscaleCreate's modelId."
     )
     name: str = strawberry.field(description="Display name.")
     description: str = strawberry.field(description="Speed and quality notes.")
@@ -82,6 +109,17 @@ class UpscaleModel:
         description="True for the upscaler used when a request names none."
     )
     scale: int = strawberry.field(description="Factor each side grows by, e.g. 4.")
+
+    @classmethod
+    def of(cls, upscaler: CatalogUpscaler) -> "UpscaleModel":
+        """The GraphQL view of a catalog upscaler."""
+        return cls(
+            model_id=upscaler.id,
+            name=upscaler.name,
+            description=upscaler.description,
+            is_default=upscaler.is_default,
+            scale=upscaler.scale,
+        )
 
 
 @strawberry.type(
