@@ -8,7 +8,7 @@ page when they are.
 import base64
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -19,13 +19,9 @@ from core.enums import JobStatus as CoreJobStatus
 from jobs.events import JobEvent
 from jobs.positions import QueuePlace
 from resolvers.context import Context
+from resolvers.outputs.types import Output
 from schema.enums import JobErrorCode, JobKind, JobSource, JobStatus, JobUpdateType
 from schema.ids import global_id
-
-if TYPE_CHECKING:
-    from resolvers.outputs.types import Output
-
-Outputs = Annotated["Output", strawberry.lazy("resolvers.outputs.types")]
 
 
 @strawberry.type(description="Why a job failed.")
@@ -167,10 +163,8 @@ class Job(relay.Node):
         return None if place is None else place.eta_seconds
 
     @strawberry.field(description="Images stored so far, in index order.")
-    async def outputs(self, info: Info[Context, Any]) -> list[Outputs]:
+    async def outputs(self, info: Info[Context, Any]) -> list[Output]:
         """Loaded for the whole page at once, only when selected."""
-        from resolvers.outputs.types import Output
-
         rows = await info.context.loaders.outputs_by_job_id.load(self.row_id)
         return [Output.from_row(row) for row in rows]
 
@@ -199,7 +193,7 @@ class JobUpdate:
     preview: str | None = strawberry.field(
         description="A small PNG preview as a data: URL, when previews were asked for."
     )
-    output: Outputs | None = strawberry.field(
+    output: Output | None = strawberry.field(
         description="The image just stored (OUTPUT)."
     )
     error: JobError | None = strawberry.field(description="Why it failed (FAILED).")
@@ -211,8 +205,6 @@ class JobUpdate:
     @classmethod
     def from_event(cls, event: JobEvent) -> "JobUpdate":
         """The update an event becomes; an OUTPUT event carries its output's row."""
-        from resolvers.outputs.types import Output
-
         output = None
         if event.output is not None:
             output = Output.from_row(models.Output.model_validate(event.output))

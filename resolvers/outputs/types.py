@@ -30,8 +30,9 @@ from schema.filters import (
     StringFilter,
 )
 from schema.ids import global_id
+from schema.lookup import schema_class
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a back-reference: for type checkers only, see schema/lookup.py
     from resolvers.jobs.types import Job
 
 Jobs = Annotated["Job", strawberry.lazy("resolvers.jobs.types")]
@@ -234,10 +235,12 @@ class Output(relay.Node):
     @strawberry.field(description="The job that made it.")
     async def job(self, info: Info[Context, Any]) -> Jobs | None:
         """Loaded for the whole page at once."""
-        from resolvers.jobs.types import Job
-
         row = await info.context.loaders.job_by_id.load(self.job_row_id)
-        return None if row is None else Job.from_row(row)
+        if row is None:
+            return None
+        # Jobs list their outputs; the way back goes through the schema.
+        job: Job = schema_class(info, "Job").from_row(row)
+        return job
 
     @strawberry.field(description="The upscale of this image, if one was made.")
     async def upscale(self, info: Info[Context, Any]) -> "Output | None":

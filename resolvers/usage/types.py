@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -10,14 +10,10 @@ from strawberry.types import Info
 
 from core import usage
 from resolvers.context import Context
+from resolvers.jobs.types import Job
 from schema.enums import JobKind, JobSource, JobStatus
 from schema.filters import DateTimeFilter
 from schema.ids import global_id
-
-if TYPE_CHECKING:
-    from resolvers.jobs.types import Job
-
-Jobs = Annotated["Job", strawberry.lazy("resolvers.jobs.types")]
 
 
 @strawberry.input(description="Which jobs to list; every given field must hold.")
@@ -81,10 +77,8 @@ class UsageEntry:
         )
 
     @strawberry.field(description="The job itself.")
-    async def job(self, info: Info[Context, Any]) -> Jobs:
+    async def job(self, info: Info[Context, Any]) -> Job:
         """Loaded for the whole page at once, only when selected."""
-        from resolvers.jobs.types import Job
-
         row = await info.context.loaders.job_by_id.load(self.job_row_id)
         assert row is not None, "a usage row is one of the caller's jobs"
         return Job.from_row(row)
