@@ -70,14 +70,24 @@ def overhead(
     """(a) generate() with progress and previews every step vs a bare pipeline call."""
     model = catalog.default_model()
     request = GenerationRequest(
-        model.id, PROMPT, width=size, height=size, steps=steps, seed=1, preview_every=1
+        model.id,
+        PROMPT,
+        width=size,
+        height=size,
+        inference_steps=steps,
+        seed=1,
+        preview_every=1,
     )
     seen: list[int] = []
     loaded = pipes.get(model)
     pipe = loaded.text2img
 
     def engine() -> None:
-        generate(pipes, catalog, request, on_step=lambda s, t, p: seen.append(s))
+        generate(
+            pipes,
+            resolve_request(catalog, request),
+            on_step=lambda s, t, p: seen.append(s),
+        )
 
     def bare() -> None:
         # Under inference_mode as generate() runs, so the ratio isolates the
@@ -129,7 +139,7 @@ def engine_work(
 
     def once() -> None:
         resolved = resolve_request(catalog, request)
-        with loaded.scheduler(pipe, resolved.scheduler):
+        with loaded.scheduler(pipe, resolved.scheduler_id):
             listener = StepListener(slice(0, 1), lambda s, t, p: None, None, 1)
             hook = StepHook([listener], steps, resolved.model.family)
             for i in range(steps):
@@ -146,16 +156,31 @@ def batching(
     model = catalog.default_model()
     requests = [
         GenerationRequest(
-            model.id, f"{PROMPT} {i}", width=size, height=size, steps=steps, seed=i
+            model.id,
+            f"{PROMPT} {i}",
+            width=size,
+            height=size,
+            inference_steps=steps,
+            seed=i,
         )
         for i in range(4)
     ]
-    generate_batch(pipes, catalog, requests[:1])  # warm-up
+    generate_batch(
+        pipes, [resolve_request(catalog, r) for r in requests[:1]]
+    )  # warm-up
     batched, sequential = [], []
     for _ in range(rounds):
-        batched.append(timed(lambda: generate_batch(pipes, catalog, requests)))
+        batched.append(
+            timed(
+                lambda: generate_batch(
+                    pipes, [resolve_request(catalog, r) for r in requests]
+                )
+            )
+        )
         sequential.append(
-            timed(lambda: [generate(pipes, catalog, r) for r in requests])
+            timed(
+                lambda: [generate(pipes, resolve_request(catalog, r)) for r in requests]
+            )
         )
     b, s = statistics.median(batched), statistics.median(sequential)
     return [
@@ -179,12 +204,12 @@ def dtypes(catalog: Catalog, size: int, steps: int, rounds: int) -> list[str]:
         )
         pipes = PipelineCache("cpu", max_loaded=1)
         request = GenerationRequest(
-            model.id, PROMPT, width=size, height=size, steps=steps, seed=1
+            model.id, PROMPT, width=size, height=size, inference_steps=steps, seed=1
         )
-        generate(pipes, one, request)  # warm-up
+        resolved = resolve_request(one, request)
+        generate(pipes, resolved)  # warm-up
         times[dtype] = statistics.median(
-            timed(lambda p=pipes, c=one, r=request: generate(p, c, r))
-            for _ in range(rounds)
+            timed(lambda p=pipes, r=resolved: generate(p, r)) for _ in range(rounds)
         )
     faster = min(times, key=lambda k: times[k])
     return [

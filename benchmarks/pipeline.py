@@ -3,7 +3,7 @@
 Serves `build_app` with uvicorn on a free loopback port, sends generationCreate
 over httpx and follows `myJobUpdates` on a graphql-transport-ws websocket that
 is open before the mutation, for both paths: a real arq worker
-(`python -m jobs.worker`, once per poll delay) and the in-process runner.
+(`darkroom worker`, once per poll delay) and the in-process runner.
 
 (a) mutation sent -> first PROGRESS received, p50/p95 over sequential jobs.
 (b) queue + overhead of a tiny-model job (64 px, 4 steps, 1 output): SUCCEEDED
@@ -57,20 +57,18 @@ from websockets.typing import Subprotocol  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.credits import FreeCreditPolicy  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.enums import JobSource, JobStatus, Scope, Tier  # noqa: E402
+from core.enums import EventType, JobSource, JobStatus, Scope, Tier  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 from core.models import Job  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
-from darkroom.services import build_services  # noqa: E402
-from jobs.events import EventBus, EventType, JobEvent  # noqa: E402
-from jobs.params import GenerationParams, generation_request  # noqa: E402
+from darkroom.services import build_app, build_services  # noqa: E402
+from jobs.events import EventBus, JobEvent  # noqa: E402
+from jobs.params import GenerationParams, engine_request  # noqa: E402
 from jobs.redis_bus import RedisEventBus  # noqa: E402
-from jobs.runner import InProcessQueue, close_jobs, open_jobs  # noqa: E402
 from jobs.submission import submit_generation  # noqa: E402
-from resolvers.app import create_app  # noqa: E402
+from jobs.worker.inprocess import InProcessQueue  # noqa: E402
 from resolvers.context import Services  # noqa: E402
-from schema.root import build_schema  # noqa: E402
 
 PG = os.environ.get("DARKROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("DARKROOM_BENCH_REDIS", "redis://127.0.0.1:6379/11")
@@ -157,20 +155,8 @@ class Server:
     _task: "asyncio.Task[None] | None" = None
 
     async def start(self) -> None:
-        settings, services = self.settings, build_services(self.settings)
-        self.services = services
-
-        @contextlib.asynccontextmanager
-        async def jobs_open() -> AsyncIterator[None]:
-            services.jobs = await open_jobs(
-                settings, services.catalog, in_process=not settings.redis_url
-            )
-            try:
-                yield
-            finally:
-                await close_jobs(services.jobs)
-
-        app = create_app(services, build_schema(debug=False), resources=jobs_open)
+        self.services = build_services(self.settings)
+        app = build_app(self.settings, self.services)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -216,7 +202,7 @@ async def account(db: Database, settings: Settings, email: str) -> tuple[Caller,
 
 
 class Worker:
-    """`python -m jobs.worker` in a subprocess with one poll delay."""
+    """`darkroom worker` in a subprocess with one poll delay."""
 
     def __init__(self, settings: Settings, poll: float, log: Path) -> None:
         env = dict(os.environ)
@@ -229,7 +215,7 @@ class Worker:
         )
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"],
+            [str(Path(sys.executable).parent / "darkroom"), "worker"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -345,6 +331,7 @@ def engine_seconds(settings: Settings, runs: int = 10) -> float:
     from engine.catalog import load_catalog
     from engine.generate import generate
     from engine.pipelines import PipelineCache, pick_device
+    from engine.requests import resolve_request
 
     catalog = load_catalog(None, data_dir=settings.data_dir)
     params = GenerationParams(
@@ -356,12 +343,12 @@ def engine_seconds(settings: Settings, runs: int = 10) -> float:
         inference_steps=4,
         seed=1,
     )
-    request = generation_request(params, catalog, None)
+    request = resolve_request(catalog, engine_request(params, catalog, None))
     pipes = PipelineCache(pick_device(), max_loaded=2)
     times = []
     for i in range(runs + 5):
         started = time.perf_counter()
-        generate(pipes, catalog, request, lambda s, t, p: None, lambda: False)
+        generate(pipes, request, lambda s, t, p: None, lambda: False)
         if i >= 5:  # the first calls load and warm the pipeline
             times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -463,9 +450,11 @@ async def delivery_lag(
     for n in range(subs // per_account):
         caller, secret = await account(jobs.db, server.settings, f"lag-{tag}-{n}@b.x")
         for _ in range(per_account):
-            job = await submit_generation(
-                jobs, caller=caller, params=params, source=JobSource.API
-            )
+            job = (
+                await submit_generation(
+                    jobs, caller=caller, params=params, source=JobSource.API
+                )
+            ).job
             queued.append((caller, secret, job))
     config, out = tmp / f"subs-{tag}.json", tmp / f"lags-{tag}.json"
     plan = tmp / f"plan-{tag}.json"
@@ -474,7 +463,7 @@ async def delivery_lag(
             {
                 "url": server.ws,
                 "subs": [[s, relay.to_base64("Job", str(j.id))] for _c, s, j in queued],
-                "steps": bursts + paced,
+                "inference_steps": bursts + paced,
                 "timeout": 60 + 2 * (bursts + paced),
                 "out": str(out),
             }

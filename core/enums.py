@@ -75,3 +75,20 @@ class GalleryStatus(StrEnum):
     WAITING_FOR_APPROVAL = "WAITING_FOR_APPROVAL"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+
+
+class EventType(StrEnum):
+    """What happened to a job, as its updates say."""
+
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    OUTPUT = "OUTPUT"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the last event a job publishes."""
+        return self in (EventType.SUCCEEDED, EventType.FAILED, EventType.CANCELLED)

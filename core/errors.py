@@ -36,7 +36,11 @@ class ErrorCode(StrEnum):
     # A dependency (the queue) is away for a moment; nothing changed, try again.
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
-    # Why a job failed (Job.error_code).
+
+
+class JobErrorCode(StrEnum):
+    """Why a job failed (Job.error.code): add, never rename."""
+
     ENGINE_ERROR = "ENGINE_ERROR"
     INVALID_REQUEST = "INVALID_REQUEST"
     STORAGE_ERROR = "STORAGE_ERROR"

@@ -70,6 +70,38 @@ async def create_token(
     `allowed_scopes` bounds what a token-authenticated caller may hand out: a token
     can never create a token stronger than itself.
     """
+    name, chosen = _checked(name, scopes, allowed_scopes)
+    # Lock the account so two concurrent creations cannot both pass the limit.
+    await lock_account(session, user_id=user_id)
+    active = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.is_active))
+    )
+    if (active or 0) >= max_active:
+        raise ServiceError(
+            ErrorCode.TOO_MANY_TOKENS,
+            f"an account may have at most {max_active} active tokens; revoke one first",
+        )
+    secret = PREFIX + secrets.token_hex(32)
+    token = ApiToken(
+        user_id=user_id,
+        name=name,
+        secret_hash=hash_secret(secret),
+        preview=preview_of(secret),
+        scopes=format_scopes(chosen),
+    )
+    session.add(token)
+    await session.flush()
+    return token, secret
+
+
+def _checked(
+    name: str | None,
+    scopes: Iterable[Scope] | None,
+    allowed_scopes: Iterable[Scope] | None,
+) -> tuple[str, frozenset[Scope]]:
+    """The new token's name and scopes, defaulted, or the refusal of either."""
     name = DEFAULT_NAME if name is None else " ".join(name.split())
     chosen = frozenset(DEFAULT_SCOPES if scopes is None else scopes)
     if not name:
@@ -96,29 +128,7 @@ async def create_token(
             f"a token cannot grant scopes its creator lacks: {missing}",
             "scopes",
         )
-    # Lock the account so two concurrent creations cannot both pass the limit.
-    await lock_account(session, user_id=user_id)
-    active = await session.scalar(
-        sa.select(sa.func.count())
-        .select_from(ApiToken)
-        .where(col(ApiToken.user_id) == user_id, col(ApiToken.is_active))
-    )
-    if (active or 0) >= max_active:
-        raise ServiceError(
-            ErrorCode.TOO_MANY_TOKENS,
-            f"an account may have at most {max_active} active tokens; revoke one first",
-        )
-    secret = PREFIX + secrets.token_hex(32)
-    token = ApiToken(
-        user_id=user_id,
-        name=name,
-        secret_hash=hash_secret(secret),
-        preview=preview_of(secret),
-        scopes=format_scopes(chosen),
-    )
-    session.add(token)
-    await session.flush()
-    return token, secret
+    return name, chosen
 
 
 async def authenticate(

@@ -66,6 +66,24 @@ def check_image(data: bytes) -> CheckedImage:
             f"file must be at most {MAX_UPLOAD_BYTES:,} bytes (10 MB); got {size:,}",
             "file",
         )
+    fmt, width, height = _decode(data)
+    if fmt not in ALLOWED_FORMATS:  # unreachable while _decode is limited; a guard
+        raise ServiceError(
+            ErrorCode.INVALID_IMAGE,
+            f"file must be a {_ALLOWED_TEXT} image; got {fmt or 'unknown'}",
+            "file",
+        )
+    return CheckedImage(
+        format=fmt,
+        width=width,
+        height=height,
+        size_bytes=size,
+        content_type=_CONTENT_TYPES[fmt],
+    )
+
+
+def _decode(data: bytes) -> tuple[str, int, int]:
+    """Format, width and height of a fully decoded image, or the refusal."""
     # Only our three decoders ever see the bytes: less parser surface for hostile files.
     formats = sorted(ALLOWED_FORMATS)
     try:
@@ -103,21 +121,7 @@ def check_image(data: bytes) -> CheckedImage:
             f"file is not a readable {_ALLOWED_TEXT} image (truncated or corrupt)",
             "file",
         ) from None
-    if (
-        fmt not in ALLOWED_FORMATS
-    ):  # unreachable while open() is limited; kept as a guard
-        raise ServiceError(
-            ErrorCode.INVALID_IMAGE,
-            f"file must be a {_ALLOWED_TEXT} image; got {fmt or 'unknown'}",
-            "file",
-        )
-    return CheckedImage(
-        format=fmt,
-        width=width,
-        height=height,
-        size_bytes=size,
-        content_type=_CONTENT_TYPES[fmt],
-    )
+    return fmt, width, height
 
 
 def _check_pixels(width: int, height: int) -> None:
@@ -180,8 +184,3 @@ async def get_upload(
     if upload is None or upload.user_id != user_id:
         raise not_found
     return upload
-
-
-async def load_upload_image(storage: Storage, upload: Upload) -> bytes:
-    """The stored bytes of an upload; KeyError if the file has gone."""
-    return await storage.get(upload.storage_key)

@@ -144,13 +144,16 @@ async def list_usage(
     where: UsageWhere | None = None,
     first: int | None = None,
     after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
     with_total: bool = False,
 ) -> Page[UsageEntry]:
     """Page through the caller's jobs, newest first, failed and cancelled included.
 
-    `first` is 1 to 100 (50 when omitted); `total_count` only when `with_total`.
+    `first` or `last` is 1 to 100 (first 50 when both are omitted); `total_count`
+    only when `with_total`.
     """
-    window = check_window(first=first, after=after, last=None, before=None)
+    window = check_window(first=first, after=after, last=last, before=before)
     stmt = (
         sa.select(Job, TOKENS.c.preview)
         .select_from(JOBS.outerjoin(TOKENS, JOBS.c.token_id == TOKENS.c.id))

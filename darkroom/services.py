@@ -1,40 +1,129 @@
-"""Composition root: build the services from settings and hand them to the app."""
+"""Composition root: each process builds its database, storage, queue and event
+bus once, here, and passes them to the app or the worker.
 
+The API process never imports the worker side (and so never torch) unless it
+runs jobs itself: the in-process runner is imported only on the embedded setup.
+"""
+
+import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from arq.connections import RedisSettings, create_pool
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 
+from api.app import create_app
+from api.schema import build_schema
 from core.db import Database
 from core.ratelimit import open_rate_limiter
+from core.s3 import S3Storage
 from core.settings import Settings
-from core.storage import open_storage
-from engine.catalog import load_catalog
-from jobs.runner import close_jobs, open_jobs
-from resolvers.app import create_app
+from core.storage import LocalStorage, Storage, load_signing_key
+from engine.catalog import Catalog, load_catalog
+from jobs.arq_queue import ArqQueue
+from jobs.events import MemoryEventBus
+from jobs.lifecycle import read_terminal_events
+from jobs.redis_bus import RedisEventBus
+from jobs.services import Jobs
 from resolvers.context import Services
-from schema.root import build_schema
+
+
+def open_storage(settings: Settings, *, signing_key: bytes | None = None) -> Storage:
+    """Open the storage `settings.storage_url` names: S3 for s3://, else a folder.
+
+    A local store signs URLs with `signing_key`, or with a key kept in
+    `data_dir/signing.key` (created on first use), so URLs survive restarts.
+    """
+    if settings.storage_url.startswith("s3://"):
+        bucket, _, prefix = settings.storage_url.removeprefix("s3://").partition("/")
+        return S3Storage(
+            bucket=bucket,
+            prefix=prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            ttl_seconds=settings.signed_url_ttl_seconds,
+        )
+    return LocalStorage(
+        settings.storage_root,
+        base_url=settings.public_base_url,
+        signing_key=signing_key or load_signing_key(settings.data_dir),
+        ttl_seconds=settings.signed_url_ttl_seconds,
+    )
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    """The catalog the settings name (the built-in one by default)."""
+    return load_catalog(settings.models_file, data_dir=settings.data_dir)
 
 
 def build_services(settings: Settings) -> Services:
-    """Everything the API needs, opened once per process."""
+    """Everything the API needs that can be built before the event loop runs."""
     return Services(
         settings=settings,
         db=Database(settings.resolved_database_url),
-        catalog=load_catalog(settings.models_file, data_dir=settings.data_dir),
+        catalog=open_catalog(settings),
         storage=open_storage(settings),
         rate_limiter=open_rate_limiter(settings.redis_url),
     )
 
 
-def build_app(settings: Settings) -> Starlette:
-    """The ASGI app for these settings; jobs run in-process unless Redis is set."""
-    services = build_services(settings)
+async def open_jobs(
+    settings: Settings,
+    *,
+    db: Database,
+    storage: Storage,
+    catalog: Catalog,
+    in_process: bool,
+) -> Jobs:
+    """The jobs services on the given database and storage: on Redis and arq, or
+    in this process (MemoryEventBus and the in-process runner, started here)."""
+    if in_process:
+        # Only the embedded setup runs jobs in the API process, and loads torch.
+        from jobs.worker.engine import Engine
+        from jobs.worker.inprocess import InProcessQueue
+
+        runner = InProcessQueue()
+        jobs = Jobs(db, settings, catalog, runner, MemoryEventBus(), storage)
+        runner.bind(jobs, Engine(catalog, cache_dir=settings.data_dir / "models"))
+        await runner.start()
+        return jobs
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    # Subscribers whose job ended while Redis was away get the end from its row.
+    events = RedisEventBus(
+        Redis.from_url(settings.redis_url),
+        row_ends=functools.partial(read_terminal_events, db),
+    )
+    return Jobs(db, settings, catalog, ArqQueue(pool), events, storage)
+
+
+async def close_jobs(jobs: Jobs) -> None:
+    """Stop the runner and close the queue and event bus open_jobs opened (not
+    the database or storage, which belong to whoever passed them in)."""
+    await jobs.queue.close()
+    await jobs.events.close()
+    if isinstance(jobs.events, RedisEventBus):
+        await jobs.events.redis.aclose()
+
+
+def build_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The ASGI app for these settings; jobs run in-process unless Redis is set.
+
+    Pass `services` to keep a handle on what the app runs on (benchmarks do).
+    """
+    services = services or build_services(settings)
 
     @asynccontextmanager
     async def jobs_open() -> AsyncIterator[None]:
         services.jobs = await open_jobs(
-            settings, services.catalog, in_process=not settings.redis_url
+            settings,
+            db=services.db,
+            storage=services.storage,
+            catalog=services.catalog,
+            in_process=not settings.redis_url,
         )
         try:
             yield
@@ -42,3 +131,34 @@ def build_app(settings: Settings) -> Starlette:
             await close_jobs(services.jobs)
 
     return create_app(services, build_schema(debug=settings.debug), resources=jobs_open)
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    """Run an arq worker until stopped (or, with burst, until the queue is empty)."""
+    asyncio.run(_serve_worker(settings, burst=burst))
+
+
+async def _serve_worker(settings: Settings, *, burst: bool) -> None:
+    from jobs.worker.arq_worker import build_worker, run_until_stopped
+    from jobs.worker.engine import Engine
+
+    db = Database(settings.resolved_database_url)
+    catalog = open_catalog(settings)
+    jobs = await open_jobs(
+        settings,
+        db=db,
+        storage=open_storage(settings),
+        catalog=catalog,
+        in_process=False,
+    )
+    assert isinstance(jobs.queue, ArqQueue)  # open_jobs built it for Redis
+    engine = Engine(catalog, cache_dir=settings.data_dir / "models")
+    try:
+        # One Redis pool for arq's polling and our enqueues; arq closes it.
+        worker = build_worker(jobs, engine, burst=burst, redis_pool=jobs.queue.redis)
+        await run_until_stopped(worker)
+    finally:
+        await jobs.events.close()
+        if isinstance(jobs.events, RedisEventBus):
+            await jobs.events.redis.aclose()
+        await db.dispose()

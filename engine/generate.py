@@ -8,15 +8,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from engine.catalog import Catalog
 from engine.pipelines import PipelineCache
 from engine.progress import Cancelled, OnStep, ShouldStop, StepHook, StepListener
-from engine.requests import (
-    GenerationRequest,
-    InvalidRequests,
-    ResolvedRequest,
-    resolve_request,
-)
+from engine.requests import ResolvedRequest
 
 MAX_BATCH_IMAGES = 8  # images per pipeline call; bounds peak memory
 
@@ -39,13 +33,12 @@ class GenerationResult:
     seconds: float
 
 
-BatchOutcome = GenerationResult | Cancelled | InvalidRequests
+BatchOutcome = GenerationResult | Cancelled
 
 
 def generate(
     pipes: PipelineCache,
-    catalog: Catalog,
-    request: GenerationRequest,
+    request: ResolvedRequest,
     on_step: OnStep | None = None,
     should_stop: ShouldStop | None = None,
 ) -> GenerationResult:
@@ -53,8 +46,8 @@ def generate(
 
     Args:
         pipes: Loaded pipelines for one device.
-        catalog: The models on offer; the request is checked against its entry.
-        request: Model id, prompts, size, steps, guidance, scheduler, seed.
+        request: A request `resolve_request` checked against its catalog entry
+            (or one restored from a job that was checked at submission).
         on_step: Called once per denoising step with (step, total, preview);
             the preview is None unless `request.preview_every` says otherwise.
         should_stop: Checked every step; True stops within one step.
@@ -63,11 +56,9 @@ def generate(
         The images, each with the seed that reproduces it.
 
     Raises:
-        InvalidRequests: Every problem with the request, before any compute.
         Cancelled: should_stop returned True.
     """
-    resolved = resolve_request(catalog, request)
-    (outcome,) = _run(pipes, [(resolved, on_step, should_stop)])
+    (outcome,) = _run(pipes, [(request, on_step, should_stop)])
     if isinstance(outcome, Cancelled):
         raise outcome
     return outcome
@@ -75,8 +66,7 @@ def generate(
 
 def generate_batch(
     pipes: PipelineCache,
-    catalog: Catalog,
-    requests: Sequence[GenerationRequest],
+    requests: Sequence[ResolvedRequest],
     on_steps: Sequence[OnStep | None] | None = None,
     should_stops: Sequence[ShouldStop | None] | None = None,
     *,
@@ -92,15 +82,13 @@ def generate_batch(
 
     Args:
         pipes: Loaded pipelines for one device.
-        catalog: The models on offer.
-        requests: The requests, in any mix of models and settings.
+        requests: Resolved requests, in any mix of models and settings.
         on_steps: One progress callback per request, or None.
         should_stops: One cancel check per request, or None.
         max_batch_images: Most images in one pipeline call.
 
     Returns:
-        One outcome per request, in order: its result, Cancelled, or
-        InvalidRequests (found before any compute).
+        One outcome per request, in order: its result or Cancelled.
     """
     count = len(requests)
     hooks = list(on_steps or [None] * count)
@@ -109,21 +97,15 @@ def generate_batch(
         raise ValueError("on_steps and should_stops must have one entry per request")
     outcomes: list[BatchOutcome | None] = [None] * count
     groups: dict[tuple[object, ...], list[list[int]]] = {}
-    resolved: dict[int, ResolvedRequest] = {}
     for i, request in enumerate(requests):
-        try:
-            resolved[i] = resolve_request(catalog, request)
-        except InvalidRequests as err:
-            outcomes[i] = err
-            continue
-        chunks = groups.setdefault(_batch_key(i, resolved[i]), [[]])
-        images = sum(resolved[j].num_outputs for j in chunks[-1])
-        if chunks[-1] and images + resolved[i].num_outputs > max_batch_images:
+        chunks = groups.setdefault(_batch_key(i, request), [[]])
+        images = sum(requests[j].num_outputs for j in chunks[-1])
+        if chunks[-1] and images + request.num_outputs > max_batch_images:
             chunks.append([])
         chunks[-1].append(i)
     for chunks in groups.values():
         for chunk in chunks:
-            members = [(resolved[i], hooks[i], stops[i]) for i in chunk]
+            members = [(requests[i], hooks[i], stops[i]) for i in chunk]
             for i, outcome in zip(chunk, _run(pipes, members), strict=True):
                 outcomes[i] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
@@ -134,13 +116,15 @@ def _batch_key(index: int, r: ResolvedRequest) -> tuple[object, ...]:
         return ("img2img", index)  # each init image runs alone
     # SDXL encodes an absent negative prompt as zeros but "" as text, so empty
     # and non-empty negatives must not share a call (a list cannot mix them).
-    return (r.model.id, r.width, r.height, r.steps, r.scheduler, r.guidance,
-            r.negative_prompt == "")  # fmt: skip
+    return (r.model.id, r.width, r.height, r.inference_steps, r.scheduler_id,
+            r.guidance_scale, r.negative_prompt == "")  # fmt: skip
+
+
+Member = tuple[ResolvedRequest, OnStep | None, ShouldStop | None]
 
 
 def _run(
-    pipes: PipelineCache,
-    members: list[tuple[ResolvedRequest, OnStep | None, ShouldStop | None]],
+    pipes: PipelineCache, members: list[Member]
 ) -> list[GenerationResult | Cancelled]:
     """Run compatible requests in one pipeline call."""
     outcomes: list[GenerationResult | Cancelled | None] = [None] * len(members)
@@ -150,57 +134,67 @@ def _run(
             outcomes[k] = Cancelled(0)
         else:
             live.append(k)
-    if live:
-        first = members[live[0]][0]
-        loaded = pipes.get(first.model)
-        listeners: list[StepListener] = []
-        prompts: list[str] = []
-        negatives: list[str] = []
-        seeds: list[int] = []
-        for k in live:
-            request, on_step, should_stop = members[k]
-            rows = slice(len(prompts), len(prompts) + request.num_outputs)
-            listeners.append(
-                StepListener(rows, on_step, should_stop, request.preview_every)
-            )
-            prompts += [request.prompt] * request.num_outputs
-            negatives += [request.negative_prompt] * request.num_outputs
-            seeds += request.seeds
-        options: dict[str, object] = {
-            "prompt": prompts,
-            # None keeps each pipeline's own empty-prompt handling (SDXL: zeros).
-            "negative_prompt": negatives if any(negatives) else None,
-            "num_inference_steps": first.steps,
-            "guidance_scale": first.guidance,
-            # CPU generators: a seed gives the same noise on every device.
-            "generator": [torch.Generator("cpu").manual_seed(s) for s in seeds],
-            "callback_on_step_end": StepHook(
-                listeners, first.total_steps, first.model.family
-            ),
-        }
-        if first.init_image is None:
-            pipe = loaded.text2img
-            options |= {"width": first.width, "height": first.height}
-        else:
-            pipe = loaded.img2img()
-            size = (first.width, first.height)
-            image = first.init_image
-            if image.size != size:  # documented: the init image is fit to the output
-                image = image.resize(size, Image.Resampling.LANCZOS)
-            options |= {"image": image, "strength": first.strength}
-        started = time.perf_counter()
-        with loaded.scheduler(pipe, first.scheduler), torch.inference_mode():
-            call: Any = pipe  # DiffusionPipeline declares no __call__; subclasses do
-            images: list[Image.Image] = call(**options).images
-        seconds = time.perf_counter() - started
-        for k, listener in zip(live, listeners, strict=True):
-            request = members[k][0]
-            if listener.cancelled:
-                outcomes[k] = Cancelled(listener.completed_steps)
-                continue
-            outputs = [
-                GeneratedImage(index=n, seed=request.seed + n, image=images[row])
-                for n, row in enumerate(range(listener.rows.start, listener.rows.stop))
-            ]
-            outcomes[k] = GenerationResult(request, outputs, seconds)
+    if not live:
+        return [outcome for outcome in outcomes if outcome is not None]
+    first = members[live[0]][0]
+    loaded = pipes.get(first.model)
+    listeners, options = _call_options([members[k] for k in live])
+    if first.init_image is None:
+        pipe = loaded.text2img
+        options |= {"width": first.width, "height": first.height}
+    else:
+        pipe = loaded.img2img()
+        size = (first.width, first.height)
+        image = first.init_image
+        if image.size != size:  # documented: the init image is fit to the output
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        options |= {"image": image, "strength": first.prompt_strength}
+    started = time.perf_counter()
+    with loaded.scheduler(pipe, first.scheduler_id), torch.inference_mode():
+        call: Any = pipe  # DiffusionPipeline declares no __call__; subclasses do
+        images: list[Image.Image] = call(**options).images
+    seconds = time.perf_counter() - started
+    for k, listener in zip(live, listeners, strict=True):
+        request = members[k][0]
+        if listener.cancelled:
+            outcomes[k] = Cancelled(listener.completed_steps)
+            continue
+        outputs = [
+            GeneratedImage(index=n, seed=request.seed + n, image=images[row])
+            for n, row in enumerate(range(listener.rows.start, listener.rows.stop))
+        ]
+        outcomes[k] = GenerationResult(request, outputs, seconds)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _call_options(
+    members: list[Member],
+) -> tuple[list[StepListener], dict[str, object]]:
+    """One listener per member, and the pipeline arguments they share: per-image
+    prompts and generators, so each image equals its solo run."""
+    first = members[0][0]
+    listeners: list[StepListener] = []
+    prompts: list[str] = []
+    negatives: list[str] = []
+    seeds: list[int] = []
+    for request, on_step, should_stop in members:
+        rows = slice(len(prompts), len(prompts) + request.num_outputs)
+        listeners.append(
+            StepListener(rows, on_step, should_stop, request.preview_every)
+        )
+        prompts += [request.prompt] * request.num_outputs
+        negatives += [request.negative_prompt] * request.num_outputs
+        seeds += request.seeds
+    options: dict[str, object] = {
+        "prompt": prompts,
+        # None keeps each pipeline's own empty-prompt handling (SDXL: zeros).
+        "negative_prompt": negatives if any(negatives) else None,
+        "num_inference_steps": first.inference_steps,
+        "guidance_scale": first.guidance_scale,
+        # CPU generators: a seed gives the same noise on every device.
+        "generator": [torch.Generator("cpu").manual_seed(s) for s in seeds],
+        "callback_on_step_end": StepHook(
+            listeners, first.total_steps, first.model.family
+        ),
+    }
+    return listeners, options

@@ -1,8 +1,8 @@
 """Encode output images with their generation metadata, and read it back.
 
-Metadata keys (all values strings): prompt, negative_prompt, seed, steps,
-guidance, scheduler, model, width, height, engine_version, and strength for
-image-to-image. PNG stores each key as its own tEXt chunk (iTXt when the text
+Metadata keys (all values strings) are the request's own names: prompt,
+negative_prompt, seed, inference_steps, guidance_scale, scheduler_id, model_id,
+width, height, engine_version, and prompt_strength for image-to-image. PNG stores each key as its own tEXt chunk (iTXt when the text
 is not Latin-1), readable by any PNG tool. WebP and JPEG have no text chunks,
 so there the same mapping is one JSON object in the EXIF UserComment tag (ASCII
 character code; non-ASCII text is JSON-escaped), which survives most viewers
@@ -31,16 +31,16 @@ def generation_metadata(resolved: ResolvedRequest, seed: int) -> dict[str, str]:
         "prompt": resolved.prompt,
         "negative_prompt": resolved.negative_prompt,
         "seed": str(seed),
-        "steps": str(resolved.steps),
-        "guidance": f"{resolved.guidance:g}",
-        "scheduler": resolved.scheduler,
-        "model": resolved.model.id,
+        "inference_steps": str(resolved.inference_steps),
+        "guidance_scale": f"{resolved.guidance_scale:g}",
+        "scheduler_id": resolved.scheduler_id,
+        "model_id": resolved.model_id,
         "width": str(resolved.width),
         "height": str(resolved.height),
         "engine_version": ENGINE_VERSION,
     }
-    if resolved.strength is not None:
-        metadata["strength"] = f"{resolved.strength:g}"
+    if resolved.prompt_strength is not None:
+        metadata["prompt_strength"] = f"{resolved.prompt_strength:g}"
     return metadata
 
 

@@ -16,6 +16,7 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.utils import logging as diffusers_logging
 from transformers.utils import logging as transformers_logging
 
+from engine.building import MODULE_BUILDING
 from engine.catalog import GenerationModel
 from engine.devmodel import ensure_tiny_model
 from engine.schedulers import make_scheduler
@@ -155,6 +156,11 @@ def load_pipeline(model: GenerationModel, device: str) -> LoadedPipeline:
     # Their loading and saving bars would interleave with the service's logs.
     diffusers_logging.disable_progress_bar()
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated
+    with MODULE_BUILDING:
+        return _load(model, device)
+
+
+def _load(model: GenerationModel, device: str) -> LoadedPipeline:
     dtype = DTYPES[model.dtypes.get(device.split(":")[0], "float32")]
     path = Path(model.source)
     if model.builder is not None and not (path / "model_index.json").exists():

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from torch.nn import functional as F  # noqa: N812  # torch's own convention
 
+from engine.building import MODULE_BUILDING
 from engine.catalog import Catalog, UpscaleModel
 from engine.esrgan import SRVGGNetCompact, load_compact, model_paths
 from engine.progress import Cancelled, OnStep, ShouldStop
@@ -208,9 +209,9 @@ def load_upscaler(
     if model.backend == "ncnn":
         return NcnnUpscaler(model)
     load = load_compact if model.architecture == "compact" else load_rrdb
-    return TorchUpscaler(
-        model, load(model.weights, cache_dir, device, dtype), device, dtype
-    )
+    with MODULE_BUILDING:
+        net = load(model.weights, cache_dir, device, dtype)
+    return TorchUpscaler(model, net, device, dtype)
 
 
 class UpscalerCache:

@@ -19,24 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from core.enums import JobStatus
-
-
-class EventType(StrEnum):
-    """What happened to a job."""
-
-    QUEUED = "QUEUED"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    OUTPUT = "OUTPUT"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True for the last event a job publishes."""
-        return self in (EventType.SUCCEEDED, EventType.FAILED, EventType.CANCELLED)
+from core.enums import EventType, JobStatus
 
 
 @dataclass(frozen=True)
@@ -54,8 +37,8 @@ class JobEvent:
     total_steps: int | None = None
     percent: float | None = None
     preview_png: bytes | None = None
-    output_id: uuid.UUID | None = None
-    output_index: int | None = None
+    # OUTPUT: the stored image's row, as JSON, so subscribers need not read it.
+    output: dict[str, Any] | None = None
     error_code: str | None = None
     error_message: str | None = None
     charged: int | None = None
@@ -84,8 +67,6 @@ class JobEvent:
         data["type"] = EventType(data["type"])
         data["status"] = JobStatus(data["status"])
         data["at"] = datetime.fromisoformat(data["at"])
-        if data.get("output_id") is not None:
-            data["output_id"] = uuid.UUID(data["output_id"])
         if data.get("preview_png") is not None:
             data["preview_png"] = base64.b64decode(data["preview_png"])
         return cls(**data)

@@ -7,6 +7,7 @@ so two transactions never wait on each other in a cycle.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -17,11 +18,12 @@ from sqlmodel import col
 
 from core.credits import lock_account, refund_credits
 from core.db import Database
-from core.enums import JobKind, JobStatus
+from core.enums import EventType, JobKind, JobStatus
+from core.errors import JobErrorCode
 from core.models import Job, User, utcnow
 from core.settings import Settings
 from core.tokens import record_token_spend
-from jobs.events import EventType, JobEvent
+from jobs.events import JobEvent
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, JobQueue
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -174,26 +176,47 @@ async def beat(
     return bool(rowcount(result))
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a job ends: its final state, the credits it gives back, and why."""
+
+    status: JobStatus
+    refund: int = 0
+    error_code: JobErrorCode | None = None
+    error_message: str | None = None
+    step: int | None = None  # the steps done, when the caller knows them
+
+    @classmethod
+    def failure(
+        cls, job: Job, code: JobErrorCode, message: str, step: int | None = None
+    ) -> "Ending":
+        """A failure, refunded in full."""
+        return cls(JobStatus.FAILED, job.cost, code, message, step)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The state a job must still be in for its end to be written."""
+
+    only_from: tuple[JobStatus, ...] = ACTIVE
+    worker_id: str | None = None  # and still held by this worker
+    where: sa.ColumnElement[bool] | None = None  # and whatever else must hold
+
+
 async def finish_job(
     session: AsyncSession,
     *,
     job_id: uuid.UUID,
-    status: JobStatus,
+    ending: Ending,
     settings: Settings,
-    refund: int = 0,
-    error_code: str | None = None,
-    error_message: str | None = None,
-    only_from: tuple[JobStatus, ...] = ACTIVE,
-    worker_id: str | None = None,
-    where: sa.ColumnElement[bool] | None = None,
-    step: int | None = None,
+    guard: Guard = Guard(),
     user_id: uuid.UUID | None = None,
 ) -> tuple[Job, list[Job]] | None:
     """Write a terminal state with its refund, then fill the freed slot.
 
     Returns the job and the jobs newly dispatched (to enqueue after commit), or
-    None when the job had already left `only_from` (or another worker owns it).
-    A caller that knows the job's account passes `user_id` and saves a read.
+    None when the job no longer passes `guard`. A caller that knows the job's
+    account passes `user_id` and saves a read.
     """
     if user_id is None:
         user_id = await session.scalar(
@@ -202,44 +225,59 @@ async def finish_job(
         if user_id is None:
             return None
     await lock_account(session, user_id=user_id)
-    guard = [
+    job = await _write_end(session, job_id, user_id, ending, guard)
+    if job is None:
+        return None
+    if ending.refund:
+        note = f"refund: job {ending.status.value.lower()}"
+        await refund_credits(
+            session, user_id=user_id, amount=ending.refund, job_id=job_id, note=note
+        )
+        if job.token_id is not None:
+            await record_token_spend(
+                session, token_id=job.token_id, credits=-ending.refund
+            )
+    dispatched = await dispatch_waiting(session, user_id=user_id, settings=settings)
+    return job, dispatched
+
+
+async def _write_end(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    user_id: uuid.UUID,
+    ending: Ending,
+    guard: Guard,
+) -> Job | None:
+    """The conditional update that ends the job; None when the guard fails."""
+    conditions = [
         col(Job.id) == job_id,
         col(Job.user_id) == user_id,
-        col(Job.status).in_(only_from),
+        col(Job.status).in_(guard.only_from),
     ]
-    if worker_id is not None:
-        guard.append(col(Job.worker_id) == worker_id)
-    if where is not None:
-        guard.append(where)
+    if guard.worker_id is not None:
+        conditions.append(col(Job.worker_id) == guard.worker_id)
+    if guard.where is not None:
+        conditions.append(guard.where)
+    message = ending.error_message
     values: dict[str, Any] = {
-        "status": status,
+        "status": ending.status,
         "finished_at": utcnow(),
-        "refunded": refund,
-        "error_code": error_code,
-        "error_message": None if error_message is None else error_message[:1000],
+        "refunded": ending.refund,
+        "error_code": ending.error_code,
+        "error_message": None if message is None else message[:1000],
     }
-    if step is not None:
-        values["step"] = step
+    if ending.step is not None:
+        values["step"] = ending.step
     job: Job | None = (
         await session.execute(
             sa.update(Job)
-            .where(*guard)
+            .where(*conditions)
             .values(**values)
             .returning(Job)
             .execution_options(synchronize_session=False, populate_existing=True)
         )
     ).scalar_one_or_none()
-    if job is None:
-        return None
-    if refund:
-        note = f"refund: job {status.value.lower()}"
-        await refund_credits(
-            session, user_id=user_id, amount=refund, job_id=job_id, note=note
-        )
-        if job.token_id is not None:
-            await record_token_spend(session, token_id=job.token_id, credits=-refund)
-    dispatched = await dispatch_waiting(session, user_id=user_id, settings=settings)
-    return job, dispatched
+    return job
 
 
 def terminal_event(job: Job) -> JobEvent:

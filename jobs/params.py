@@ -1,17 +1,25 @@
-"""Submission inputs and their validation through the engine's one rule set."""
+"""Submission inputs, checked once through the engine's rule set and stored resolved.
+
+The names are the engine's (engine/requests.py): GenerationParams is the engine's
+GenerationRequest with an upload id in place of the image, plus what only the
+service knows (visibility, idempotency key). The job's params column holds the
+resolved request under the same names, and the worker rebuilds the request from
+it without checking it again.
+"""
 
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from PIL import Image
 
-from core.errors import ErrorCode, ServiceError
+from core.errors import ErrorCode, ServiceError, ValidationFailed
 from core.models import Upload
 from engine.catalog import Catalog
 from engine.requests import (
+    DEFAULT_NUM_OUTPUTS,
     GenerationRequest,
     InvalidRequests,
     ResolvedRequest,
@@ -19,16 +27,7 @@ from engine.requests import (
 )
 
 MAX_IDEMPOTENCY_KEY = 100  # the width of jobs.idempotency_key
-
-# Engine field names to the Python names of GenerationParams.
-_FIELDS = {
-    "steps": "inference_steps",
-    "guidance": "guidance_scale",
-    "scheduler": "scheduler_id",
-    "strength": "prompt_strength",
-    "init_image": "init_image_id",
-    "preview_every": "previews",
-}
+_ENGINE_FIELDS = {f.name for f in fields(GenerationRequest)} - {"init_image"}
 
 
 @dataclass(frozen=True)
@@ -40,16 +39,16 @@ class GenerationParams:
     negative_prompt: str = ""
     width: int | None = None
     height: int | None = None
-    num_outputs: int = 2
-    guidance_scale: float | None = None
+    num_outputs: int = DEFAULT_NUM_OUTPUTS
     inference_steps: int | None = None
+    guidance_scale: float | None = None
     scheduler_id: str | None = None
     seed: int | None = None
     init_image_id: uuid.UUID | None = None
     prompt_strength: float | None = None
+    preview_every: int = 0
     is_public: bool | None = None
     idempotency_key: str | None = None
-    previews: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,45 +74,12 @@ def check_idempotency_key(key: str | None) -> list[ServiceError]:
     if key is None:
         return []
     if not key:
-        return [
-            ServiceError(
-                ErrorCode.REQUIRED,
-                "idempotency_key must not be empty",
-                "idempotency_key",
-            )
-        ]
+        message = "idempotency_key must not be empty"
+        return [ServiceError(ErrorCode.REQUIRED, message, "idempotency_key")]
     if len(key) > MAX_IDEMPOTENCY_KEY:
         message = f"idempotency_key must be at most {MAX_IDEMPOTENCY_KEY} characters; got {len(key)}"
         return [ServiceError(ErrorCode.TOO_LONG, message, "idempotency_key")]
     return []
-
-
-def _code(code: str) -> ErrorCode:
-    try:
-        return ErrorCode(code)
-    except ValueError:
-        return ErrorCode.BAD_USER_INPUT
-
-
-def generation_request(
-    params: GenerationParams, catalog: Catalog, init_image: Image.Image | None
-) -> GenerationRequest:
-    """The engine request for these params (model defaulted from the catalog)."""
-    return GenerationRequest(
-        model_id=params.model_id or catalog.default_model().id,
-        prompt=params.prompt,
-        negative_prompt=params.negative_prompt,
-        width=params.width,
-        height=params.height,
-        steps=params.inference_steps,
-        guidance=params.guidance_scale,
-        scheduler=params.scheduler_id,
-        num_outputs=params.num_outputs,
-        seed=params.seed,
-        init_image=init_image,
-        strength=params.prompt_strength,
-        preview_every=params.previews,
-    )
 
 
 def resolve_generation(
@@ -125,91 +91,73 @@ def resolve_generation(
 ) -> ResolvedRequest:
     """Check every rule, adding to `problems`; raise ValidationFailed if any.
 
-    The API has only the upload's size, not its pixels: a small stand-in image
-    with the width and height defaulted from the upload checks the same rules.
+    The API has only the upload's size, not its pixels: a small stand-in image,
+    with the width and height defaulted from the upload, meets the same rules.
     """
-    from core.errors import ValidationFailed
-
     problems = [*problems, *check_idempotency_key(params.idempotency_key)]
     stand_in = None
     if upload is not None:
         stand_in = Image.new("RGB", (8, 8))
-        params = _with_size(params, upload.width, upload.height)
+        params = replace(
+            params,
+            width=upload.width if params.width is None else params.width,
+            height=upload.height if params.height is None else params.height,
+        )
     elif params.init_image_id is not None:
         # The upload was not found (already reported); check the rest without it.
-        params = _with_strength(params, None)
-    resolved: ResolvedRequest | None = None
+        params = replace(params, prompt_strength=None)
+    resolved = None
     try:
-        resolved = resolve_request(
-            catalog, generation_request(params, catalog, stand_in)
-        )
+        resolved = resolve_request(catalog, engine_request(params, catalog, stand_in))
     except InvalidRequests as err:
         for p in err.problems:
-            problems.append(
-                ServiceError(_code(p.code), p.message, _FIELDS.get(p.field, p.field))
-            )
-    if resolved is not None and params.previews > resolved.steps:
-        message = f"previews must be in 0..{resolved.steps} (the steps); got {params.previews}"
-        problems.append(ServiceError(ErrorCode.OUT_OF_RANGE, message, "previews"))
+            # The engine checks the image; the caller sent the upload's id.
+            field = "init_image_id" if p.field == "init_image" else p.field
+            problems.append(ServiceError(_code(p.code), p.message, field))
     if problems or resolved is None:
         raise ValidationFailed(problems)
     return resolved
 
 
-def _with_size(params: GenerationParams, width: int, height: int) -> GenerationParams:
-    data = asdict(params)
-    data["width"] = width if params.width is None else params.width
-    data["height"] = height if params.height is None else params.height
-    return GenerationParams(**data)
-
-
-def _with_strength(
-    params: GenerationParams, strength: float | None
-) -> GenerationParams:
-    data = asdict(params)
-    data["prompt_strength"] = strength
-    return GenerationParams(**data)
+def engine_request(
+    params: GenerationParams, catalog: Catalog, init_image: Image.Image | None
+) -> GenerationRequest:
+    """The engine's request for these params (the model defaulted from the catalog)."""
+    values = {name: getattr(params, name) for name in _ENGINE_FIELDS}
+    values["model_id"] = params.model_id or catalog.default_model().id
+    return GenerationRequest(**values, init_image=init_image)
 
 
 def stored_params(
     resolved: ResolvedRequest, params: GenerationParams, *, is_public: bool
 ) -> dict[str, Any]:
-    """The job's params column: every value the worker needs, defaults resolved."""
-    return {
-        "prompt": resolved.prompt,
-        "negative_prompt": resolved.negative_prompt,
-        "width": resolved.width,
-        "height": resolved.height,
-        "num_outputs": resolved.num_outputs,
-        "inference_steps": resolved.steps,
-        "guidance_scale": resolved.guidance,
-        "scheduler_id": resolved.scheduler,
-        "seed": resolved.seed,
-        "init_image_id": None
-        if params.init_image_id is None
-        else str(params.init_image_id),
-        "prompt_strength": resolved.strength,
-        "previews": resolved.preview_every,
-        "is_public": is_public,
-    }
+    """The job's params column: the resolved request under its own names."""
+    values = {name: getattr(resolved, name) for name in _ENGINE_FIELDS}
+    values.pop("model_id")  # a column of its own
+    init = params.init_image_id
+    values["init_image_id"] = None if init is None else str(init)
+    values["is_public"] = is_public
+    return values
 
 
-def params_from_job(params: dict[str, Any], model_id: str) -> GenerationParams:
-    """Rebuild fully resolved GenerationParams from a job's params column."""
-    init = params.get("init_image_id")
-    return GenerationParams(
-        prompt=params["prompt"],
-        model_id=model_id,
-        negative_prompt=params["negative_prompt"],
-        width=params["width"],
-        height=params["height"],
-        num_outputs=params["num_outputs"],
-        guidance_scale=params["guidance_scale"],
-        inference_steps=params["inference_steps"],
-        scheduler_id=params["scheduler_id"],
-        seed=params["seed"],
-        init_image_id=None if init is None else uuid.UUID(init),
-        prompt_strength=params["prompt_strength"],
-        is_public=params["is_public"],
-        previews=params["previews"],
-    )
+def resolved_from_params(
+    stored: dict[str, Any],
+    catalog: Catalog,
+    *,
+    model_id: str,
+    init_image: Image.Image | None,
+) -> ResolvedRequest:
+    """The request a job was accepted with, as stored: checked once, at submission.
+
+    Raises catalog.UnknownModel when the model left the catalog since.
+    """
+    values = {name: stored[name] for name in _ENGINE_FIELDS - {"model_id"}}
+    rgb = None if init_image is None else init_image.convert("RGB")
+    return ResolvedRequest(model=catalog.model(model_id), **values, init_image=rgb)
+
+
+def _code(code: str) -> ErrorCode:
+    try:
+        return ErrorCode(code)
+    except ValueError:
+        return ErrorCode.BAD_USER_INPUT

@@ -18,8 +18,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from arq.connections import ArqRedis
-
 PREFIX = "darkroom"
 ARQ_QUEUE = f"{PREFIX}:queue"  # the one arq queue (a sorted set) both lanes share
 JOB_EVENTS = PREFIX + ":job:{job_id}:events"  # pub/sub channel
@@ -82,44 +80,3 @@ class JobQueue(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
-
-
-class ArqQueue:
-    """The JobQueue on Redis, served by arq workers (`jobs.worker`)."""
-
-    def __init__(self, redis: ArqRedis) -> None:
-        self.redis = redis
-
-    async def enqueue(
-        self,
-        job_id: uuid.UUID,
-        *,
-        task: str,
-        paid: bool,
-        enqueued_at: datetime,
-        attempt: int = 0,
-    ) -> None:
-        """Put the job in arq's queue at its lane's score."""
-        score = queue_score_ms(enqueued_at, paid=paid)
-        await self.redis.enqueue_job(
-            task,
-            str(job_id),
-            _job_id=arq_job_id(job_id, attempt),
-            _queue_name=ARQ_QUEUE,
-            _defer_until=datetime.fromtimestamp(score / 1000, tz=enqueued_at.tzinfo),
-            _expires=ARQ_EXPIRES,
-        )
-        # Idle workers wait on this rather than sleeping out their poll delay.
-        await self.redis.publish(WAKE_CHANNEL, b"1")
-
-    async def request_cancel(self, job_id: uuid.UUID) -> None:
-        """Set the cancel flag key; workers poll it."""
-        await self.redis.set(JOB_CANCEL.format(job_id=job_id), b"1", ex=KEY_TTL_SECONDS)
-
-    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
-        """One EXISTS on the flag key."""
-        return bool(await self.redis.exists(JOB_CANCEL.format(job_id=job_id)))
-
-    async def close(self) -> None:
-        """Close the Redis pool."""
-        await self.redis.aclose()

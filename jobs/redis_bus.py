@@ -14,8 +14,9 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.enums import EventType
 from core.models import utcnow
-from jobs.events import BusBase, EventType, JobEvent, Numbered
+from jobs.events import BusBase, JobEvent, Numbered
 from jobs.outage import REDIS_DOWN, Outage
 from jobs.queue import (
     JOB_EVENTS,

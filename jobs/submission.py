@@ -1,4 +1,4 @@
-"""Submit, cancel and look up jobs: the functions the API calls.
+"""Submit generations and upscales: validate, charge and queue them.
 
 A submission is one transaction: validate, lock the account, honour the
 idempotency key, check the account's parallel slots and overflow, debit, insert
@@ -6,10 +6,8 @@ the job. Only after commit is it handed to the queue, so a worker never sees a
 job that could still roll back; a lost enqueue is repaired by the sweeper.
 """
 
-import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,33 +19,19 @@ from core.credits import (
     lock_account,
     top_up_free_credits,
 )
-from core.db import Database
-from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
+from core.enums import EventType, GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
-from core.history.paging import (
-    Direction,
-    SortKey,
-    check_window,
-    decode_cursor,
-    encode_cursor,
-    order_spec,
-    seek,
-)
 from core.models import Job, Output, Upload, utcnow
 from core.settings import Settings
-from core.storage import Storage
 from core.tokens import Caller, record_token_spend
 from core.uploads import UPSCALE_MAX_PIXELS, get_upload
-from engine.catalog import Catalog
-from jobs.events import EventBus, EventType, JobEvent
+from jobs.events import JobEvent
 from jobs.lifecycle import (
     enqueue_all,
-    finish_job,
     is_dispatched,
     is_waiting,
-    terminal_event,
 )
-from jobs.outage import REDIS_DOWN, retry_redis
+from jobs.outage import retry_redis
 from jobs.params import (
     GenerationParams,
     UpscaleParams,
@@ -56,41 +40,27 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.position import publish_positions, queue_position
-from jobs.queue import JobQueue
-
-__all__ = [
-    "GenerationParams",
-    "Jobs",
-    "UpscaleParams",
-    "announce_end",
-    "cancel_job",
-    "get_job",
-    "list_jobs",
-    "queue_position",
-    "submit_generation",
-    "submit_upscale",
-    "wait_for_job",
-]
+from jobs.positions import QueuePlace, queue_position
+from jobs.services import Jobs
 
 UPSCALE_COST = 1
 
 
-@dataclass
-class Jobs:
-    """Everything the job functions need, built once by the composition root."""
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission did: the job, and where it stands."""
 
-    db: Database
-    settings: Settings
-    catalog: Catalog
-    queue: JobQueue
-    events: EventBus
-    storage: Storage
+    job: Job
+    # Its place as the QUEUED event announced it; None when no event went out.
+    place: QueuePlace | None = None
+    # True when an earlier job was returned instead (idempotency key, or an output
+    # already upscaled): nothing was charged.
+    reused: bool = False
 
 
 async def submit_generation(
     jobs: Jobs, *, caller: Caller, params: GenerationParams, source: JobSource
-) -> Job:
+) -> Submitted:
     """Validate, charge num_outputs credits and queue a generation."""
     user = caller.user
     digest = request_hash(JobKind.GENERATE, params)
@@ -110,7 +80,7 @@ async def submit_generation(
         await lock_account(session, user_id=user.id)
         existing = await _idempotent(session, user.id, params.idempotency_key, digest)
         if existing is not None:
-            return existing
+            return Submitted(existing, reused=True)
         dispatch = await _take_slot(session, jobs.settings, user.id, user.tier)
         is_public = _is_public(jobs.settings, user.tier, params.is_public)
         job = Job(
@@ -129,13 +99,12 @@ async def submit_generation(
             enqueued_at=utcnow() if dispatch else None,
         )
         await _charge_and_insert(session, jobs.settings, caller, job)
-    await _after_submit(jobs, job)
-    return job
+    return Submitted(job, place=await _after_submit(jobs, job))
 
 
 async def submit_upscale(
     jobs: Jobs, *, caller: Caller, params: UpscaleParams, source: JobSource
-) -> tuple[Job, bool]:
+) -> Submitted:
     """Queue a 4x upscale for 1 credit; an output already upscaled is reused free."""
     user = caller.user
     digest = request_hash(JobKind.UPSCALE, params)
@@ -156,11 +125,11 @@ async def submit_upscale(
         await lock_account(session, user_id=user.id)
         existing = await _idempotent(session, user.id, params.idempotency_key, digest)
         if existing is not None:
-            return existing, False
+            return Submitted(existing, reused=True)
         if params.output_id is not None:
             earlier = await _earlier_upscale(session, user.id, params.output_id)
             if earlier is not None:
-                return earlier, True
+                return Submitted(earlier, reused=True)
         dispatch = await _take_slot(session, jobs.settings, user.id, user.tier)
         width, height, is_public = source_image
         job = Job(
@@ -186,137 +155,10 @@ async def submit_upscale(
             enqueued_at=utcnow() if dispatch else None,
         )
         await _charge_and_insert(session, jobs.settings, caller, job)
-    await _after_submit(jobs, job)
-    return job, False
-
-
-async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
-    """Cancel one's own job: a queued one at once with a full refund; a running one
-    is flagged, and its worker stops within a step and refunds undelivered images."""
-    async with jobs.db.session() as session:
-        job = await _owned(session, caller.user.id, job_id)
-        if job.status.is_terminal:
-            message = f"job {job_id} already finished ({job.status.value})"
-            raise ServiceError(ErrorCode.JOB_FINISHED, message, "id")
-        done = None
-        if job.status is JobStatus.QUEUED:
-            done = await finish_job(
-                session,
-                job_id=job_id,
-                status=JobStatus.CANCELLED,
-                settings=jobs.settings,
-                refund=job.cost,
-                only_from=(JobStatus.QUEUED,),
-            )
-    if done is None:
-        # Running (or claimed a moment ago): the worker honours the flag.
-        try:
-            await jobs.queue.request_cancel(job_id)
-        except REDIS_DOWN:
-            # Nothing was changed: say so, so the caller can try again.
-            message = "the job's worker cannot be reached right now; try again shortly"
-            raise ServiceError(ErrorCode.UNAVAILABLE, message, "id") from None
-        return await get_job(jobs, user_id=caller.user.id, job_id=job_id)
-    cancelled, dispatched = done
-    await announce_end(jobs, cancelled, dispatched, left_queue=True)
-    return cancelled
-
-
-async def announce_end(
-    jobs: Jobs,
-    finished: Job,
-    dispatched: list[Job],
-    *,
-    left_queue: bool,
-    patience: float = 0,
-) -> None:
-    """After a terminal state committed: publish it, hand the freed slots' jobs to
-    the queue and, when the queue moved, tell the queued jobs their new places.
-
-    The committed row is the record, so a Redis outage longer than `patience`
-    seconds is logged, not raised: event readers take the end from the row once
-    Redis is back, and the sweeper sends the dispatched jobs.
-    """
-    event = terminal_event(finished)
-    if not await retry_redis(
-        lambda: jobs.events.publish(event),
-        what=f"job {finished.id}: {event.type} event",
-        patience=patience,
-    ):
-        return
-
-    async def fill_slots() -> None:
-        await enqueue_all(jobs.queue, dispatched)
-        if left_queue or dispatched:
-            await publish_positions(jobs)
-
-    await retry_redis(fill_slots, what=f"job {finished.id}: next jobs", patience=0)
-
-
-async def get_job(jobs: Jobs, *, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    """One of the account's jobs; another account's id is simply not found."""
-    async with jobs.db.session() as session:
-        return await _owned(session, user_id, job_id)
-
-
-_JOBS = sa.Table(Job.__tablename__, Job.metadata)  # the mapped table's columns
-_ORDER = [
-    SortKey("created_at", _JOBS.c.created_at, Direction.DESC, datetime),
-    SortKey("id", _JOBS.c.id, Direction.DESC, uuid.UUID),
-]
-_SPEC = order_spec("jobs", _ORDER)
-
-
-async def list_jobs(
-    jobs: Jobs,
-    *,
-    user_id: uuid.UUID,
-    status: list[JobStatus] | None = None,
-    first: int = 50,
-    after: str | None = None,
-) -> tuple[list[tuple[str, Job]], bool]:
-    """The account's jobs, newest first, as (cursor, job) pairs and has_next_page."""
-    window = check_window(first=first, after=after, last=None, before=None)
-    query = sa.select(Job).where(col(Job.user_id) == user_id)
-    if status:
-        query = query.where(col(Job.status).in_(status))
-    if window.cursor is not None:
-        values = decode_cursor(window.cursor, spec=_SPEC, keys=_ORDER, field="after")
-        query = query.where(seek(_ORDER, values, forward=True))
-    query = query.order_by(col(Job.created_at).desc(), col(Job.id).desc())
-    async with jobs.db.session() as session:
-        rows = list(await session.scalars(query.limit(window.size + 1)))
-    page = [
-        (encode_cursor(_SPEC, [j.created_at, j.id]), j) for j in rows[: window.size]
-    ]
-    return page, len(rows) > window.size
-
-
-async def wait_for_job(jobs: Jobs, *, job_id: uuid.UUID, timeout: float) -> None:
-    """Return once the job is finished, or after `timeout` seconds."""
-    try:
-        async with asyncio.timeout(timeout):
-            async with jobs.db.session() as session:
-                status = await session.scalar(
-                    sa.select(col(Job.status)).where(col(Job.id) == job_id)
-                )
-            if status is None or JobStatus(status).is_terminal:
-                return
-            # The snapshot covers a job that finished since the read above.
-            async for _event in jobs.events.watch_job(job_id):
-                pass
-    except (TimeoutError, *REDIS_DOWN):
-        return  # the caller reads the row, which is the record
+    return Submitted(job, place=await _after_submit(jobs, job))
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-async def _owned(session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
-    job = await session.get(Job, job_id, populate_existing=True)
-    if job is None or job.user_id != user_id:
-        raise ServiceError(ErrorCode.NOT_FOUND, f"no job with id {job_id}", "id")
-    return job
 
 
 async def _idempotent(
@@ -375,7 +217,8 @@ async def _charge_and_insert(
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
 
 
-async def _after_submit(jobs: Jobs, job: Job) -> None:
+async def _after_submit(jobs: Jobs, job: Job) -> QueuePlace | None:
+    """Enqueue the committed job and announce it; return the place announced."""
     # The job is committed and charged: Redis being away must not turn that into
     # an error, which a client would retry and pay for twice. The sweeper sends
     # the job once Redis is back; until then nothing else here can work either.
@@ -384,16 +227,16 @@ async def _after_submit(jobs: Jobs, job: Job) -> None:
         what=f"job {job.id}: enqueue",
         patience=0,
     ):
-        return
-    position, eta = await queue_position(jobs, job=job)
+        return None
+    place = await queue_position(jobs, job=job)
     event = JobEvent(
         job_id=job.id,
         user_id=job.user_id,
         type=EventType.QUEUED,
         status=JobStatus.QUEUED,
         at=job.created_at,
-        queue_position=position,
-        eta_seconds=eta,
+        queue_position=None if place is None else place.position,
+        eta_seconds=None if place is None else place.eta_seconds,
         step=0,
         total_steps=job.total_steps,
         percent=0.0,
@@ -404,6 +247,7 @@ async def _after_submit(jobs: Jobs, job: Job) -> None:
         what=f"job {job.id}: QUEUED event",
         patience=0,
     )
+    return place
 
 
 def _is_public(settings: Settings, tier: Tier, asked: bool | None) -> bool:

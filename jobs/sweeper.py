@@ -5,16 +5,25 @@ Every change is a conditional update or an idempotent enqueue, so two sweepers
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 
 from core.enums import JobStatus
-from core.errors import ErrorCode
+from core.errors import JobErrorCode
 from core.models import Job, utcnow
-from jobs.lifecycle import enqueue_all, finish_job, stale_before, task_of
-from jobs.submission import Jobs, announce_end
+from jobs.ending import announce_end
+from jobs.lifecycle import (
+    Ending,
+    Guard,
+    enqueue_all,
+    finish_job,
+    stale_before,
+    task_of,
+)
+from jobs.services import Jobs
 
 BATCH = 100  # jobs per kind of repair per run
 
@@ -35,27 +44,19 @@ async def sweep(jobs: Jobs) -> SweepReport:
     settings = jobs.settings
     stale = stale_before(settings)
     expiry = utcnow() - timedelta(minutes=settings.queued_expiry_minutes)
-    async with jobs.db.session() as session:
-        dead = list(
-            await session.scalars(
-                sa.select(Job)
-                .where(
-                    col(Job.status) == JobStatus.RUNNING, col(Job.heartbeat_at) < stale
-                )
-                .limit(BATCH)
-            )
-        )
-        old = list(
-            await session.scalars(
-                sa.select(Job)
-                .where(
-                    col(Job.status) == JobStatus.QUEUED, col(Job.created_at) < expiry
-                )
-                .limit(BATCH)
-            )
-        )
+    await _repair_dead_runs(jobs, stale, report)
+    await _expire_old_waits(jobs, expiry, report)
+    report.reenqueued = await _resend_dispatched(jobs, expiry)
+    return report
+
+
+async def _repair_dead_runs(jobs: Jobs, stale: datetime, report: SweepReport) -> None:
+    """Hand jobs of dead workers out again, or fail them after too many tries."""
+    dead = await _select(
+        jobs, col(Job.status) == JobStatus.RUNNING, col(Job.heartbeat_at) < stale
+    )
     for job in dead:
-        if job.attempts < settings.max_attempts:
+        if job.attempts < jobs.settings.max_attempts:
             # The claim takes over a stale RUNNING job; a fresh arq id per attempt
             # gets past the dead delivery's entry, and repeats of it are no-ops.
             assert job.enqueued_at is not None  # it was dispatched to run at all
@@ -71,55 +72,67 @@ async def sweep(jobs: Jobs) -> SweepReport:
             jobs,
             job,
             JobStatus.RUNNING,
-            ErrorCode.TIMEOUT,
-            f"worker stopped responding {job.attempts} times",
+            Ending.failure(
+                job,
+                JobErrorCode.TIMEOUT,
+                f"worker stopped responding {job.attempts} times",
+            ),
             still=col(Job.heartbeat_at) < stale,
         ):
             report.timed_out += 1
+
+
+async def _expire_old_waits(jobs: Jobs, expiry: datetime, report: SweepReport) -> None:
+    """Fail and refund jobs queued longer than the queue time limit."""
+    minutes = jobs.settings.queued_expiry_minutes
+    message = f"waited more than {minutes:g} minutes for a worker"
+    old = await _select(
+        jobs, col(Job.status) == JobStatus.QUEUED, col(Job.created_at) < expiry
+    )
     for job in old:
-        message = (
-            f"waited more than {settings.queued_expiry_minutes:g} minutes for a worker"
-        )
-        if await _fail(jobs, job, JobStatus.QUEUED, ErrorCode.EXPIRED, message):
+        ending = Ending.failure(job, JobErrorCode.EXPIRED, message)
+        if await _fail(jobs, job, JobStatus.QUEUED, ending):
             report.expired += 1
-    async with jobs.db.session() as session:
-        dispatched = list(
-            await session.scalars(
-                sa.select(Job)
-                .where(
-                    col(Job.status) == JobStatus.QUEUED,
-                    col(Job.enqueued_at).is_not(None),
-                    col(Job.created_at) >= expiry,
-                )
-                .order_by(col(Job.enqueued_at))
-                .limit(BATCH)
-            )
-        )
-    # arq ignores an id it already holds, so only lost enqueues take effect.
+
+
+async def _resend_dispatched(jobs: Jobs, expiry: datetime) -> int:
+    """Enqueue dispatched jobs again: arq ignores an id it already holds, so only
+    enqueues that were lost take effect."""
+    dispatched = await _select(
+        jobs,
+        col(Job.status) == JobStatus.QUEUED,
+        col(Job.enqueued_at).is_not(None),
+        col(Job.created_at) >= expiry,
+        order=col(Job.enqueued_at),
+    )
     await enqueue_all(jobs.queue, dispatched)
-    report.reenqueued = len(dispatched)
-    return report
+    return len(dispatched)
+
+
+async def _select(
+    jobs: Jobs, *where: sa.ColumnElement[bool], order: Any = None
+) -> list[Job]:
+    query = sa.select(Job).where(*where).limit(BATCH)
+    if order is not None:
+        query = query.order_by(order)
+    async with jobs.db.session() as session:
+        return list(await session.scalars(query))
 
 
 async def _fail(
     jobs: Jobs,
     job: Job,
     current: JobStatus,
-    code: ErrorCode,
-    message: str,
+    ending: Ending,
     still: sa.ColumnElement[bool] | None = None,
 ) -> bool:
     async with jobs.db.session() as session:
         done = await finish_job(
             session,
             job_id=job.id,
-            status=JobStatus.FAILED,
+            ending=ending,
             settings=jobs.settings,
-            refund=job.cost,
-            error_code=code,
-            error_message=message,
-            only_from=(current,),
-            where=still,
+            guard=Guard(only_from=(current,), where=still),
         )
     if done is None:
         return False

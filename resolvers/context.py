@@ -1,6 +1,11 @@
-"""Per-request context: the app's services, the authenticated caller, loaders."""
+"""What every resolver receives as info.context: the services, the caller, loaders.
+
+The API builds one Context per HTTP request and one per websocket connection
+(api/view.py); resolvers read it and never build services themselves.
+"""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from starlette.requests import Request
@@ -11,14 +16,15 @@ from core.db import Database
 from core.ratelimit import LimitState, RateLimiter
 from core.settings import Settings
 from core.storage import Storage
-from core.tokens import Caller, authenticate
+from core.tokens import Caller
 from engine.catalog import Catalog
-from jobs.submission import Jobs
+from jobs.services import Jobs
+from resolvers.loaders import Loaders
 
 
 @dataclass
 class Services:
-    """What the API needs, built once by the composition root (darkroom.cli)."""
+    """What the API needs, built once by the composition root (darkroom/services.py)."""
 
     settings: Settings
     db: Database
@@ -30,9 +36,9 @@ class Services:
     jobs: Jobs | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Context:
-    """What every resolver receives as info.context."""
+    """The request's services, caller and DataLoaders."""
 
     services: Services
     request: Request | WebSocket
@@ -42,8 +48,6 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None)
     # Set by the cost extension before execution: this operation's points bucket.
     rate_limit: LimitState | None = None
-    # DataLoaders, created on first use so each request batches its own lookups.
-    loaders: dict[str, Any] = field(default_factory=dict)
 
     @property
     def db(self) -> Database:
@@ -55,21 +59,20 @@ class Context:
         """The service settings."""
         return self.services.settings
 
+    @property
+    def jobs(self) -> Jobs:
+        """The jobs services the app's lifespan opened."""
+        jobs = self.services.jobs
+        assert jobs is not None, "opened by the app's lifespan"
+        return jobs
 
-def bearer_secret(value: str | None) -> str | None:
-    """The secret from an `Authorization: Bearer <token>` value, if well formed."""
-    if not value:
-        return None
-    scheme, _, secret = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    return secret.strip()
+    @property
+    def user_caller(self) -> Caller:
+        """The authenticated caller; permissions guarantee there is one."""
+        assert self.caller is not None, "guarded by IsAuthenticated"
+        return self.caller
 
-
-async def authenticate_header(services: Services, header: str | None) -> Caller | None:
-    """The caller named by an Authorization header; None for a missing or bad token."""
-    secret = bearer_secret(header)
-    if secret is None:
-        return None
-    async with services.db.session() as session:
-        return await authenticate(session, secret=secret)
+    @cached_property
+    def loaders(self) -> Loaders:
+        """The caller's DataLoaders, made on first use."""
+        return Loaders(self.jobs, user_id=self.user_caller.user.id)

@@ -1,85 +1,110 @@
-"""Error shaping: service refusals keep their codes; surprises are logged and masked."""
+"""Refusals as the client sees them: GraphQL paths and names, never Python's.
 
-import logging
-from collections.abc import Iterable
+Core and jobs name the offending input in Python (`where.and_[0].created_at.gt`,
+`negative_prompt`); the field being resolved knows its arguments and input types,
+so the path is looked up there (`where._and.0.createdAt._gt`), never guessed.
+Mutations return these as userErrors; queries raise them, and api/errors.py
+gives each its code and field.
+"""
 
-import strawberry
-from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
-from strawberry.types import ExecutionContext
+import functools
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
+
+from strawberry.types import Info
+from strawberry.types.base import StrawberryContainer, has_object_definition
 
 from core.errors import ServiceError, ValidationFailed
-from schema.user_error import UserError
+from schema.errors import UserError
 
-log = logging.getLogger("darkroom.api")
-
-# Core names fields in Python; payload errors point at the GraphQL input path.
-_SPECIAL_FIELDS = {"ids": ["ids"], "id": ["id"], "wait": ["wait"], "file": ["file"]}
-
-
-def input_path(field: str | None) -> list[str] | None:
-    """Map a Python field name to its GraphQL input path (`negative_prompt` to input.negativePrompt)."""
-    if field is None:
-        return None
-    if field in _SPECIAL_FIELDS:
-        return _SPECIAL_FIELDS[field]
-    head, *rest = field.split("_")
-    return ["input", head + "".join(part.title() for part in rest)]
+P = ParamSpec("P")
+T = TypeVar("T")
+_SEGMENT = re.compile(r"[^.\[\]]+")
 
 
-def user_errors(err: ServiceError) -> list[UserError]:
-    """The payload errors for a refusal, one per problem."""
+def graphql_path(field: str, info: Info[Any, Any]) -> list[str]:
+    """The GraphQL path of a Python field path, within the field being resolved.
+
+    A first segment that is not an argument is a field of the `input` argument.
+    """
+    names = info.schema.config.name_converter
+    segments = _SEGMENT.findall(field)
+    arguments = {a.python_name: a for a in info._field.arguments}
+    if segments and segments[0] in arguments:
+        argument = arguments[segments.pop(0)]
+    elif "input" in arguments:
+        argument = arguments["input"]
+    else:
+        return segments
+    path = [names.from_argument(argument)]
+    owner = _input_class(argument.type)
+    for segment in segments:
+        found = None
+        if owner is not None and not segment.isdigit():
+            fields = owner.__strawberry_definition__.fields
+            found = next((f for f in fields if f.python_name == segment), None)
+        if found is None:
+            path.append(segment)  # a list index, or nothing we know: as it is
+            continue
+        path.append(names.get_graphql_name(found))
+        owner = _input_class(found.type)
+    return path
+
+
+def in_graphql_terms(err: ServiceError, info: Info[Any, Any]) -> ServiceError:
+    """The same refusal with GraphQL paths in its fields and messages."""
+    if isinstance(err, ValidationFailed):
+        return ValidationFailed([in_graphql_terms(p, info) for p in err.problems])
+    if err.field is None:
+        return err
+    path = graphql_path(err.field, info)
+    message = _renamed(err.message, err.field, path)
+    return ServiceError(err.code, message, ".".join(path))
+
+
+def user_errors(err: ServiceError, info: Info[Any, Any]) -> list[UserError]:
+    """A mutation's payload errors for a refusal, one per problem."""
     problems: Iterable[ServiceError] = (
         err.problems if isinstance(err, ValidationFailed) else [err]
     )
-    return [
-        UserError(field=input_path(p.field), code=p.code.value, message=p.message)
-        for p in problems
-    ]
+    errors = []
+    for problem in problems:
+        mapped = in_graphql_terms(problem, info)
+        field = None if mapped.field is None else mapped.field.split(".")
+        errors.append(UserError(field=field, code=mapped.code, message=mapped.message))
+    return errors
 
 
-class QuietSchema(strawberry.Schema):
-    """A Schema that leaves logging to ErrorCodes.
+def refusals_in_graphql_terms(
+    resolver: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[T]]:
+    """Decorate a query resolver so that its refusals name GraphQL paths."""
 
-    Strawberry logs every error with a traceback; refusals (bad token, cost,
-    rate limit, NOT_FOUND) are answers, not faults, and ErrorCodes already logs
-    the unexpected ones.
-    """
+    @functools.wraps(resolver)
+    async def resolve(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await resolver(*args, **kwargs)
+        except ServiceError as err:
+            info = kwargs["info"]
+            raise in_graphql_terms(err, info) from None  # type: ignore[arg-type]  # Strawberry passes info by name
 
-    def process_errors(
-        self,
-        errors: list[GraphQLError],
-        execution_context: ExecutionContext | None = None,
-    ) -> None:
-        """Log nothing here."""
+    return resolve
 
 
-class ErrorCodes(MaskErrors):
-    """Give every error an extensions.code; mask unexpected ones outside debug."""
+def _renamed(message: str, field: str, path: list[str]) -> str:
+    """The message with the field's Python names replaced by their GraphQL ones."""
+    python = _SEGMENT.findall(field)
+    # The path may start with an implicit `input`; line the names up from the end.
+    pairs = zip(reversed(python), reversed(path), strict=False)
+    for old, new in pairs:
+        if old != new:
+            message = re.sub(rf"(?<![\w]){re.escape(old)}(?![\w])", new, message)
+    return message
 
-    def __init__(self, *, debug: bool = False) -> None:
-        super().__init__(error_message="Internal server error.")
-        self.debug = debug
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._coded(error) for error in errors]
-
-    def _coded(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        extensions = dict(error.extensions or {})
-        if isinstance(original, ServiceError):
-            extensions["code"] = original.code.value
-            if original.field:
-                extensions["field"] = original.field
-        elif original is None or isinstance(original, GraphQLError):
-            # Parse and validation errors, or errors that already carry a code.
-            extensions.setdefault("code", "BAD_USER_INPUT")
-        else:
-            log.error("unexpected error in %s", error.path, exc_info=original)
-            if not self.debug:
-                masked = self.anonymise_error(error)
-                masked.extensions = {"code": "INTERNAL"}
-                return masked
-            extensions["code"] = "INTERNAL"
-        error.extensions = extensions
-        return error
+def _input_class(annotation: Any) -> Any:
+    """The input class inside an Optional or list annotation, if it is one."""
+    while isinstance(annotation, StrawberryContainer):
+        annotation = annotation.of_type
+    return annotation if has_object_definition(annotation) else None

@@ -1,6 +1,5 @@
 """Relay `node(id)`: one lookup per node type, each limited to the caller's own objects."""
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -11,56 +10,70 @@ from strawberry.types import Info
 from core.errors import ErrorCode, ServiceError
 from core.history.queries import get_outputs
 from core.tokens import get_token
-from resolvers import jobs
-from resolvers.catalog import model_of
+from core.uploads import get_upload
+from jobs.reads import get_job
+from resolvers.accounts.types import ApiToken
+from resolvers.catalog.types import Model
 from resolvers.context import Context
-from resolvers.history import parse_uuid, to_output
-from resolvers.queries import caller_of
-from schema.types import ApiToken
+from resolvers.errors import refusals_in_graphql_terms
+from resolvers.jobs.types import Job, UploadedImage
+from resolvers.outputs.types import Output
+from schema.ids import row_id
 
-NodeLookup = Callable[[Info[Context, Any], str], Awaitable[relay.Node]]
+NodeLookup = Callable[[Info[Context, Any], relay.GlobalID], Awaitable[relay.Node]]
 
 
 def _not_found(type_name: str) -> ServiceError:
     return ServiceError(ErrorCode.NOT_FOUND, f"no such {type_name}", "id")
 
 
-async def _output(info: Info[Context, Any], node_id: str) -> relay.Node:
-    output_id = _uuid(node_id, "Output")
+async def _output(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
+    output_id = row_id(gid, "Output")
     async with info.context.db.session() as session:
         found = await get_outputs(
-            session, user_id=caller_of(info).user.id, ids=[output_id]
+            session, user_id=info.context.user_caller.user.id, ids=[output_id]
         )
     if output_id not in found:
         raise _not_found("Output")
-    return await to_output(info, found[output_id])
+    return Output.from_row(found[output_id])
 
 
-async def _api_token(info: Info[Context, Any], node_id: str) -> relay.Node:
-    token_id = _uuid(node_id, "ApiToken")
+async def _api_token(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
     async with info.context.db.session() as session:
         token = await get_token(
-            session, user_id=caller_of(info).user.id, token_id=token_id
+            session,
+            user_id=info.context.user_caller.user.id,
+            token_id=row_id(gid, "ApiToken"),
         )
     return ApiToken.from_row(token)
 
 
-async def _model(info: Info[Context, Any], node_id: str) -> relay.Node:
-    model = info.context.services.catalog.models.get(node_id)
+async def _model(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
+    model = info.context.services.catalog.models.get(gid.node_id)
     if model is None:
         raise _not_found("Model")
-    return model_of(model)
+    return Model.of(model)
 
 
-async def _job(info: Info[Context, Any], node_id: str) -> relay.Node:
-    return await jobs.resolve_job(info, relay.GlobalID("Job", node_id))
+async def _job(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
+    row = await get_job(
+        info.context.jobs,
+        user_id=info.context.user_caller.user.id,
+        job_id=row_id(gid, "Job"),
+    )
+    return Job.from_row(row)
 
 
-def _uuid(node_id: str, type_name: str) -> uuid.UUID:
-    try:
-        return parse_uuid(node_id, "id")
-    except ServiceError:
-        raise _not_found(type_name) from None
+async def _upload(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
+    upload_id = row_id(gid, "UploadedImage")
+    async with info.context.db.session() as session:
+        try:
+            upload = await get_upload(
+                session, user_id=info.context.user_caller.user.id, upload_id=upload_id
+            )
+        except ServiceError:
+            raise _not_found("UploadedImage") from None
+    return UploadedImage.from_row(upload)
 
 
 # Every Node type and how to look one up; a new Node type adds its entry here.
@@ -69,9 +82,11 @@ NODE_LOOKUPS: dict[str, NodeLookup] = {
     "ApiToken": _api_token,
     "Model": _model,
     "Job": _job,
+    "UploadedImage": _upload,
 }
 
 
+@refusals_in_graphql_terms
 async def resolve_node(
     info: Info[Context, Any],
     id: Annotated[
@@ -82,4 +97,4 @@ async def resolve_node(
     lookup = NODE_LOOKUPS.get(id.type_name)
     if lookup is None:
         raise _not_found("object")
-    return await lookup(info, id.node_id)
+    return await lookup(info, id)

@@ -13,7 +13,8 @@ class IsAuthenticated(BasePermission):
     """The request carries a valid, active API token."""
 
     message = "A valid API token is required: send `Authorization: Bearer drk_...`."
-    error_extensions: ClassVar[dict[str, Any]] = {"code": "UNAUTHENTICATED"}
+    # Strawberry reads both per instance; they never change.
+    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012
 
     def has_permission(
         self, source: Any, info: Info[Context, Any], **kwargs: Any
@@ -24,7 +25,7 @@ class IsAuthenticated(BasePermission):
 
 class _HasScope(BasePermission):
     scope: ClassVar[Scope]
-    error_extensions: ClassVar[dict[str, Any]] = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012  # read per instance
 
     @property
     def message(self) -> str:  # type: ignore[override]  # Strawberry reads it as an attribute
@@ -59,3 +60,20 @@ class CanManage(_HasScope):
 def needs(permission: type[BasePermission]) -> list[type[BasePermission]]:
     """Authentication, then one scope: the usual guard for a field."""
     return [IsAuthenticated, permission]
+
+
+class CanManageVisibility(BasePermission):
+    """Changing isPublic needs MANAGE; favorites need only READ."""
+
+    message = "This token lacks the MANAGE scope, which changing isPublic needs."
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012  # read per instance
+
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
+        """True unless isPublic is set by a token without MANAGE."""
+        update = kwargs.get("input")
+        if update is None or getattr(update, "is_public", None) is None:
+            return True
+        caller = info.context.caller
+        return caller is not None and Scope.MANAGE in caller.scopes

@@ -1,10 +1,12 @@
 """GraphQL enums, each wrapping the core enum it mirrors, every value described."""
 
+from enum import Enum
 from typing import Any
 
 import strawberry
 
-from core import enums
+from core import enums, errors
+from core.history import filters, paging, queries
 
 
 def described(enum: Any, descriptions: dict[str, str]) -> Any:
@@ -83,5 +85,129 @@ GalleryStatus = described(
         "WAITING_FOR_APPROVAL": "Under review.",
         "APPROVED": "Shown in the public gallery (when public).",
         "REJECTED": "Not shown in the gallery.",
+    },
+)
+ErrorCode = described(
+    strawberry.enum(
+        errors.ErrorCode,
+        description=(
+            "Why a request or one of its inputs was refused: in userErrors { code } and "
+            "in errors[].extensions.code. Stable: values are added, never renamed."
+        ),
+    ),
+    {
+        "UNAUTHENTICATED": "No valid token: missing, malformed, unknown or revoked.",
+        "FORBIDDEN": "The token lacks the scope this needs, or the rule forbids it.",
+        "NOT_FOUND": "No such object of yours (another account's ids are not found either).",
+        "BAD_USER_INPUT": "A value that breaks a rule of the schema or of its field.",
+        "REQUIRED": "A value that must be given (or must not be empty) is missing.",
+        "TOO_LONG": "A text over its length limit; never cut.",
+        "OUT_OF_RANGE": "A number outside its allowed range; never clamped.",
+        "ALREADY_EXISTS": "Something with this identity exists already.",
+        "TOO_MANY_TOKENS": "The account has as many active tokens as it may.",
+        "INSUFFICIENT_CREDITS": "The balance does not cover the cost; nothing was charged.",
+        "INVALID_SIZE": "Width or height is not a multiple of 8 within the model's bounds.",
+        "UNKNOWN_MODEL": "No model or upscaler with this id in the catalog.",
+        "UNKNOWN_SCHEDULER": "A scheduler the model does not accept; never swapped.",
+        "PROMPT_TOO_LONG": "A prompt over 500 characters; never cut.",
+        "INVALID_IMAGE": "An image that is empty, corrupt, truncated or not PNG, JPEG or WebP.",
+        "IMAGE_TOO_LARGE": "An image over 10 MB or its pixel limit.",
+        "QUEUE_LIMIT_REACHED": "Too many of the account's jobs wait for a free slot already.",
+        "IDEMPOTENCY_CONFLICT": "The idempotency key was used before with different input.",
+        "JOB_FINISHED": "The job has finished already, so it cannot change.",
+        "QUERY_TOO_COMPLEX": "The operation is over the cost, depth, alias or size limits.",
+        "RATE_LIMITED": "The caller's points or job-creation budget is spent; retry later.",
+        "BAD_REQUEST": "The HTTP request itself is malformed (not a GraphQL request).",
+        "PAYLOAD_TOO_LARGE": "The request body is over its size limit.",
+        "METHOD_NOT_ALLOWED": "An HTTP method /graphql does not serve.",
+        "OPERATION_NOT_ALLOWED": "An operation type this transport does not carry.",
+        "TOO_MANY_SUBSCRIPTIONS": "One connection runs as many operations as it may.",
+        "UNAVAILABLE": "A dependency is away for a moment; nothing changed, try again.",
+        "INTERNAL": "An unexpected server error; it was logged. Retrying may help.",
+    },
+)
+JobErrorCode = described(
+    strawberry.enum(
+        errors.JobErrorCode,
+        description="Why a job failed (it was refunded). Stable: values are added, never renamed.",
+    ),
+    {
+        "ENGINE_ERROR": "The model failed on the worker, or could not be loaded.",
+        "INVALID_REQUEST": "The request no longer fits the catalog (its model was removed).",
+        "STORAGE_ERROR": "An input could not be read or an output could not be stored.",
+        "TIMEOUT": "The job ran longer than the job time limit.",
+        "EXPIRED": "The job waited in the queue longer than the queue time limit.",
+    },
+)
+JobUpdateType = described(
+    strawberry.enum(
+        enums.EventType, name="JobUpdateType", description="What happened to a job."
+    ),
+    {
+        "QUEUED": "Accepted, or its place in the queue changed.",
+        "STARTED": "A worker started it.",
+        "PROGRESS": "A denoising step (or an upscale tile) finished.",
+        "OUTPUT": "An image was stored.",
+        "SUCCEEDED": "Every image is stored; the last update.",
+        "FAILED": "It failed and was refunded; the last update.",
+        "CANCELLED": "It was cancelled; the last update.",
+    },
+)
+
+
+class _Family(Enum):
+    # The engine's Family, which the schema may not import; a test keeps them equal.
+    SD15 = "SD15"
+    SD2 = "SD2"
+    SDXL = "SDXL"
+
+
+ModelFamily = described(
+    strawberry.enum(
+        _Family,
+        name="ModelFamily",
+        description="Architecture family of a generation model.",
+    ),
+    {
+        "SD15": "Stable Diffusion 1.x.",
+        "SD2": "Stable Diffusion 2.x.",
+        "SDXL": "Stable Diffusion XL.",
+    },
+)
+AspectRatio = described(
+    strawberry.enum(
+        filters.AspectRatio,
+        description="Width to height, matched exactly (width * h == height * w).",
+    ),
+    {
+        "SQUARE_1_1": "1:1.",
+        "LANDSCAPE_16_9": "16:9.",
+        "PORTRAIT_9_16": "9:16.",
+        "LANDSCAPE_3_2": "3:2.",
+        "PORTRAIT_2_3": "2:3.",
+        "LANDSCAPE_4_3": "4:3.",
+        "PORTRAIT_3_4": "3:4.",
+        "LANDSCAPE_5_4": "5:4.",
+        "PORTRAIT_4_5": "4:5.",
+        "LANDSCAPE_2_4_1": "2.4:1 (12:5).",
+    },
+)
+Direction = described(
+    strawberry.enum(
+        paging.Direction, description="Sort direction; NULLs come last either way."
+    ),
+    {"ASC": "Smallest or oldest first.", "DESC": "Largest or newest first."},
+)
+OutputOrderField = described(
+    strawberry.enum(
+        queries.OutputOrderField,
+        description="What outputs can be sorted by; the id always breaks ties.",
+    ),
+    {
+        "CREATED_AT": "When the output was stored.",
+        "WIDTH": "Width in pixels.",
+        "HEIGHT": "Height in pixels.",
+        "INFERENCE_STEPS": "Denoising steps (NULL for upscales, sorted last).",
+        "GUIDANCE_SCALE": "Guidance scale (NULL for upscales, sorted last).",
     },
 )

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 from starlette.testclient import TestClient
 
+from api.schema import schema
 from core.settings import Settings
-from schema.root import schema
 from tests.conftest import Api
 
 SDL = print_schema(schema._schema)

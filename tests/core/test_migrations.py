@@ -51,3 +51,60 @@ def test_every_table_exists_after_upgrade(
         "outputs",
         "uploads",
     } <= asyncio.run(tables())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_job_stored_before_0002_keeps_its_preview_setting_under_the_new_name(
+    kind: str, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from core.db import Database
+    from core.enums import JobKind, JobSource, JobStatus, Tier
+    from core.migrate import alembic_config
+    from core.models import Job, User
+
+    name = f"darkroom_migrate_{uuid.uuid4().hex[:8]}"
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(name)
+
+    async def store_old_job() -> uuid.UUID:
+        db = Database(url)
+        async with db.session() as session:
+            user = User(email="old@example.com", tier=Tier.PRO)
+            session.add(user)
+            await session.flush()
+            job = Job(
+                user_id=user.id,
+                kind=JobKind.GENERATE,
+                source=JobSource.API,
+                status=JobStatus.QUEUED,
+                model_id="darkroom-tiny",
+                params={"prompt": "a fox", "previews": 2},
+            )
+            session.add(job)
+        await db.dispose()
+        return job.id
+
+    async def params_of(job_id: uuid.UUID) -> dict[str, object]:
+        db = Database(url)
+        async with db.session() as session:
+            job = await session.get(Job, job_id)
+        await db.dispose()
+        assert job is not None
+        return job.params
+
+    try:
+        # given a database at 0001 holding a job whose params say "previews"
+        command.upgrade(alembic_config(url), "0001")
+        job_id = asyncio.run(store_old_job())
+        # when it is brought to head
+        upgrade_database(url)
+        # then the job asks for the same previews under the request's own name
+        assert asyncio.run(params_of(job_id)) == {"prompt": "a fox", "preview_every": 2}
+    finally:
+        if kind == "postgresql":
+            asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))

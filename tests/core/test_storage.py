@@ -11,15 +11,10 @@ import boto3
 import httpx
 import pytest
 
+from core.s3 import S3Storage
 from core.settings import Settings
-from core.storage import (
-    SIGNING_KEY_FILE,
-    LocalStorage,
-    S3Storage,
-    check_key,
-    load_signing_key,
-    open_storage,
-)
+from core.storage import SIGNING_KEY_FILE, LocalStorage, check_key, load_signing_key
+from darkroom.services import open_storage
 
 KEY = "outputs/1234/0.png"
 PNG = b"\x89PNG\r\n\x1a\n pretend pixels"

@@ -15,7 +15,7 @@ from core.enums import Tier
 from core.errors import ErrorCode, ServiceError
 from core.models import Upload, User
 from core.settings import Settings
-from core.storage import LocalStorage, Storage, open_storage
+from core.storage import LocalStorage, Storage
 from core.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
@@ -23,9 +23,9 @@ from core.uploads import (
     CheckedImage,
     check_image,
     get_upload,
-    load_upload_image,
     save_upload,
 )
+from darkroom.services import open_storage
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
@@ -150,7 +150,7 @@ def test_the_upscale_limit_is_one_megapixel():
     assert UPSCALE_MAX_PIXELS == 1024 * 1024
 
 
-# --- save_upload, get_upload, load_upload_image --------------------------------------
+# --- save_upload and get_upload --------------------------------------
 
 
 async def new_user(db: Database) -> uuid.UUID:
@@ -185,7 +185,7 @@ async def test_an_upload_is_stored_under_the_user_and_recorded(
         by_text = await get_upload(session, user_id=alice, upload_id=str(upload.id))
     assert found.id == by_text.id == upload.id
     assert found.created_at.tzinfo is not None
-    assert await load_upload_image(storage, found) == data
+    assert await storage.get(found.storage_key) == data
 
 
 async def test_a_refused_upload_stores_nothing(db: Database, storage: LocalStorage):
@@ -231,5 +231,5 @@ async def test_an_upload_round_trips_through_s3(db: Database, s3_settings: Setti
         upload = await save_upload(session, storage, user_id=alice, data=data)
     # then it is stored with a .jpg key and reads back
     assert upload.storage_key.endswith(".jpg")
-    assert await load_upload_image(storage, upload) == data
+    assert await storage.get(upload.storage_key) == data
     assert await storage.exists(upload.storage_key)

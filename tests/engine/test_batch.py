@@ -5,7 +5,7 @@ from PIL import Image
 
 from engine.generate import GenerationResult, generate, generate_batch
 from engine.progress import Cancelled
-from engine.requests import GenerationRequest, InvalidRequests
+from engine.requests import GenerationRequest, resolve_request
 
 SIZE = 64
 
@@ -16,7 +16,7 @@ def req(prompt: str, seed: int, **changes) -> GenerationRequest:
         "prompt": prompt,
         "width": SIZE,
         "height": SIZE,
-        "steps": 3,
+        "inference_steps": 3,
         "seed": seed,
         **changes,
     }
@@ -40,20 +40,19 @@ def test_compatible_requests_batch_and_equal_their_solo_runs(pipes, catalog) -> 
         req("a cat", 1),
         req("a red house", 50, num_outputs=2, negative_prompt="blue"),
         req("a tree at night", 9, negative_prompt="dog"),
-        req("a cat", 1, steps=4),
+        req("a cat", 1, inference_steps=4),
     ]
     steps = [[] for _ in requests]
     # when they run as a batch
     results = generate_batch(
         pipes,
-        catalog,
-        requests,
+        [resolve_request(catalog, r) for r in requests],
         on_steps=[lambda s, t, p, log=log: log.append(s) for log in steps],
     )
     # then each equals its solo run and got its own progress
     for request, result in zip(requests, results, strict=True):
         assert isinstance(result, GenerationResult)
-        assert_same_images(result, generate(pipes, catalog, request))
+        assert_same_images(result, generate(pipes, resolve_request(catalog, request)))
     assert steps == [[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3, 4]]
     # and the two with a negative prompt shared one pipeline call
     assert results[1].seconds == results[2].seconds
@@ -68,8 +67,7 @@ def test_a_cancelled_member_leaves_the_others_intact(pipes, catalog) -> None:
     # when they run as a batch
     results = generate_batch(
         pipes,
-        catalog,
-        requests,
+        [resolve_request(catalog, r) for r in requests],
         on_steps=[lambda s, t, p, log=log: log.append(s) for log in steps],
         should_stops=stops,
     )
@@ -80,33 +78,38 @@ def test_a_cancelled_member_leaves_the_others_intact(pipes, catalog) -> None:
     # and the others finished, equal to their solo runs
     assert steps[0] == steps[2] == [1, 2, 3]
     for i in (0, 2):
-        assert_same_images(results[i], generate(pipes, catalog, requests[i]))
+        assert_same_images(
+            results[i], generate(pipes, resolve_request(catalog, requests[i]))
+        )
 
 
-def test_invalid_and_img2img_members_are_handled_on_their_own(pipes, catalog) -> None:
-    # given a valid request, an invalid one and an img2img one
+def test_an_img2img_member_runs_on_its_own(pipes, catalog) -> None:
+    # given two text-to-image requests and an img2img one
     init = Image.new("RGB", (SIZE, SIZE), (0, 90, 200))
     requests = [
         req("a cat", 1),
-        req("", 2, width=65),
-        req("a cat", 1, init_image=init, strength=0.7),
+        req("a dog", 2),
+        req("a cat", 1, init_image=init, prompt_strength=0.7),
     ]
     # when they run as a batch
-    results = generate_batch(pipes, catalog, requests)
-    # then the invalid one reports its problems and the others ran
-    assert isinstance(results[0], GenerationResult)
-    assert isinstance(results[1], InvalidRequests)
-    assert [p.field for p in results[1].problems] == ["prompt", "width"]
-    assert isinstance(results[2], GenerationResult)
+    results = generate_batch(pipes, [resolve_request(catalog, r) for r in requests])
+    # then every one ran, the img2img one alone with its own step count
+    assert all(isinstance(r, GenerationResult) for r in results)
     assert results[2].request.total_steps == 2
-    assert_same_images(results[2], generate(pipes, catalog, requests[2]))
+    assert_same_images(
+        results[2], generate(pipes, resolve_request(catalog, requests[2]))
+    )
 
 
 def test_large_batches_are_split_by_image_count(pipes, catalog) -> None:
     # given three compatible 2-image requests and room for 4 images per call
     requests = [req("a cat", seed, num_outputs=2) for seed in (1, 10, 20)]
     # when they run as a batch
-    results = generate_batch(pipes, catalog, requests, max_batch_images=4)
+    results = generate_batch(
+        pipes, [resolve_request(catalog, r) for r in requests], max_batch_images=4
+    )
     # then the first two shared a call and the third ran in another
     assert results[0].seconds == results[1].seconds != results[2].seconds
-    assert_same_images(results[2], generate(pipes, catalog, requests[2]))
+    assert_same_images(
+        results[2], generate(pipes, resolve_request(catalog, requests[2]))
+    )

@@ -6,7 +6,7 @@ from PIL import Image
 
 from engine.generate import generate
 from engine.progress import Cancelled, StepHook, StepListener, request_interrupt
-from engine.requests import GenerationRequest, InvalidRequests
+from engine.requests import GenerationRequest, resolve_request
 
 SIZE = 64  # the tiny model's smallest size; as in conftest
 
@@ -17,7 +17,7 @@ def req(**changes) -> GenerationRequest:
         "prompt": "a photo of a cat",
         "width": SIZE,
         "height": SIZE,
-        "steps": 3,
+        "inference_steps": 3,
         "seed": 7,
         **changes,
     }
@@ -40,8 +40,8 @@ def test_the_same_seed_gives_bit_identical_images(pipes, catalog) -> None:
     # given one request
     request = req(num_outputs=2)
     # when it runs twice in one process
-    first = generate(pipes, catalog, request)
-    second = generate(pipes, catalog, request)
+    first = generate(pipes, resolve_request(catalog, request))
+    second = generate(pipes, resolve_request(catalog, request))
     # then every image is bit-identical
     for a, b in zip(first.images, second.images, strict=True):
         assert np.array_equal(pixels(a.image), pixels(b.image))
@@ -54,9 +54,11 @@ def test_image_i_of_a_request_equals_a_single_run_with_seed_plus_i(
     pipes, catalog
 ) -> None:
     # given a three-image request with seed 100
-    batch = generate(pipes, catalog, req(seed=100, num_outputs=3))
+    batch = generate(pipes, resolve_request(catalog, req(seed=100, num_outputs=3)))
     # when each image is made alone with seed 100 + i
-    singles = [generate(pipes, catalog, req(seed=100 + i)) for i in range(3)]
+    singles = [
+        generate(pipes, resolve_request(catalog, req(seed=100 + i))) for i in range(3)
+    ]
     # then image i matches the single run and reports that seed
     for i, single in enumerate(singles):
         assert batch.images[i].index == i
@@ -68,7 +70,11 @@ def test_on_step_fires_once_per_step_for_txt2img(pipes, catalog) -> None:
     # given a 4-step request and a recording callback
     calls = []
     # when it runs
-    generate(pipes, catalog, req(steps=4), on_step=lambda *a: calls.append(a))
+    generate(
+        pipes,
+        resolve_request(catalog, req(inference_steps=4)),
+        on_step=lambda *a: calls.append(a),
+    )
     # then each step is reported once, in order, without previews
     assert calls == [(1, 4, None), (2, 4, None), (3, 4, None), (4, 4, None)]
 
@@ -80,8 +86,9 @@ def test_img2img_reports_only_the_steps_strength_runs(pipes, catalog) -> None:
     # when it runs
     result = generate(
         pipes,
-        catalog,
-        req(steps=10, strength=0.3, init_image=image),
+        resolve_request(
+            catalog, req(inference_steps=10, prompt_strength=0.3, init_image=image)
+        ),
         on_step=lambda step, total, _: steps.append((step, total)),
     )
     # then 3 steps are reported and the output has the requested size
@@ -97,8 +104,7 @@ def test_cancel_at_step_two_stops_within_one_step(pipes, catalog) -> None:
     with pytest.raises(Cancelled) as err:
         generate(
             pipes,
-            catalog,
-            req(steps=20),
+            resolve_request(catalog, req(inference_steps=20)),
             on_step=lambda step, total, _: steps.append(step),
             should_stop=lambda: len(steps) >= 2,
         )
@@ -112,7 +118,12 @@ def test_a_request_cancelled_before_it_starts_runs_no_step(pipes, catalog) -> No
     steps = []
     # when the request runs
     with pytest.raises(Cancelled) as err:
-        generate(pipes, catalog, req(), steps.append, should_stop=lambda: True)
+        generate(
+            pipes,
+            resolve_request(catalog, req()),
+            steps.append,
+            should_stop=lambda: True,
+        )
     # then no step ran
     assert err.value.completed_steps == 0
     assert steps == []
@@ -124,25 +135,13 @@ def test_previews_come_every_n_steps_and_on_the_last(pipes, catalog) -> None:
     # when the request runs
     generate(
         pipes,
-        catalog,
-        req(steps=5, preview_every=2),
+        resolve_request(catalog, req(inference_steps=5, preview_every=2)),
         on_step=lambda step, _, preview: previews.update({step: preview}),
     )
     # then steps 2, 4 and 5 carry an RGB preview at 1/8 of the output size
     assert [s for s, p in previews.items() if p is not None] == [2, 4, 5]
     assert previews[5].size == (SIZE // 8, SIZE // 8)
     assert previews[5].mode == "RGB"
-
-
-def test_invalid_requests_fail_before_any_compute(pipes, catalog) -> None:
-    # given a request with a bad size and scheduler
-    steps = []
-    # when it runs
-    with pytest.raises(InvalidRequests) as err:
-        generate(pipes, catalog, req(width=70, scheduler="X"), on_step=steps.append)
-    # then both problems are reported and nothing ran
-    assert [p.code for p in err.value.problems] == ["INVALID_SIZE", "UNKNOWN_SCHEDULER"]
-    assert steps == []
 
 
 def test_the_step_hook_interrupts_only_when_every_listener_cancelled(

@@ -15,10 +15,10 @@ KEYS = {
     "prompt",
     "negative_prompt",
     "seed",
-    "steps",
-    "guidance",
-    "scheduler",
-    "model",
+    "inference_steps",
+    "guidance_scale",
+    "scheduler_id",
+    "model_id",
     "width",
     "height",
     "engine_version",
@@ -39,8 +39,8 @@ def test_generation_metadata_names_every_setting(metadata) -> None:
     # then it has each documented key, as strings, with the image's own seed
     assert set(metadata) == KEYS
     assert metadata["seed"] == "42"
-    assert metadata["model"] == "darkroom-tiny"
-    assert metadata["guidance"] == "7"
+    assert metadata["model_id"] == "darkroom-tiny"
+    assert metadata["guidance_scale"] == "7"
     assert metadata["engine_version"] == ENGINE_VERSION
 
 

@@ -12,7 +12,7 @@ from engine.catalog import builtin_catalog
 from engine.devmodel import build_tiny_sdxl
 from engine.generate import generate
 from engine.pipelines import ModelLoadError, PipelineCache, pick_device
-from engine.requests import GenerationRequest
+from engine.requests import GenerationRequest, resolve_request
 
 SIZE = 64
 
@@ -65,12 +65,22 @@ def test_sdxl_requests_run_txt2img_and_img2img(pipes, catalog) -> None:
     # given an SDXL request and a progress recorder
     steps = []
     request = GenerationRequest(
-        model_id="darkroom-tiny-xl", prompt="a dog", seed=1, steps=2, preview_every=1
+        model_id="darkroom-tiny-xl",
+        prompt="a dog",
+        seed=1,
+        inference_steps=2,
+        preview_every=1,
     )
     # when it runs, then again from an init image
-    txt = generate(pipes, catalog, request, lambda s, t, p: steps.append((s, p.size)))
-    image = dataclasses.replace(request, init_image=txt.images[0].image, strength=1.0)
-    img = generate(pipes, catalog, image)
+    txt = generate(
+        pipes,
+        resolve_request(catalog, request),
+        lambda s, t, p: steps.append((s, p.size)),
+    )
+    image = dataclasses.replace(
+        request, init_image=txt.images[0].image, prompt_strength=1.0
+    )
+    img = generate(pipes, resolve_request(catalog, image))
     # then both give images of the requested size, with previews every step
     assert steps == [(1, (8, 8)), (2, (8, 8))]
     assert txt.images[0].image.size == img.images[0].image.size == (SIZE, SIZE)
@@ -88,9 +98,18 @@ def test_every_allowed_scheduler_runs_and_the_base_one_comes_back(
         # when a request uses that scheduler
         steps = []
         request = GenerationRequest(
-            model.id, "a cat", width=SIZE, height=SIZE, steps=3, scheduler=scheduler_id
+            model.id,
+            "a cat",
+            width=SIZE,
+            height=SIZE,
+            inference_steps=3,
+            scheduler_id=scheduler_id,
         )
-        generate(pipes, catalog, request, lambda s, t, p, log=steps: log.append(s))
+        generate(
+            pipes,
+            resolve_request(catalog, request),
+            lambda s, t, p, log=steps: log.append(s),
+        )
         with loaded.scheduler(loaded.text2img, scheduler_id):
             swapped = type(loaded.text2img.scheduler).__name__
             output = run(loaded.text2img)
@@ -114,13 +133,17 @@ def test_heun_and_pndm_img2img_report_exactly_the_strength_steps(
         request = GenerationRequest(
             "darkroom-tiny",
             "a cat",
-            steps=10,
-            strength=0.3,
-            scheduler=scheduler_id,
+            inference_steps=10,
+            prompt_strength=0.3,
+            scheduler_id=scheduler_id,
             init_image=Image.new("RGB", (SIZE, SIZE)),
         )
         # when an img2img request runs
-        generate(pipes, catalog, request, lambda s, t, p, log=steps: log.append((s, t)))
+        generate(
+            pipes,
+            resolve_request(catalog, request),
+            lambda s, t, p, log=steps: log.append((s, t)),
+        )
         # then int(10 * 0.3) = 3 steps are reported
         assert steps == [(1, 3), (2, 3), (3, 3)], scheduler_id
 
@@ -187,10 +210,17 @@ def test_the_builtin_model_runs_in_bfloat16_on_cpu(data_dir) -> None:
     cache = PipelineCache("cpu", max_loaded=1)
     previews = []
     request = GenerationRequest(
-        "darkroom-tiny", "a cat", width=SIZE, height=SIZE, steps=2, preview_every=1
+        "darkroom-tiny",
+        "a cat",
+        width=SIZE,
+        height=SIZE,
+        inference_steps=2,
+        preview_every=1,
     )
     # when it generates
-    result = generate(cache, catalog, request, lambda s, t, p: previews.append(p))
+    result = generate(
+        cache, resolve_request(catalog, request), lambda s, t, p: previews.append(p)
+    )
     # then the weights are bf16 and the image and previews come out as RGB
     assert cache.get(catalog.default_model()).dtype is torch.bfloat16
     assert result.images[0].image.size == (SIZE, SIZE)

@@ -39,21 +39,28 @@ def test_defaults_come_from_the_model_entry(catalog) -> None:
     resolved = resolve_request(catalog, request(prompt="  a   cat \n on a mat "))
     # then the model's defaults fill the rest and the prompt is normalised
     assert resolved.prompt == "a cat on a mat"
-    assert (resolved.width, resolved.height, resolved.steps) == (256, 256, 20)
-    assert (resolved.guidance, resolved.scheduler) == (7.0, "K_EULER")
+    assert (resolved.width, resolved.height, resolved.inference_steps) == (256, 256, 20)
+    assert (resolved.guidance_scale, resolved.scheduler_id) == (7.0, "K_EULER")
     assert 0 <= resolved.seed < MAX_SEED
-    assert resolved.strength is None
+    assert resolved.prompt_strength is None
     assert resolved.total_steps == 20
 
 
 def test_given_values_are_used_as_sent(catalog) -> None:
     # given explicit values within bounds
-    req = request(width=64, height=128, steps=3, guidance=1, scheduler="DDIM", seed=5)
+    req = request(
+        width=64,
+        height=128,
+        inference_steps=3,
+        guidance_scale=1,
+        scheduler_id="DDIM",
+        seed=5,
+    )
     # when resolved
     resolved = resolve_request(catalog, dataclasses.replace(req, num_outputs=3))
     # then nothing is changed and each output has its own seed
-    assert (resolved.width, resolved.height, resolved.steps) == (64, 128, 3)
-    assert (resolved.guidance, resolved.scheduler) == (1.0, "DDIM")
+    assert (resolved.width, resolved.height, resolved.inference_steps) == (64, 128, 3)
+    assert (resolved.guidance_scale, resolved.scheduler_id) == (1.0, "DDIM")
     assert resolved.seeds == [5, 6, 7]
 
 
@@ -62,7 +69,7 @@ def test_img2img_takes_the_init_image_size_and_counts_strength_steps(catalog) ->
     image = Image.new("L", (96, 64))
     # when resolved
     resolved = resolve_request(
-        catalog, request(init_image=image, steps=10, strength=0.3)
+        catalog, request(init_image=image, inference_steps=10, prompt_strength=0.3)
     )
     # then the output size is the image's and only 3 steps run
     assert (resolved.width, resolved.height) == (96, 64)
@@ -70,8 +77,8 @@ def test_img2img_takes_the_init_image_size_and_counts_strength_steps(catalog) ->
     assert resolved.init_image.mode == "RGB"
     assert resolved.total_steps == 3
     # and strength defaults to 0.5
-    default = resolve_request(catalog, request(init_image=image, steps=10))
-    assert default.strength == 0.5
+    default = resolve_request(catalog, request(init_image=image, inference_steps=10))
+    assert default.prompt_strength == 0.5
     assert default.total_steps == 5
 
 
@@ -99,29 +106,34 @@ def test_img2img_takes_the_init_image_size_and_counts_strength_steps(catalog) ->
         ),
         ({"height": 32}, "height", "INVALID_SIZE", "in 64..1024; got 32"),
         ({"width": 2048}, "width", "INVALID_SIZE", "got 2048"),
-        ({"steps": 0}, "steps", "OUT_OF_RANGE", "steps must be in 1..50; got 0"),
-        ({"steps": 51}, "steps", "OUT_OF_RANGE", "got 51"),
         (
-            {"width": 1024, "height": 1024, "steps": 31},
-            "steps",
+            {"inference_steps": 0},
+            "inference_steps",
             "OUT_OF_RANGE",
-            "width*height*steps must be at most 31457280",
+            "steps must be in 1..50; got 0",
+        ),
+        ({"inference_steps": 51}, "inference_steps", "OUT_OF_RANGE", "got 51"),
+        (
+            {"width": 1024, "height": 1024, "inference_steps": 31},
+            "inference_steps",
+            "OUT_OF_RANGE",
+            "width*height*inference_steps must be at most 31457280",
         ),
         (
-            {"guidance": 0.5},
-            "guidance",
+            {"guidance_scale": 0.5},
+            "guidance_scale",
             "OUT_OF_RANGE",
-            "guidance must be in 1..20; got 0.5",
+            "guidance_scale must be in 1..20; got 0.5",
         ),
-        ({"guidance": 21.0}, "guidance", "OUT_OF_RANGE", "got 21.0"),
-        ({"guidance": float("nan")}, "guidance", "OUT_OF_RANGE", "got nan"),
+        ({"guidance_scale": 21.0}, "guidance_scale", "OUT_OF_RANGE", "got 21.0"),
+        ({"guidance_scale": float("nan")}, "guidance_scale", "OUT_OF_RANGE", "got nan"),
         (
-            {"scheduler": "K_LMS"},
-            "scheduler",
+            {"scheduler_id": "K_LMS"},
+            "scheduler_id",
             "UNKNOWN_SCHEDULER",
             "K_EULER, K_EULER_ANCESTRAL",
         ),
-        ({"scheduler": "EULER"}, "scheduler", "UNKNOWN_SCHEDULER", "got 'EULER'"),
+        ({"scheduler_id": "EULER"}, "scheduler_id", "UNKNOWN_SCHEDULER", "got 'EULER'"),
         (
             {"num_outputs": 0},
             "num_outputs",
@@ -136,24 +148,33 @@ def test_img2img_takes_the_init_image_size_and_counts_strength_steps(catalog) ->
             "OUT_OF_RANGE",
             "seed must be in 0..2147483646",
         ),
-        ({"strength": 0.5}, "strength", "OUT_OF_RANGE", "only with an init_image"),
         (
-            {"init_image": Image.new("RGB", (64, 64)), "strength": 0.0},
-            "strength",
+            {"prompt_strength": 0.5},
+            "prompt_strength",
+            "OUT_OF_RANGE",
+            "only with an init image",
+        ),
+        (
+            {"init_image": Image.new("RGB", (64, 64)), "prompt_strength": 0.0},
+            "prompt_strength",
             "OUT_OF_RANGE",
             "strength must be in (0, 1]; got 0.0",
         ),
         (
-            {"init_image": Image.new("RGB", (64, 64)), "strength": 1.5},
-            "strength",
+            {"init_image": Image.new("RGB", (64, 64)), "prompt_strength": 1.5},
+            "prompt_strength",
             "OUT_OF_RANGE",
             "got 1.5",
         ),
         (
-            {"init_image": Image.new("RGB", (64, 64)), "steps": 4, "strength": 0.2},
-            "strength",
+            {
+                "init_image": Image.new("RGB", (64, 64)),
+                "inference_steps": 4,
+                "prompt_strength": 0.2,
+            },
+            "prompt_strength",
             "OUT_OF_RANGE",
-            "int(steps*strength) must be at least 1 step; got int(4*0.2) = 0",
+            "int(inference_steps*prompt_strength) must be at least 1 step; got int(4*0.2) = 0",
         ),
         (
             {"init_image": Image.new("RGB", (100, 64))},
@@ -185,11 +206,16 @@ def test_each_rule_reports_field_code_and_value(
 
 def test_all_problems_are_reported_at_once(catalog) -> None:
     # given a request with four problems
-    req = request(prompt="", width=1001, steps=0, scheduler="NOPE")
+    req = request(prompt="", width=1001, inference_steps=0, scheduler_id="NOPE")
     # when it is resolved
     problems = problems_of(catalog, req)
     # then every one is listed, in field order
-    assert [p.field for p in problems] == ["prompt", "width", "steps", "scheduler"]
+    assert [p.field for p in problems] == [
+        "prompt",
+        "width",
+        "inference_steps",
+        "scheduler_id",
+    ]
 
 
 def test_an_explicit_size_overrides_the_init_image_size(catalog) -> None:

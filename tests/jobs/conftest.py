@@ -20,11 +20,12 @@ from core.settings import Settings
 from core.storage import LocalStorage
 from core.tokens import Caller, create_token, parse_scopes
 from engine.catalog import Catalog, builtin_catalog
+from jobs.arq_queue import ArqQueue
 from jobs.events import JobEvent
-from jobs.queue import ArqQueue
 from jobs.redis_bus import RedisEventBus
-from jobs.submission import Jobs
-from jobs.worker import build_worker, close_worker
+from jobs.services import Jobs
+from jobs.worker.arq_worker import build_worker, close_worker
+from jobs.worker.engine import Engine
 
 
 @dataclass
@@ -123,16 +124,10 @@ async def jobs(
     await arq.aclose()
 
 
-async def run_burst_worker(jobs: Jobs, **ctx: object) -> None:
+async def run_burst_worker(jobs: Jobs) -> None:
     """Run a real arq worker until the queue is empty."""
-    worker = build_worker(
-        jobs.settings,
-        burst=True,
-        handle_signals=False,
-        catalog=jobs.catalog,
-        storage=jobs.storage,
-        **ctx,
-    )
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    worker = build_worker(jobs, engine, burst=True, handle_signals=False)
     try:
         await worker.main()
     finally:

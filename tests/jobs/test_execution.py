@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobs.execution import JobRun
+from jobs.worker.execution import JobRun
 
 
 class StuckBus:

@@ -3,16 +3,14 @@
 import asyncio
 import uuid
 
-from core.enums import JobSource, JobStatus
+from core.enums import EventType, JobSource, JobStatus
 from core.models import utcnow
-from jobs.events import EventType, JobEvent
-from jobs.submission import (
-    GenerationParams,
-    Jobs,
-    cancel_job,
-    queue_position,
-    submit_generation,
-)
+from jobs.ending import cancel_job
+from jobs.events import JobEvent
+from jobs.params import GenerationParams
+from jobs.positions import queue_position
+from jobs.services import Jobs
+from jobs.submission import submit_generation
 
 from .conftest import Accounts, run_burst_worker, watch
 
@@ -29,10 +27,18 @@ async def test_places_move_up_as_the_jobs_ahead_start(jobs: Jobs, accounts: Acco
     # given three queued jobs of three accounts, the last two followed
     callers = [await accounts.caller(f"user{i}@example.com") for i in range(3)]
     submitted = [
-        await submit_generation(jobs, caller=c, params=ONE_STEP, source=JobSource.API)
+        (
+            await submit_generation(
+                jobs, caller=c, params=ONE_STEP, source=JobSource.API
+            )
+        ).job
         for c in callers
     ]
-    assert [(await queue_position(jobs, job=j))[0] for j in submitted] == [1, 2, 3]
+    assert [(await queue_position(jobs, job=j)).position for j in submitted] == [
+        1,
+        2,
+        3,
+    ]
     watching = [await watch(jobs, j.id) for j in submitted[1:]]
     # when a worker takes them one by one
     await run_burst_worker(jobs)
@@ -54,7 +60,11 @@ async def test_a_cancelled_queued_job_moves_the_ones_behind_it_up(
     # given three queued jobs of three accounts, the last two followed
     callers = [await accounts.caller(f"user{i}@example.com") for i in range(3)]
     submitted = [
-        await submit_generation(jobs, caller=c, params=ONE_STEP, source=JobSource.API)
+        (
+            await submit_generation(
+                jobs, caller=c, params=ONE_STEP, source=JobSource.API
+            )
+        ).job
         for c in callers
     ]
     watching = [await watch(jobs, j.id) for j in submitted[1:]]

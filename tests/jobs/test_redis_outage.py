@@ -24,24 +24,23 @@ from redis.asyncio import Redis
 from sqlmodel import col
 
 from core.db import Database
-from core.enums import JobSource, JobStatus
+from core.enums import EventType, JobSource, JobStatus
 from core.errors import ErrorCode, ServiceError
 from core.models import Output
 from core.settings import Settings
+from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
-from jobs.events import EventType, JobEvent
+from jobs.ending import cancel_job
+from jobs.events import JobEvent
 from jobs.lifecycle import claim_job
 from jobs.outage import REDIS_DOWN
+from jobs.params import GenerationParams
 from jobs.queue import ARQ_QUEUE
-from jobs.runner import close_jobs, open_jobs
-from jobs.submission import (
-    GenerationParams,
-    Jobs,
-    cancel_job,
-    submit_generation,
-    wait_for_job,
-)
-from jobs.worker import build_worker, close_worker
+from jobs.reads import wait_for_job
+from jobs.services import Jobs
+from jobs.submission import submit_generation
+from jobs.worker.arq_worker import build_worker, close_worker
+from jobs.worker.engine import Engine
 from tests.conftest import _empty_tables
 
 from .conftest import Accounts
@@ -138,9 +137,17 @@ def settings(tmp_path: Path, db: Database, redis_server: RedisServer) -> Setting
 @pytest.fixture
 async def jobs(settings: Settings, catalog: Catalog) -> AsyncIterator[Jobs]:
     """The jobs facade as the API opens it."""
-    facade = await open_jobs(settings, catalog, in_process=False)
+    database = Database(settings.resolved_database_url)
+    facade = await open_jobs(
+        settings,
+        db=database,
+        storage=open_storage(settings),
+        catalog=catalog,
+        in_process=False,
+    )
     yield facade
     await close_jobs(facade)
+    await database.dispose()
 
 
 @pytest.fixture
@@ -151,9 +158,8 @@ def accounts(db: Database, settings: Settings) -> Accounts:
 @contextlib.asynccontextmanager
 async def running_worker(jobs: Jobs) -> AsyncIterator["asyncio.Task[None]"]:
     """A real arq worker, not in burst mode, until the block ends."""
-    worker = build_worker(
-        jobs.settings, handle_signals=False, catalog=jobs.catalog, storage=jobs.storage
-    )
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    worker = build_worker(jobs, engine, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
     try:
         await polling(jobs.settings.redis_url, task)
@@ -227,9 +233,11 @@ async def test_an_idle_worker_rides_out_a_redis_restart_and_runs_the_next_job(
         await redis_server.outage()
         # then the worker is still there and runs a job submitted afterwards
         assert not worker.done()
-        job = await submit_generation(
-            jobs, caller=alice, params=QUICK, source=JobSource.API
-        )
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=QUICK, source=JobSource.API
+            )
+        ).job
         await wait_for_job(jobs, job_id=job.id, timeout=60)
         assert not worker.done()
     assert (await accounts.job(job.id)).status is JobStatus.SUCCEEDED
@@ -243,9 +251,11 @@ async def test_a_job_running_through_a_redis_restart_succeeds_once_and_its_subsc
     # given a slow job under way, followed by a subscriber since before it started
     alice = await accounts.caller("alice@example.com")
     async with running_worker(jobs):
-        job = await submit_generation(
-            jobs, caller=alice, params=SLOW, source=JobSource.API
-        )
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=SLOW, source=JobSource.API
+            )
+        ).job
         follower = Follower(jobs, job.id)
         await follower.until(EventType.PROGRESS)
         # when Redis goes away for a few seconds and comes back empty
@@ -270,9 +280,11 @@ async def test_a_cancel_after_a_redis_restart_still_stops_a_running_job(
     alice = await accounts.caller("alice@example.com")
     params = dataclasses.replace(SLOW, width=768, height=768, inference_steps=50)
     async with running_worker(jobs):
-        job = await submit_generation(
-            jobs, caller=alice, params=params, source=JobSource.API
-        )
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=params, source=JobSource.API
+            )
+        ).job
         follower = Follower(jobs, job.id)
         await follower.until(EventType.PROGRESS)
         await redis_server.outage()
@@ -291,9 +303,9 @@ async def test_subscribers_get_the_end_of_a_job_cancelled_while_redis_was_down(
 ):
     # given a queued job, no worker, and subscribers to the job and to its account
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(
-        jobs, caller=alice, params=QUICK, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=QUICK, source=JobSource.API)
+    ).job
     follower = Follower(jobs, job.id)
     await follower.until(EventType.QUEUED)
     account: list[JobEvent] = []
@@ -321,9 +333,9 @@ async def test_cancelling_a_running_job_while_redis_is_down_says_try_again(
 ):
     # given a job a worker has claimed
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(
-        jobs, caller=alice, params=QUICK, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=QUICK, source=JobSource.API)
+    ).job
     async with jobs.db.session() as session:
         await claim_job(
             session, job_id=job.id, worker_id="w", stale_before=datetime.now(UTC)
@@ -352,9 +364,11 @@ async def test_a_job_submitted_while_redis_is_down_is_queued_and_runs_once_it_is
     async with running_worker(jobs):
         # when a job is submitted while Redis is down
         redis_server.stop()
-        job = await submit_generation(
-            jobs, caller=alice, params=QUICK, source=JobSource.API
-        )
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=QUICK, source=JobSource.API
+            )
+        ).job
         # then it is accepted as queued and charged
         assert job.status is JobStatus.QUEUED
         assert await accounts.balance(alice) == 49

@@ -2,12 +2,13 @@
 
 import dataclasses
 
-from core.enums import JobSource, JobStatus
+from core.enums import EventType, JobSource, JobStatus
 from core.settings import Settings
+from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
-from jobs.events import EventType
-from jobs.runner import close_jobs, open_jobs
-from jobs.submission import GenerationParams, get_job, submit_generation, wait_for_job
+from jobs.params import GenerationParams
+from jobs.reads import get_job, wait_for_job
+from jobs.submission import submit_generation
 
 from .conftest import Accounts
 
@@ -19,14 +20,22 @@ async def test_the_in_process_runner_runs_a_job_end_to_end(
 ):
     # given the jobs facade opened without Redis, as `darkroom serve` does
     settings = job_settings.model_copy(update={"redis_url": ""})
-    jobs = await open_jobs(settings, catalog, in_process=True)
+    jobs = await open_jobs(
+        settings,
+        db=accounts.db,
+        storage=open_storage(settings),
+        catalog=catalog,
+        in_process=True,
+    )
     try:
         alice = await accounts.caller("alice@example.com")
         # when alice submits a job and waits for it
         params = dataclasses.replace(TINY, seed=5)
-        job = await submit_generation(
-            jobs, caller=alice, params=params, source=JobSource.WEB
-        )
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=params, source=JobSource.WEB
+            )
+        ).job
         await wait_for_job(jobs, job_id=job.id, timeout=60)
         # then it succeeded, its images are stored and a late watcher sees the end
         done = await get_job(jobs, user_id=alice.user.id, job_id=job.id)

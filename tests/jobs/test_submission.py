@@ -8,16 +8,13 @@ from arq.connections import ArqRedis
 
 from core.enums import JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
+from jobs.ending import cancel_job
+from jobs.params import GenerationParams
+from jobs.positions import QueuePlace, queue_position
 from jobs.queue import ARQ_QUEUE, PAID_BAND_MS
-from jobs.submission import (
-    GenerationParams,
-    Jobs,
-    cancel_job,
-    get_job,
-    list_jobs,
-    queue_position,
-    submit_generation,
-)
+from jobs.reads import get_job, list_jobs
+from jobs.services import Jobs
+from jobs.submission import submit_generation
 
 from .conftest import Accounts
 
@@ -31,9 +28,9 @@ async def test_a_valid_submission_is_charged_queued_and_enqueued(
     alice = await accounts.caller("alice@example.com")
     # when she asks for three images
     params = dataclasses.replace(TINY, num_outputs=3, seed=7)
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     # then three credits are gone, the job is queued with every default resolved
     assert await accounts.balance(alice) == 47
     assert await accounts.token_spend(alice) == 3
@@ -97,14 +94,14 @@ async def test_an_unknown_model_and_too_many_previews_are_refused(
         await submit_generation(
             jobs,
             caller=alice,
-            params=dataclasses.replace(TINY, previews=3),
+            params=dataclasses.replace(TINY, preview_every=3),
             source=JobSource.API,
         )
     assert [(p.field, p.code) for p in unknown.value.problems] == [
         ("model_id", ErrorCode.UNKNOWN_MODEL)
     ]
     assert [(p.field, p.code) for p in previews.value.problems] == [
-        ("previews", ErrorCode.OUT_OF_RANGE)
+        ("preview_every", ErrorCode.OUT_OF_RANGE)
     ]
 
 
@@ -114,13 +111,13 @@ async def test_the_same_idempotency_key_and_input_return_the_first_job_charged_o
     # given a job submitted with a key
     alice = await accounts.caller("alice@example.com")
     params = dataclasses.replace(TINY, idempotency_key="order-1")
-    first = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    first = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     # when the same request is sent again
-    again = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    again = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     # then it is the same job and only one charge was made
     assert again.id == first.id
     assert await accounts.balance(alice) == 48
@@ -141,13 +138,15 @@ async def test_a_free_account_runs_one_job_and_queues_the_rest_up_to_the_overflo
     one = dataclasses.replace(TINY, num_outputs=1)
     # when he submits five single-image jobs
     submitted = [
-        await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+        (
+            await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+        ).job
         for _ in range(4)
     ]
     # then one is dispatched and three wait in his overflow
     assert [j.enqueued_at is not None for j in submitted] == [True, False, False, False]
-    assert await queue_position(jobs, job=submitted[0]) == (1, None)
-    assert (await queue_position(jobs, job=submitted[2]))[0] == 3
+    assert await queue_position(jobs, job=submitted[0]) == QueuePlace(1, None)
+    assert (await queue_position(jobs, job=submitted[2])).position == 3
     # and the fifth is refused with nothing charged
     with pytest.raises(ServiceError) as caught:
         await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
@@ -164,7 +163,9 @@ async def test_cancelling_a_queued_job_refunds_it_in_full(
 ):
     # given a queued two-image job
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
     # when she cancels it before any worker starts
     cancelled = await cancel_job(jobs, caller=alice, job_id=job.id)
     # then it is cancelled, refunded, and a second cancel says it is finished
@@ -182,7 +183,9 @@ async def test_accounts_cannot_see_or_cancel_each_others_jobs(
     # given a job of alice's
     alice = await accounts.caller("alice@example.com")
     mallory = await accounts.caller("mallory@example.com")
-    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
     # when mallory reads or cancels it, or lists jobs
     for attempt in (
         get_job(jobs, user_id=mallory.user.id, job_id=job.id),
@@ -193,8 +196,8 @@ async def test_accounts_cannot_see_or_cancel_each_others_jobs(
             await attempt
         # then it does not exist for her
         assert caught.value.code is ErrorCode.NOT_FOUND
-    page, has_next = await list_jobs(jobs, user_id=mallory.user.id, status=None)
-    assert (page, has_next) == ([], False)
+    page = await list_jobs(jobs, user_id=mallory.user.id, with_total=True)
+    assert (page.items, page.has_next_page, page.total_count) == ([], False, 0)
     assert (
         await get_job(jobs, user_id=alice.user.id, job_id=job.id)
     ).status is JobStatus.QUEUED
@@ -205,22 +208,25 @@ async def test_jobs_are_listed_newest_first_in_keyset_pages(
 ):
     alice = await accounts.caller("alice@example.com", tier=Tier.ULTIMATE)
     made = [
-        await submit_generation(
-            jobs,
-            caller=alice,
-            params=dataclasses.replace(TINY, num_outputs=1),
-            source=JobSource.API,
-        )
+        (
+            await submit_generation(
+                jobs,
+                caller=alice,
+                params=dataclasses.replace(TINY, num_outputs=1),
+                source=JobSource.API,
+            )
+        ).job
         for _ in range(5)
     ]
-    first, more = await list_jobs(jobs, user_id=alice.user.id, status=None, first=3)
-    rest, done = await list_jobs(
+    first = await list_jobs(jobs, user_id=alice.user.id, first=3)
+    rest = await list_jobs(
         jobs,
         user_id=alice.user.id,
         status=[JobStatus.QUEUED],
         first=3,
-        after=first[-1][0],
+        after=first.items[-1][0],
     )
-    assert more
-    assert not done
-    assert [j.id for _, j in first + rest] == [j.id for j in reversed(made)]
+    assert first.has_next_page
+    assert not rest.has_next_page
+    assert rest.has_previous_page
+    assert [j.id for _, j in first.items + rest.items] == [j.id for j in reversed(made)]

@@ -10,8 +10,10 @@ from sqlmodel import col
 
 from core.enums import JobSource, JobStatus
 from core.models import Job, utcnow
+from jobs.params import GenerationParams
 from jobs.queue import ARQ_QUEUE
-from jobs.submission import GenerationParams, Jobs, submit_generation
+from jobs.services import Jobs
+from jobs.submission import submit_generation
 from jobs.sweeper import sweep
 
 from .conftest import Accounts
@@ -31,7 +33,9 @@ async def test_two_sweepers_fail_an_old_queued_job_once_and_refund_it_once(
 ):
     # given a job queued for longer than the expiry
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
     await _set(jobs, job.id, created_at=utcnow() - timedelta(hours=1))
     # when two sweepers run at once
     reports = await asyncio.gather(sweep(jobs), sweep(jobs))
@@ -51,7 +55,9 @@ async def test_a_job_whose_worker_keeps_dying_times_out_and_is_refunded(
 ):
     # given a running job with a stale heartbeat that has had all its attempts
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
     stale = utcnow() - timedelta(minutes=5)
     await _set(jobs, job.id, status=JobStatus.RUNNING, heartbeat_at=stale, attempts=3)
     # when the sweeper runs
@@ -72,15 +78,17 @@ async def test_a_dead_run_is_requeued_and_a_lost_enqueue_is_repaired(
 ):
     # given one job whose worker died and one that never reached Redis
     alice = await accounts.caller("alice@example.com")
-    dead = await submit_generation(
-        jobs, caller=alice, params=TINY, source=JobSource.API
-    )
-    lost = await submit_generation(
-        jobs,
-        caller=alice,
-        params=dataclasses.replace(TINY, seed=1),
-        source=JobSource.API,
-    )
+    dead = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
+    lost = (
+        await submit_generation(
+            jobs,
+            caller=alice,
+            params=dataclasses.replace(TINY, seed=1),
+            source=JobSource.API,
+        )
+    ).job
     stale = utcnow() - timedelta(minutes=5)
     await _set(jobs, dead.id, status=JobStatus.RUNNING, heartbeat_at=stale, attempts=1)
     arq: ArqRedis = jobs.queue.redis  # type: ignore[attr-defined]

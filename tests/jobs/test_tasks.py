@@ -10,20 +10,15 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlmodel import col
 
-from core.enums import JobSource, JobStatus, Tier
+from core.enums import EventType, JobSource, JobStatus, Tier
 from core.models import Output
 from core.outputs import delete_outputs, remove_files
 from core.storage import LocalStorage
 from engine.catalog import Catalog
-from jobs.events import EventType
-from jobs.submission import (
-    GenerationParams,
-    Jobs,
-    UpscaleParams,
-    cancel_job,
-    submit_generation,
-    submit_upscale,
-)
+from jobs.ending import cancel_job
+from jobs.params import GenerationParams, UpscaleParams
+from jobs.services import Jobs
+from jobs.submission import submit_generation, submit_upscale
 
 from .conftest import Accounts, run_burst_worker, watch
 
@@ -46,9 +41,9 @@ async def test_a_generation_publishes_every_step_stores_its_outputs_and_charges_
     # given a queued two-image job with a fixed seed, and a subscriber
     alice = await accounts.caller("alice@example.com")
     params = dataclasses.replace(TINY, num_outputs=2, seed=100)
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     watching = await watch(jobs, job.id)
     # when a worker runs it
     await run_burst_worker(jobs)
@@ -75,9 +70,9 @@ async def test_a_generation_publishes_every_step_stores_its_outputs_and_charges_
         (0, 100, 64, 64),
         (1, 101, 64, 64),
     ]
-    assert [e.output_id for e in events if e.type is EventType.OUTPUT] == [
-        o.id for o in outputs
-    ]
+    # each OUTPUT event carries its output's row, as stored
+    carried = [e.output for e in events if e.type is EventType.OUTPUT]
+    assert carried == [o.model_dump(mode="json") for o in outputs]
     for output in outputs:
         assert output.storage_key == f"outputs/{job.id}/{output.index}.png"
         image = Image.open(io.BytesIO(await jobs.storage.get(output.storage_key)))
@@ -105,9 +100,9 @@ async def test_cancelling_a_running_job_stops_it_within_a_step_and_refunds_it(
     params = dataclasses.replace(
         TINY, width=256, height=256, inference_steps=40, num_outputs=1
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     watching = await watch(jobs, job.id)
     worker = asyncio.create_task(run_burst_worker(jobs))
     # when alice cancels after the second step
@@ -146,9 +141,9 @@ async def test_an_engine_failure_fails_the_job_and_refunds_it(
     )
     alice = await accounts.caller("alice@example.com")
     params = dataclasses.replace(TINY, model_id="missing")
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     assert await accounts.balance(alice) == 48
     watching = await watch(jobs, job.id)
     # when a worker runs it
@@ -181,7 +176,9 @@ async def test_a_storage_failure_fails_the_job_with_a_message_free_of_internals(
     blocked.write_bytes(b"")
     jobs.storage = LocalStorage(blocked, base_url="http://test", signing_key=b"k" * 32)
     alice = await accounts.caller("alice@example.com")
-    job = await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=TINY, source=JobSource.API)
+    ).job
     # when a worker runs the job
     await run_burst_worker(jobs)
     # then it failed with STORAGE_ERROR, a plain message, and a refund
@@ -200,8 +197,12 @@ async def test_a_free_accounts_second_job_waits_and_runs_after_the_first(
     # given a free account that submitted two jobs (one slot)
     bob = await accounts.caller("bob@example.com", tier=Tier.FREE)
     one = dataclasses.replace(TINY, num_outputs=1)
-    first = await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
-    second = await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+    first = (
+        await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+    ).job
+    second = (
+        await submit_generation(jobs, caller=bob, params=one, source=JobSource.API)
+    ).job
     assert second.enqueued_at is None
     # when a worker drains the queue
     await run_burst_worker(jobs)
@@ -227,10 +228,12 @@ async def test_paid_jobs_are_served_before_free_jobs_queued_earlier(
     paid = await accounts.caller("paid@example.com", tier=Tier.PRO)
     one = dataclasses.replace(TINY, num_outputs=1, inference_steps=1)
     early = [
-        await submit_generation(jobs, caller=c, params=one, source=JobSource.API)
+        (await submit_generation(jobs, caller=c, params=one, source=JobSource.API)).job
         for c in free
     ]
-    late = await submit_generation(jobs, caller=paid, params=one, source=JobSource.API)
+    late = (
+        await submit_generation(jobs, caller=paid, params=one, source=JobSource.API)
+    ).job
     # when one worker serves the queue
     await run_burst_worker(jobs)
     # then the paid job started first, and the free ones in their order
@@ -244,15 +247,19 @@ async def test_an_upscale_whose_source_was_deleted_meanwhile_fails_saying_so(
     # given an upscale queued for an output that is then deleted, file and all
     alice = await accounts.caller("alice@example.com")
     one = dataclasses.replace(TINY, num_outputs=1)
-    job = await submit_generation(jobs, caller=alice, params=one, source=JobSource.API)
+    job = (
+        await submit_generation(jobs, caller=alice, params=one, source=JobSource.API)
+    ).job
     await run_burst_worker(jobs)
     (output,) = await outputs_of(jobs, job.id)
-    upscale, _reused = await submit_upscale(
-        jobs,
-        caller=alice,
-        params=UpscaleParams(output_id=output.id),
-        source=JobSource.API,
-    )
+    upscale = (
+        await submit_upscale(
+            jobs,
+            caller=alice,
+            params=UpscaleParams(output_id=output.id),
+            source=JobSource.API,
+        )
+    ).job
     async with jobs.db.session() as session:
         deleted = await delete_outputs(session, user_id=alice.user.id, ids=[output.id])
     assert await remove_files(jobs.storage, keys=deleted.storage_keys) == []

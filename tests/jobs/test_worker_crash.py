@@ -11,10 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from core.enums import JobSource, JobStatus
+from core.enums import EventType, JobSource, JobStatus
 from core.models import Output
-from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, submit_generation, wait_for_job
+from jobs.params import GenerationParams
+from jobs.reads import wait_for_job
+from jobs.services import Jobs
+from jobs.submission import submit_generation
 
 from .conftest import Accounts
 
@@ -36,7 +38,7 @@ def start_worker(jobs: Jobs, tmp_path: Path, log: str) -> subprocess.Popen[bytes
     }
     with open(tmp_path / log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"],
+            [str(Path(sys.executable).parent / "darkroom"), "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -56,9 +58,9 @@ async def test_a_job_whose_worker_is_killed_completes_once_after_a_restart(
         num_outputs=1,
         seed=3,
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     first = start_worker(jobs, tmp_path, "first.log")
     second = None
     try:

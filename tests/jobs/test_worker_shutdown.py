@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.enums import JobSource, JobStatus
-from jobs.events import EventType
-from jobs.submission import GenerationParams, Jobs, submit_generation, wait_for_job
+from core.enums import EventType, JobSource, JobStatus
+from jobs.params import GenerationParams
+from jobs.reads import wait_for_job
+from jobs.services import Jobs
+from jobs.submission import submit_generation
 from jobs.sweeper import sweep
 
 from .conftest import Accounts
@@ -37,9 +39,9 @@ async def test_sigterm_after_a_job_stops_the_worker_promptly_and_cleanly(
     params = GenerationParams(
         prompt="a red fox", width=64, height=64, inference_steps=2, num_outputs=1
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     worker = start_worker(jobs, tmp_path, "worker.log")
     try:
         await wait_for_job(jobs, job_id=job.id, timeout=120)
@@ -64,9 +66,9 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
     params = GenerationParams(
         prompt="a red fox", width=256, height=256, inference_steps=40, num_outputs=1
     )
-    job = await submit_generation(
-        jobs, caller=alice, params=params, source=JobSource.API
-    )
+    job = (
+        await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
+    ).job
     worker = start_worker(jobs, tmp_path, "worker.log")
     try:
         async with asyncio.timeout(120):
@@ -92,17 +94,17 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
 
 
 async def test_closing_a_worker_whose_job_task_was_cancelled_still_shuts_down(
-    redis_url: str, tmp_path: Path
+    jobs: Jobs,
 ):
     # given a worker with a job task that SIGTERM cancelled in arq's finishing tail
     from arq.connections import RedisSettings, create_pool
 
-    from core.settings import Settings
-    from jobs.worker import build_worker, close_worker
+    from jobs.worker.arq_worker import build_worker, close_worker
+    from jobs.worker.engine import Engine
 
-    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
-    worker = build_worker(settings, burst=True, handle_signals=False)
-    worker._pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    worker = build_worker(jobs, engine, burst=True, handle_signals=False)
+    worker._pool = await create_pool(RedisSettings.from_dsn(jobs.settings.redis_url))
     tail = asyncio.create_task(asyncio.sleep(60))
     tail.cancel()
     worker.tasks["finished-job"] = tail

@@ -1,16 +1,14 @@
 """The catalog over GraphQL: public, and reporting the values that really run."""
 
 from engine.catalog import SCHEDULERS
-from engine.requests import DEFAULT_STRENGTH
-from resolvers.catalog import DEFAULT_NUM_OUTPUTS, DEFAULT_PROMPT_STRENGTH
 from tests.conftest import Api
 
 MODELS = """{ models { id modelId name description isDefault family defaultWidth
-  defaultHeight defaultSteps defaultGuidance defaultScheduler { id name }
+  defaultHeight defaultSteps defaultGuidance defaultScheduler { schedulerId name }
   minWidth maxWidth minHeight maxHeight sizeMultiple minSteps maxSteps
-  supportsGuidance schedulers { id name } } }"""
+  supportsGuidance schedulers { schedulerId name } } }"""
 DEFAULTS = """query($modelId: ID) { defaults(modelId: $modelId) {
-  model { modelId } scheduler { id name } width height numOutputs guidanceScale
+  model { modelId } scheduler { schedulerId name } width height numOutputs guidanceScale
   inferenceSteps promptStrength } }"""
 
 
@@ -26,20 +24,20 @@ def test_models_are_listed_without_a_token_with_their_limits(api: Api) -> None:
     assert (tiny["minWidth"], tiny["maxWidth"]) == (64, 1024)
     assert (tiny["defaultWidth"], tiny["defaultHeight"]) == (256, 256)
     assert tiny["defaultSteps"] == 20
-    assert tiny["defaultScheduler"] == {"id": "K_EULER", "name": "Euler"}
+    assert tiny["defaultScheduler"] == {"schedulerId": "K_EULER", "name": "Euler"}
     assert tiny["sizeMultiple"] == 8
-    assert {"id": "DDIM", "name": "DDIM"} in tiny["schedulers"]
-    assert "K_LMS" not in [s["id"] for s in tiny["schedulers"]]
+    assert {"schedulerId": "DDIM", "name": "DDIM"} in tiny["schedulers"]
+    assert "K_LMS" not in [s["schedulerId"] for s in tiny["schedulers"]]
 
 
 def test_schedulers_and_upscalers_are_listed_without_a_token(api: Api) -> None:
     # given no token
     # when schedulers and upscalers are listed
     data = api.data(
-        "{ schedulers { id name } upscaleModels { id name description isDefault scale } }"
+        "{ schedulers { schedulerId name } upscaleModels { modelId name description isDefault scale } }"
     )
     # then every scheduler is there and exactly one upscaler is the default
-    assert [s["id"] for s in data["schedulers"]] == list(SCHEDULERS)
+    assert [s["schedulerId"] for s in data["schedulers"]] == list(SCHEDULERS)
     assert [u["isDefault"] for u in data["upscaleModels"]].count(True) == 1
     assert all(u["scale"] == 4 for u in data["upscaleModels"])
 
@@ -55,7 +53,7 @@ def test_defaults_report_what_a_request_that_leaves_everything_out_gets(
     assert plain == named
     assert plain == {
         "model": {"modelId": "darkroom-tiny"},
-        "scheduler": {"id": "K_EULER", "name": "Euler"},
+        "scheduler": {"schedulerId": "K_EULER", "name": "Euler"},
         "width": 256,
         "height": 256,
         "numOutputs": 2,
@@ -65,19 +63,30 @@ def test_defaults_report_what_a_request_that_leaves_everything_out_gets(
     }
 
 
-def test_the_defaults_match_the_engine_and_the_generation_input() -> None:
-    # given the constants the API copies because it may not import them
-    # then they equal the engine's defaults and the product's two images
-    assert DEFAULT_PROMPT_STRENGTH == DEFAULT_STRENGTH
-    assert DEFAULT_NUM_OUTPUTS == 2
-
-
 def test_defaults_for_an_unknown_model_are_not_found(api: Api) -> None:
     # given a model id the catalog does not have
     # when its defaults are asked for
     body = api.post(DEFAULTS, {"modelId": "no-such-model"})
     # then a top-level NOT_FOUND error names the known models
-    assert body["data"] is None
+    assert body.get("data") is None
     [error] = body["errors"]
     assert error["extensions"]["code"] == "NOT_FOUND"
     assert "darkroom-tiny" in error["message"]
+
+
+def test_a_model_is_named_by_its_global_id_or_its_catalog_id_alike(api: Api) -> None:
+    # given the `id` and the `modelId` the catalog lists for the tiny model
+    [tiny] = api.data("{ models { id modelId } }")["models"]
+    # when the defaults are asked for by either
+    by_id = api.data(DEFAULTS, {"modelId": tiny["id"]})["defaults"]
+    by_key = api.data(DEFAULTS, {"modelId": tiny["modelId"]})["defaults"]
+    # then both name the same model
+    assert by_id == by_key
+    assert by_id["model"] == {"modelId": "darkroom-tiny"}
+
+
+def test_the_schema_knows_every_model_family_the_engine_does() -> None:
+    from engine.catalog import Family
+    from schema.enums import ModelFamily
+
+    assert [f.value for f in ModelFamily] == [f.value for f in Family]

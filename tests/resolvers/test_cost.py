@@ -4,8 +4,8 @@ from typing import Any
 
 from graphql import parse
 
-from resolvers.cost import operation_cost
-from schema.root import schema
+from api.cost import operation_cost
+from api.schema import schema
 from tests.conftest import Api
 
 SCHEMA = schema._schema

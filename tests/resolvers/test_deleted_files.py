@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from core.db import Database
 from core.settings import Settings
-from core.storage import open_storage
+from darkroom.services import open_storage
 from tests.conftest import Api, _empty_tables
 
 CREATE = """mutation($input: GenerationCreateInput!) {

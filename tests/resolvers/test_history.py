@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 from strawberry import relay
 
 from core.enums import Scope
-from core.storage import LocalStorage, open_storage
+from core.storage import LocalStorage
+from darkroom.services import open_storage
 from tests.conftest import Api
 from tests.resolvers.history_rows import seed_outputs, user_id_of
 
@@ -168,9 +169,9 @@ def test_an_output_shows_how_it_was_made_and_its_upscale(api: Api) -> None:
     [orphan] = seed_outputs(api, alice, 1, model_id="retired-model", width=320)
     query = """{ outputs(first: 10, where: {isUpscaled: {_eq: false}}) { edges { node {
       id jobId seed format isFavorite galleryStatus isUpscaled createdAt
-      generation { prompt negativePrompt model { id name inCatalog }
-                   scheduler { id name } inferenceSteps guidanceScale promptStrength }
-      upscale { width isUpscaled generation { model { name } scheduler { id } } upscale { id } }
+      generation { prompt negativePrompt modelId schedulerId model { modelId name inCatalog }
+                   scheduler { schedulerId name } inferenceSteps guidanceScale promptStrength }
+      upscale { width isUpscaled generation { model { name } scheduler { schedulerId } } upscale { id } }
     } } } }"""
     # when the outputs are read with their generation and upscale
     edges = api.data(query, token=token)["outputs"]["edges"]
@@ -180,12 +181,14 @@ def test_an_output_shows_how_it_was_made_and_its_upscale(api: Api) -> None:
     assert node["generation"] == {
         "prompt": "a lighthouse number 0",
         "negativePrompt": "",
+        "modelId": "darkroom-tiny",
+        "schedulerId": "K_EULER",
         "model": {
-            "id": "darkroom-tiny",
+            "modelId": "darkroom-tiny",
             "name": "Darkroom tiny (random noise)",
             "inCatalog": True,
         },
-        "scheduler": {"id": "K_EULER", "name": "Euler"},
+        "scheduler": {"schedulerId": "K_EULER", "name": "Euler"},
         "inferenceSteps": 20,
         "guidanceScale": 7.0,
         "promptStrength": None,
@@ -202,7 +205,7 @@ def test_an_output_shows_how_it_was_made_and_its_upscale(api: Api) -> None:
     assert node["galleryStatus"] == "NOT_SUBMITTED"
     # and a model no longer offered still shows its id as its name
     assert nodes[gid(orphan)]["generation"]["model"] == {
-        "id": "retired-model",
+        "modelId": "retired-model",
         "name": "retired-model",
         "inCatalog": False,
     }

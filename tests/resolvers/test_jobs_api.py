@@ -247,7 +247,12 @@ def upload_raw(api: Api, token: str, data: bytes, name: str) -> dict[str, Any]:
 
 
 def follow(
-    api: Api, token: str, job_id: str, *, expect_error: bool = False
+    api: Api,
+    token: str,
+    job_id: str,
+    *,
+    expect_error: bool = False,
+    query: str = UPDATES,
 ) -> list[Any]:
     """Subscribe to a job and collect its updates until it completes."""
     with api.client.websocket_connect(
@@ -261,7 +266,7 @@ def follow(
             {
                 "id": "1",
                 "type": "subscribe",
-                "payload": {"query": UPDATES, "variables": {"id": job_id}},
+                "payload": {"query": query, "variables": {"id": job_id}},
             }
         )
         events: list[Any] = []

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from core.enums import JobKind, JobSource, JobStatus, Scope
+from schema.ids import global_id
 from tests.conftest import Api
 from tests.resolvers.history_rows import T0, job_row, token_of, user_id_of
 
@@ -69,7 +70,7 @@ def test_usage_lists_every_job_newest_first_with_credits_in_pages(api: Api) -> N
     rest = api.data(USAGE, {"first": 3, "after": after}, token=token)["usage"]
     # then she sees her four jobs once each, newest first, with their credits
     nodes = [e["node"] for e in first["edges"] + rest["edges"]]
-    assert [n["jobId"] for n in nodes] == ids[::-1]
+    assert [n["jobId"] for n in nodes] == [str(global_id("Job", i)) for i in ids[::-1]]
     assert first["pageInfo"]["hasNextPage"] is True
     assert rest["pageInfo"]["hasNextPage"] is False
     assert first["totalCount"] == rest["totalCount"] == 4
@@ -100,7 +101,9 @@ def test_usage_filters_by_kind_source_token_and_time(api: Api) -> None:
         # when she filters
         data = api.data(USAGE, {"where": where}, token=token)["usage"]
         # then only the matching jobs come back, and the count agrees
-        assert [e["node"]["jobId"] for e in data["edges"]] == expected, where
+        assert [e["node"]["jobId"] for e in data["edges"]] == [
+            str(global_id("Job", i)) for i in expected
+        ], where
         assert data["totalCount"] == len(expected), where
 
 

@@ -7,7 +7,7 @@ from graphql import (
     GraphQLObjectType,
 )
 
-from schema.root import schema
+from api.schema import schema
 
 
 def undescribed() -> list[str]:

@@ -1,0 +1,99 @@
+"""The Starlette app: /graphql (with GraphiQL), /healthz, lifespan."""
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import strawberry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from api.sockets import SocketRegistry
+from api.view import DarkroomGraphQL
+from core.files import FileAccess, file_access
+from core.storage import LocalStorage
+from resolvers.context import Services
+
+log = logging.getLogger("darkroom.api")
+
+
+Resources = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def create_app(
+    services: Services, schema: strawberry.Schema, *, resources: Resources = _nothing
+) -> Starlette:
+    """Assemble the app around already-built services (darkroom/services.py).
+
+    `resources` opens what needs the running loop (the job queue, its runner) for
+    the app's lifetime.
+    """
+    sockets = SocketRegistry(
+        services.db, interval=services.settings.revocation_check_seconds
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with resources(), sockets.watching():
+            yield
+        await services.db.dispose()
+        if services.rate_limiter is not None:
+            await services.rate_limiter.aclose()
+
+    graphql: Any = DarkroomGraphQL(schema, services, sockets)
+    return Starlette(
+        routes=[
+            # Every method: the view answers the others with a GraphQL 405.
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", functools.partial(healthz, services)),
+            Route("/files/{key:path}", functools.partial(files, services)),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def healthz(services: Services, _request: Request) -> JSONResponse:
+    """200 while the database answers; 503, saying so, when it does not."""
+    try:
+        await services.db.ping()
+    except Exception as err:  # any failure means unhealthy; say which
+        log.warning("health check failed: %s", err)
+        return JSONResponse(
+            {"status": "error", "database": "unreachable"}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def files(services: Services, request: Request) -> Response:
+    """A stored file from local storage, by signed link, or plainly when public."""
+    # Local storage only: S3 links point at the bucket itself.
+    storage = services.storage
+    if not isinstance(storage, LocalStorage):
+        return Response(status_code=404)
+    key = request.path_params["key"]
+    params = request.query_params
+    signed = storage.verify(key, params.get("expires"), params.get("signature"))
+    async with services.db.session() as session:
+        access = await file_access(session, key=key)
+    # A deleted output stays unreachable even if removing its file failed.
+    if access is FileAccess.GONE:
+        return Response(status_code=404)
+    if not signed and access is not FileAccess.PUBLIC:
+        return Response("link expired or invalid", status_code=403)
+    try:
+        path = storage.path_for(key)
+    except ValueError:
+        return Response(status_code=404)
+    if not path.is_file():
+        return Response(status_code=404)
+    return FileResponse(path, media_type=await storage.content_type(key))

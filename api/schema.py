@@ -1,0 +1,232 @@
+"""Build the Schema: attach each domain's resolvers with descriptions and permissions."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import MaxTokensLimiter
+
+from api.cost import QueryCost
+from api.errors import ErrorCodes, QuietSchema
+from api.shape import ShapeLimits
+from api.text_input import TextInputRules
+from resolvers import nodes
+from resolvers.accounts import resolvers as accounts
+from resolvers.accounts.types import (
+    ApiToken,
+    ApiTokenCreatePayload,
+    ApiTokenRevokePayload,
+    Me,
+    RateLimit,
+)
+from resolvers.catalog import resolvers as catalog
+from resolvers.catalog.types import GenerationDefaults, Model, Scheduler, UpscaleModel
+from resolvers.jobs import resolvers as jobs
+from resolvers.jobs import subscriptions
+from resolvers.jobs.payloads import (
+    GenerationCreatePayload,
+    ImageUploadPayload,
+    JobCancelPayload,
+    UpscaleCreatePayload,
+)
+from resolvers.jobs.types import Job, JobUpdate
+from resolvers.outputs import mutations as output_mutations
+from resolvers.outputs import resolvers as outputs
+from resolvers.outputs.payloads import (
+    OutputsDeletePayload,
+    OutputsSubmitToGalleryPayload,
+    OutputsUpdatePayload,
+)
+from resolvers.outputs.types import Output
+from resolvers.permissions import (
+    CanGenerate,
+    CanManage,
+    CanManageVisibility,
+    CanRead,
+    IsAuthenticated,
+    needs,
+)
+from resolvers.usage import resolvers as usage
+from resolvers.usage.types import UsageEntry
+from schema.paging import Connection
+
+
+@strawberry.type(description="Read the caller's account, tokens and catalog.")
+class Query:
+    me: Me = strawberry.field(
+        resolver=accounts.resolve_me,
+        description="The account behind the token in use, with its credits. Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+    api_tokens: list[ApiToken] = strawberry.field(
+        resolver=accounts.resolve_api_tokens,
+        description="The account's API tokens, active and revoked, newest first. Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+    # --- rate limit ---
+    rate_limit: RateLimit | None = strawberry.field(
+        resolver=accounts.resolve_rate_limit,
+        description=(
+            "Your points budget after this operation was charged: the token's, or "
+            "your IP's when anonymous. Null when the server runs without limits. "
+            "No token needed."
+        ),
+    )
+    # --- history & catalog ---
+    models: list[Model] = strawberry.field(
+        resolver=catalog.resolve_models,
+        description="Generation models on offer, in catalog order, with their limits. No token needed.",
+    )
+    schedulers: list[Scheduler] = strawberry.field(
+        resolver=catalog.resolve_schedulers,
+        description="Every scheduler; each model lists those it accepts. No token needed.",
+    )
+    upscale_models: list[UpscaleModel] = strawberry.field(
+        resolver=catalog.resolve_upscale_models,
+        description="Upscalers on offer, in catalog order. No token needed.",
+    )
+    defaults: GenerationDefaults = strawberry.field(
+        resolver=catalog.resolve_defaults,
+        description=(
+            "The settings generationCreate uses for what it leaves out; an unknown "
+            "modelId is NOT_FOUND. No token needed."
+        ),
+    )
+    outputs: Connection[Output] = strawberry.field(
+        resolver=outputs.resolve_outputs,
+        description=(
+            "Your stored images, newest first unless orderBy says otherwise, public and "
+            "private alike; deleted ones never appear. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
+    node: relay.Node = strawberry.field(
+        resolver=nodes.resolve_node,
+        description=(
+            "Any of your objects by global id (Output, Job, ApiToken, Model); another "
+            "account's id is NOT_FOUND. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
+    usage: Connection[UsageEntry] = strawberry.field(
+        resolver=usage.resolve_usage,
+        description=(
+            "Your jobs, newest first, with credits charged and refunded; failed and "
+            "cancelled ones included. Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
+    # --- jobs ---
+    job: Job = strawberry.field(
+        resolver=jobs.resolve_job,
+        description="One of your jobs by id; another account's id is NOT_FOUND. Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+    jobs: Connection[Job] = strawberry.field(
+        resolver=jobs.resolve_jobs,
+        description="Your jobs, newest first; `first` 1 to 100 (default 50). Needs READ.",
+        permission_classes=needs(CanRead),
+    )
+
+
+@strawberry.type(description="Change things; refusals come back as userErrors.")
+class Mutation:
+    api_token_create: ApiTokenCreatePayload = strawberry.mutation(
+        resolver=accounts.resolve_api_token_create,
+        description=(
+            "Create an API token. The secret is in the payload this once. At most 10 "
+            "active tokens per account. Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    api_token_revoke: ApiTokenRevokePayload = strawberry.mutation(
+        resolver=accounts.resolve_api_token_revoke,
+        description="Revoke an API token; it is refused from then on. Needs MANAGE.",
+        permission_classes=needs(CanManage),
+    )
+    # --- history & catalog ---
+    outputs_update: OutputsUpdatePayload = strawberry.mutation(
+        resolver=output_mutations.resolve_outputs_update,
+        description=(
+            "Favorite or unfavorite outputs (needs READ) and make them public or private "
+            "(needs MANAGE). All ids change or none; an unknown or foreign id is NOT_FOUND."
+        ),
+        permission_classes=[IsAuthenticated, CanRead, CanManageVisibility],
+    )
+    outputs_submit_to_gallery: OutputsSubmitToGalleryPayload = strawberry.mutation(
+        resolver=output_mutations.resolve_outputs_submit_to_gallery,
+        description=(
+            "Submit outputs to the public gallery, making them public. All or none. "
+            "Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    outputs_delete: OutputsDeletePayload = strawberry.mutation(
+        resolver=output_mutations.resolve_outputs_delete,
+        description=(
+            "Delete outputs and their upscales (no refund); they vanish from every list. "
+            "All or none. Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    # --- jobs ---
+    generation_create: GenerationCreatePayload = strawberry.mutation(
+        resolver=jobs.resolve_generation_create,
+        description=(
+            "Queue a generation; returns the job at once, charged 1 credit per image. "
+            "`wait` (0 to 60 seconds) returns it finished if it finishes in time. Needs GENERATE."
+        ),
+        permission_classes=needs(CanGenerate),
+    )
+    upscale_create: UpscaleCreatePayload = strawberry.mutation(
+        resolver=jobs.resolve_upscale_create,
+        description="Queue a 4x upscale (1 credit; an output already upscaled is free). Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    job_cancel: JobCancelPayload = strawberry.mutation(
+        resolver=jobs.resolve_job_cancel,
+        description="Cancel your job: queued ones are refunded fully, running ones for images not delivered. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    image_upload: ImageUploadPayload = strawberry.mutation(
+        resolver=jobs.resolve_image_upload,
+        description="Upload an input image (GraphQL multipart request): PNG, JPEG or WebP, at most 10 MB. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+
+
+@strawberry.type(description="Live streams over graphql-transport-ws (or graphql-ws).")
+class Subscription:
+    job_updates: AsyncGenerator[JobUpdate, None] = strawberry.subscription(
+        resolver=subscriptions.resolve_job_updates,
+        description="Follow one of your jobs: its current state first, then every change until it ends. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+    my_job_updates: AsyncGenerator[JobUpdate, None] = strawberry.subscription(
+        resolver=subscriptions.resolve_my_job_updates,
+        description="Follow every job of yours as it changes. Needs GENERATE.",
+        permission_classes=needs(CanGenerate),
+    )
+
+
+def build_schema(*, debug: bool = False) -> QuietSchema:
+    """The schema with its protective extensions; `debug` unmasks unexpected errors."""
+    return QuietSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        # Factories, so each request gets fresh extension state.
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=2000),
+            # Depth, aliases and expanded size, before validation walks anything.
+            ShapeLimits,
+            QueryCost,  # prices and charges before execution; refusals get codes below
+            lambda: ErrorCodes(debug=debug),
+            # Its check runs before validation whatever its place here, so before
+            # pricing and charging too.
+            TextInputRules,
+        ],
+    )
+
+
+schema = build_schema()

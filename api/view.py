@@ -1,0 +1,203 @@
+"""The GraphQL view: Strawberry's ASGI view with our context, websocket
+authentication and the hardened HTTP edge (api/http.py)."""
+
+from typing import Any
+
+import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UnsetType
+
+from api import http
+from api.context import authenticate_header
+from api.sockets import SocketRegistry
+from api.websocket import LegacyWSHandler, TransportWSHandler
+from core.errors import ErrorCode
+from resolvers.context import Context, Services
+
+# Subscriptions stream over websockets; over HTTP they would resolve to null.
+_HTTP_OPERATIONS = {
+    "GET": {OperationType.QUERY},
+    "POST": {OperationType.QUERY, OperationType.MUTATION},
+}
+
+
+class NegotiatedResponse(Response):
+    """The sub-response, remembering which media type the client accepts."""
+
+    graphql_response = False
+
+
+class DarkroomGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, websocket authentication and the
+    hardened HTTP edge (resolvers/http.py)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(
+        self, schema: strawberry.Schema, services: Services, sockets: SocketRegistry
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self.services = services
+        self.sockets = sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Bound the body, and answer every refusal as a GraphQL error body."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope)
+        graphql_response = http.wants_graphql_response(
+            request.headers.get("accept", "")
+        )
+        try:
+            limit = http.body_limit(scope, self.services.settings.max_body_bytes)
+            request = Request(scope, http.limited_receive(scope, receive, limit))
+            response = await self.run(request)
+        except HTTPException as err:
+            allow = {"Allow": "GET, POST"} if err.status_code == 405 else None
+            refusal = http.RequestRefused(err.status_code, err.reason, headers=allow)
+            response = http.error_response(refusal, graphql_response=graphql_response)
+        except http.RequestRefused as refusal:
+            response = http.error_response(refusal, graphql_response=graphql_response)
+        finally:
+            # Uploads spooled to temporary files, whether or not a resolver read them.
+            await request.close()
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON at most 64 levels deep (websocket frames and request bodies)."""
+        return http.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Bodies, multipart operations and maps, GET variables: JSON objects only."""
+        return http.parse_json_object(data)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """A GraphQL multipart request, refusing a `map` that does not fit."""
+        try:
+            return await super().parse_multipart(request)
+        except (LookupError, TypeError, ValueError, AttributeError):
+            # Strawberry indexes `operations` with each `map` path as given.
+            message = (
+                "the multipart `map` must be an object of file field names to lists "
+                'of paths into `operations`, such as {"0": ["variables.file"]}'
+            )
+            raise http.RequestRefused(400, message) from None
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run one operation, refusing the kinds HTTP cannot carry with a code."""
+        method = request_adapter.method
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=_HTTP_OPERATIONS[method],
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as err:
+            raise http.RequestRefused(400, err.as_http_error_reason()) from None
+        except InvalidOperationTypeError as err:
+            if err.operation_type is OperationType.SUBSCRIPTION:
+                message = (
+                    "subscriptions stream over a websocket (graphql-transport-ws) "
+                    "at /graphql, not over HTTP"
+                )
+                raise http.RequestRefused(
+                    400, message, ErrorCode.OPERATION_NOT_ALLOWED
+                ) from None
+            raise http.RequestRefused(
+                405,
+                err.as_http_error_reason(method),
+                ErrorCode.OPERATION_NOT_ALLOWED,
+                headers={"Allow": "POST"},
+            ) from None
+        except MissingQueryError:
+            raise http.RequestRefused(400, "the request has no `query`") from None
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Remember the media type the response will use."""
+        sub_response = NegotiatedResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # unset until a resolver sets it, as Strawberry does
+        del sub_response.headers["content-length"]
+        sub_response.graphql_response = http.wants_graphql_response(
+            request.headers.get("accept", "")
+        )
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Leave `data` out when the request failed before execution began."""
+        response = await super().process_result(request, result)
+        if http.is_request_error(result):
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """application/graphql-response+json, with 4xx for request errors, when
+        the client accepts it; otherwise application/json and 200."""
+        response = super().create_response(response_data, sub_response)
+        if isinstance(sub_response, NegotiatedResponse) and (
+            sub_response.graphql_response
+        ):
+            response.headers["content-type"] = http.GRAPHQL_RESPONSE
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = http.request_error_status(response_data)
+        return response
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        """Authenticate HTTP requests from their header; websockets do it at connection_init."""
+        caller = None
+        if isinstance(request, Request):
+            caller = await authenticate_header(
+                self.services, request.headers.get("authorization")
+            )
+        return Context(
+            services=self.services, request=request, response=response, caller=caller
+        )
+
+    async def on_ws_connect(
+        self, context: Context
+    ) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket from the Authorization value in connection_init."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        caller = await authenticate_header(
+            self.services, header if isinstance(header, str) else None
+        )
+        if caller is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.caller = caller
+        self.sockets.add(context)  # closed if its token is revoked later
+        return await super().on_ws_connect(context)

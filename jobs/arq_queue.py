@@ -1,0 +1,61 @@
+"""The job queue on Redis, served by arq workers: built by the composition root.
+
+Kept apart from jobs/queue.py (keys, lanes, the JobQueue protocol) so that code
+which only submits or reads jobs never imports arq.
+"""
+
+import uuid
+from datetime import datetime
+
+from arq.connections import ArqRedis
+
+from jobs.queue import (
+    ARQ_EXPIRES,
+    ARQ_QUEUE,
+    JOB_CANCEL,
+    KEY_TTL_SECONDS,
+    WAKE_CHANNEL,
+    arq_job_id,
+    queue_score_ms,
+)
+
+
+class ArqQueue:
+    """The JobQueue on Redis, served by arq workers (`jobs.worker`)."""
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+
+    async def enqueue(
+        self,
+        job_id: uuid.UUID,
+        *,
+        task: str,
+        paid: bool,
+        enqueued_at: datetime,
+        attempt: int = 0,
+    ) -> None:
+        """Put the job in arq's queue at its lane's score."""
+        score = queue_score_ms(enqueued_at, paid=paid)
+        await self.redis.enqueue_job(
+            task,
+            str(job_id),
+            _job_id=arq_job_id(job_id, attempt),
+            _queue_name=ARQ_QUEUE,
+            _defer_until=datetime.fromtimestamp(score / 1000, tz=enqueued_at.tzinfo),
+            _expires=ARQ_EXPIRES,
+        )
+        # Idle workers wait on this rather than sleeping out their poll delay.
+        await self.redis.publish(WAKE_CHANNEL, b"1")
+
+    async def request_cancel(self, job_id: uuid.UUID) -> None:
+        """Set the cancel flag key; workers poll it."""
+        await self.redis.set(JOB_CANCEL.format(job_id=job_id), b"1", ex=KEY_TTL_SECONDS)
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        """One EXISTS on the flag key."""
+        return bool(await self.redis.exists(JOB_CANCEL.format(job_id=job_id)))
+
+    async def close(self) -> None:
+        """Close the Redis pool."""
+        await self.redis.aclose()

@@ -1,0 +1,148 @@
+"""Where queued jobs stand: their places in the lanes, a rough wait, and updates.
+
+The order is defined once, in `_places`: dispatched jobs first, the paid lane
+ahead of the free one, FIFO by enqueue time (then id) within a lane; a job still
+in its account's overflow comes after every dispatched job and the account's
+earlier waiting ones. Both the single-job lookup and the refresh that runs
+whenever the queue moves read it.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from core.enums import EventType, JobStatus
+from core.models import Job, utcnow
+from jobs.events import JobEvent
+from jobs.services import Jobs
+
+# Recent successful runs averaged for the ETA.
+ETA_SAMPLE = 20
+# Queued jobs told their new place when the queue moves; the rest hear it later.
+REFRESH_LIMIT = 200
+
+
+def _places() -> sa.Subquery:
+    """Every QUEUED job with its 1-based place: the one definition of the order."""
+    dispatched = col(Job.enqueued_at).is_not(None)
+    in_lane = sa.func.row_number().over(
+        partition_by=dispatched,
+        order_by=(col(Job.paid_lane).desc(), col(Job.enqueued_at), col(Job.id)),
+    )
+    in_account = sa.func.row_number().over(
+        partition_by=(dispatched, col(Job.user_id)),
+        order_by=(col(Job.created_at), col(Job.id)),
+    )
+    all_dispatched = sa.func.count(col(Job.enqueued_at)).over()
+    place = sa.case((dispatched, in_lane), else_=all_dispatched + in_account)
+    return (
+        sa.select(
+            col(Job.id).label("id"),
+            col(Job.user_id).label("user_id"),
+            col(Job.total_steps).label("total_steps"),
+            col(Job.cost).label("cost"),
+            place.label("place"),
+        )
+        .where(col(Job.status) == JobStatus.QUEUED)
+        .subquery("places")
+    )
+
+
+async def _mean_run_seconds(session: AsyncSession) -> float | None:
+    """Mean run time of recent successful jobs; None without history."""
+    runs = await session.execute(
+        sa.select(col(Job.started_at), col(Job.finished_at))
+        .where(col(Job.status) == JobStatus.SUCCEEDED, col(Job.started_at).is_not(None))
+        .order_by(col(Job.finished_at).desc())
+        .limit(ETA_SAMPLE)
+    )
+    seconds = [
+        (finished - started).total_seconds()
+        for started, finished in runs
+        if started is not None and finished is not None
+    ]
+    return None if not seconds else sum(seconds) / len(seconds)
+
+
+def _eta(place: int, per_run: float | None) -> float | None:
+    """As if one worker served the queue."""
+    return None if per_run is None else place * per_run
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """A queued job's 1-based place (see `_places`) and rough wait.
+
+    The wait is the place times the mean run time of recent jobs, as if one
+    worker served the queue; None without history.
+    """
+
+    position: int
+    eta_seconds: float | None
+
+
+async def queue_places(
+    jobs: Jobs, *, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, QueuePlace]:
+    """The places of those of these jobs that are queued, in one query (running
+    and finished jobs have none)."""
+    if not job_ids:
+        return {}
+    places = _places()
+    async with jobs.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(places.c.id, places.c.place).where(places.c.id.in_(job_ids))
+            )
+        ).all()
+        per_run = await _mean_run_seconds(session) if rows else None
+    return {
+        uuid.UUID(str(job_id)): QueuePlace(int(place), _eta(int(place), per_run))
+        for job_id, place in rows
+    }
+
+
+async def queue_position(jobs: Jobs, *, job: Job) -> QueuePlace | None:
+    """One job's place; None unless it is queued."""
+    if job.status is not JobStatus.QUEUED:
+        return None
+    return (await queue_places(jobs, job_ids=[job.id])).get(job.id)
+
+
+async def publish_positions(jobs: Jobs) -> None:
+    """Tell the first queued jobs their place and ETA now; call when the queue moves.
+
+    A job that starts meanwhile keeps its STARTED snapshot: the buses drop a
+    QUEUED event that would follow a later one.
+    """
+    places = _places()
+    async with jobs.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(places)
+                .order_by(places.c.place, places.c.id)
+                .limit(REFRESH_LIMIT)
+            )
+        ).all()
+        per_run = await _mean_run_seconds(session) if rows else None
+    now = utcnow()
+    for row in rows:
+        place = int(row.place)
+        await jobs.events.publish(
+            JobEvent(
+                job_id=uuid.UUID(str(row.id)),
+                user_id=uuid.UUID(str(row.user_id)),
+                type=EventType.QUEUED,
+                status=JobStatus.QUEUED,
+                at=now,
+                queue_position=place,
+                eta_seconds=_eta(place, per_run),
+                step=0,
+                total_steps=row.total_steps,
+                percent=0.0,
+                charged=row.cost,
+            )
+        )

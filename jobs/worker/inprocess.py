@@ -1,0 +1,112 @@
+"""The in-process runner: jobs run in the API process when there is no Redis.
+
+Without Redis (`darkroom serve` on the embedded setup) jobs run in the API
+process: an asyncio.PriorityQueue ordered like arq's sorted set (paid band
+first, then enqueue time) feeds one consumer, which calls the same task
+functions as the arq worker with an arq-shaped context, a MemoryEventBus and
+in-memory cancel flags.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import uuid
+from datetime import datetime
+
+from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
+from jobs.services import Jobs
+from jobs.sweeper import sweep
+from jobs.worker.engine import Engine
+from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
+
+log = logging.getLogger(__name__)
+TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
+
+_Entry = tuple[int, int, str, uuid.UUID]  # score, tie-breaker, task, job id
+SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
+
+
+class InProcessQueue:
+    """A JobQueue that runs jobs in this process, one at a time."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.PriorityQueue[_Entry] = asyncio.PriorityQueue()
+        self._seen: set[tuple[uuid.UUID, int]] = set()
+        self._cancelled: set[uuid.UUID] = set()
+        self._order = itertools.count()
+        self._consumer: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._ctx: WorkerContext | None = None
+
+    def bind(self, jobs: Jobs, engine: Engine) -> None:
+        """Give the runner what its tasks need (the facade holds this queue)."""
+        self._ctx = {"jobs": jobs, "engine": engine, "worker_id": worker_id("inproc")}
+
+    async def start(self) -> None:
+        """Start the consumer; calling it again does nothing."""
+        if self._ctx is None:
+            raise RuntimeError("bind() the runner before starting it")
+        if self._consumer is None or self._consumer.done():
+            self._consumer = asyncio.create_task(self._consume(self._ctx))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(self._ctx["jobs"]))
+
+    async def stop(self) -> None:
+        """Stop the consumer; a job in progress is abandoned for the sweeper."""
+        for task in (self._consumer, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._consumer = self._sweeper = None
+
+    async def enqueue(
+        self,
+        job_id: uuid.UUID,
+        *,
+        task: str,
+        paid: bool,
+        enqueued_at: datetime,
+        attempt: int = 0,
+    ) -> None:
+        """Queue a delivery once; the same (job, attempt) again is a no-op."""
+        if (job_id, attempt) in self._seen:
+            return
+        self._seen.add((job_id, attempt))
+        score = queue_score_ms(enqueued_at, paid=paid)
+        self._queue.put_nowait((score, next(self._order), task, job_id))
+
+    async def request_cancel(self, job_id: uuid.UUID) -> None:
+        """Raise the in-memory cancel flag."""
+        self._cancelled.add(job_id)
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        """A set lookup."""
+        return job_id in self._cancelled
+
+    async def close(self) -> None:
+        """Stop the consumer and the engine thread."""
+        await self.stop()
+        if self._ctx is not None:
+            self._ctx["engine"].close()
+
+    async def _sweep_forever(self, jobs: Jobs) -> None:
+        # As the arq cron does for workers; the first pass, at start-up, repairs
+        # what a crash of this process left: queued jobs that lived only in the
+        # lost in-memory queue, and running jobs whose heartbeat stopped.
+        while True:
+            try:
+                report = await sweep(jobs)
+                log.info("in-process sweep: %s", report)
+            except Exception:
+                log.exception("in-process sweep failed; trying again next round")
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+
+    async def _consume(self, ctx: WorkerContext) -> None:
+        while True:
+            _score, _n, task, job_id = await self._queue.get()
+            try:
+                await TASKS[task](ctx, str(job_id))
+            except Exception:
+                log.exception("in-process job %s failed outside its task", job_id)

@@ -1,0 +1,92 @@
+"""History resolvers: the caller's outputs, filtered, sorted and paged."""
+
+import dataclasses
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from core.errors import ErrorCode
+from core.history import filters, paging
+from core.history.queries import OutputOrder, list_outputs
+from resolvers.context import Context
+from resolvers.errors import refusals_in_graphql_terms
+from resolvers.outputs import types as t
+from schema import filters as f
+from schema.ids import row_id
+from schema.paging import Connection, connection, selects
+
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
+# Each GraphQL filter input and the core filter it becomes (same field names).
+_CORE_FILTERS: dict[type, type] = {
+    f.IntFilter: filters.IntFilter,
+    f.FloatFilter: filters.FloatFilter,
+    f.DateTimeFilter: filters.DateTimeFilter,
+    f.StringFilter: filters.StrFilter,
+    f.GalleryStatusFilter: filters.EnumFilter,
+    f.JobSourceFilter: filters.EnumFilter,
+    f.AspectRatioFilter: filters.EnumFilter,
+    f.BooleanFilter: filters.BoolFilter,
+    f.PromptFilter: filters.TextFilter,
+    t.OutputWhere: filters.OutputWhere,
+}
+
+
+def core_where(value: Any, path: str = "where") -> Any:
+    """A GraphQL filter input (or any part of it) as core's filter dataclasses."""
+    if isinstance(value, list):
+        return [core_where(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    target = _CORE_FILTERS.get(type(value))
+    if target is None:
+        return value
+    fields = {
+        name.name: core_where(getattr(value, name.name), f"{path}.{name.name}")
+        for name in dataclasses.fields(target)
+    }
+    if target is filters.OutputWhere and fields["job_id"] is not None:
+        # Another account's job matches nothing; another type of id is a mistake.
+        fields["job_id"] = row_id(
+            fields["job_id"], "Job", field=f"{path}.job_id", code=BAD_USER_INPUT
+        )
+    return target(**fields)
+
+
+def _arg(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+@refusals_in_graphql_terms
+async def resolve_outputs(
+    info: Info[Context, Any],
+    first: Annotated[
+        int | None, _arg("Read forwards this many, 1 to 100 (default 50).")
+    ] = None,
+    after: Annotated[str | None, _arg("Start after this cursor (with first).")] = None,
+    last: Annotated[int | None, _arg("Read backwards this many, 1 to 100.")] = None,
+    before: Annotated[str | None, _arg("End before this cursor (with last).")] = None,
+    where: Annotated[
+        t.OutputWhere | None, _arg("Conditions; absent means every output.")
+    ] = None,
+    order_by: Annotated[
+        list[t.OutputOrderBy] | None,
+        _arg("Sort terms in order (default createdAt DESC); a cursor fits one order."),
+    ] = None,
+) -> Connection[t.Output]:
+    """Page through the caller's outputs; count them only when totalCount is asked for."""
+    order = [
+        OutputOrder(o.field, o.direction or paging.Direction.DESC)
+        for o in order_by or []
+    ]
+    async with info.context.db.session() as session:
+        page = await list_outputs(
+            session,
+            user_id=info.context.user_caller.user.id,
+            where=core_where(where),
+            order=order,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            with_total=selects(info, "totalCount"),
+        )
+    return connection(page, t.Output.from_row)
