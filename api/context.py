@@ -14,10 +14,21 @@ def bearer_secret(value: str | None) -> str | None:
     return secret.strip()
 
 
-async def authenticate_header(services: Services, header: str | None) -> Caller | None:
-    """The caller named by an Authorization header; None for a missing or bad token."""
+async def authenticate_header(
+    services: Services, header: str | None, *, fresh: bool = False
+) -> Caller | None:
+    """The caller named by an Authorization header; None for a missing or bad token.
+
+    HTTP requests may use a caller cached a few seconds; `fresh` reads the token
+    row, as a websocket does once for the hours it may stay open.
+    """
     secret = bearer_secret(header)
     if secret is None:
         return None
-    async with services.db.session() as session:
-        return await authenticate(session, secret=secret)
+    caller = None if fresh else services.callers.get(secret)
+    if caller is None:
+        async with services.db.session() as session:
+            caller = await authenticate(session, secret=secret)
+        if caller is not None:
+            services.callers.put(secret, caller)
+    return caller

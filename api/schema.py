@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import MaxTokensLimiter
 
+from api.caches import CachedParsing, CachedValidation
 from api.cost import QueryCost
 from api.errors import ErrorCodes, QuietSchema
 from api.shape import ShapeLimits
@@ -141,7 +142,10 @@ class Mutation:
     )
     api_token_revoke: ApiTokenRevokePayload = strawberry.mutation(
         resolver=accounts.resolve_api_token_revoke,
-        description="Revoke an API token; it is refused from then on. Needs MANAGE.",
+        description=(
+            "Revoke an API token: refused at once here, within a few seconds by every "
+            "API process, and its open websockets close. Needs MANAGE."
+        ),
         permission_classes=needs(CanManage),
     )
     # --- history & catalog ---
@@ -218,6 +222,7 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
         # Factories, so each request gets fresh extension state.
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=2000),
+            CachedParsing,
             # Depth, aliases and expanded size, before validation walks anything.
             ShapeLimits,
             QueryCost,  # prices and charges before execution; refusals get codes below
@@ -225,6 +230,7 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
             # Its check runs before validation whatever its place here, so before
             # pricing and charging too.
             TextInputRules,
+            CachedValidation,  # last: it validates only what the checks above let by
         ],
     )
 

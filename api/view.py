@@ -194,7 +194,7 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         caller = await authenticate_header(
-            self.services, header if isinstance(header, str) else None
+            self.services, header if isinstance(header, str) else None, fresh=True
         )
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})

@@ -50,19 +50,22 @@ class FreeCreditPolicy:
         )
 
 
-async def lock_account(session: AsyncSession, *, user_id: uuid.UUID) -> None:
-    """Hold the account's row until the transaction ends, so ledger writers queue."""
+async def lock_account(session: AsyncSession, *, user_id: uuid.UUID) -> User:
+    """Hold the account's row until the transaction ends, so ledger writers queue;
+    return it as it is now (its tier and top-up clock cannot change meanwhile)."""
     # FOR NO KEY UPDATE rather than FOR UPDATE: it still queues debits and
     # top-ups, but not inserts whose foreign key merely points at the user (a job
     # row inserted before the debit would otherwise deadlock two submissions).
     # SQLite renders no locking clause; its BEGIN IMMEDIATE already serialises.
-    found = await session.scalar(
-        sa.select(col(User.id))
+    found: User | None = await session.scalar(
+        sa.select(User)
         .where(col(User.id) == user_id)
         .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if found is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"no account {user_id}", "user_id")
+    return found
 
 
 async def grant_credits(
@@ -149,13 +152,18 @@ async def debit_credits(
     user_id: uuid.UUID,
     amount: int,
     now: datetime | None = None,
+    locked: bool = False,
 ) -> list[tuple[uuid.UUID, int]]:
-    """Spend `amount` credits over rows in spending order; return (row id, drawn)."""
+    """Spend `amount` credits over rows in spending order; return (row id, drawn).
+
+    `locked` says the caller already holds the account lock in this transaction.
+    """
     if amount < 1:
         raise _below("amount", 1, amount)
     now = _now(now)
     # Lock before reading, so a concurrent debit cannot spend what we are about to.
-    await lock_account(session, user_id=user_id)
+    if not locked:
+        await lock_account(session, user_id=user_id)
     rows = await credit_rows(session, user_id=user_id, now=now)
     available = sum(row.remaining for row in rows)
     if available < amount:
@@ -243,13 +251,17 @@ async def create_free_grant(
 async def top_up_free_credits(
     session: AsyncSession,
     *,
-    user_id: uuid.UUID,
+    user: User,
     policy: FreeCreditPolicy,
     now: datetime | None = None,
 ) -> int:
-    """Apply the free top-ups due since the last one; return the credits added."""
+    """Apply the free top-ups due since the last one; return the credits added.
+
+    `user` may be a little stale: its clock is moved by a conditional update on the
+    value read, so if another caller moved it first, that caller added the credits.
+    """
     now = _now(now)
-    user = await _get_user(session, user_id)
+    user_id = user.id
     last = user.free_topup_at
     # No clock means no sign-up grant yet; starting one here would block it.
     if user.tier is not Tier.FREE or last is None:

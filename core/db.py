@@ -1,5 +1,6 @@
 """The async database: engine, sessions and the SQLite settings that make it safe."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,18 +15,32 @@ from sqlalchemy.ext.asyncio import (
 
 # How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled server connection idle this long is pinged before use; one used more
+# recently is trusted, so a busy API pays no round trip per checkout.
+IDLE_PING_SECONDS = 30.0
+# Server connections are replaced after this long, before proxies or the server
+# drop them.
+RECYCLE_SECONDS = 1800
 
 
 class Database:
     """One engine and its session factory; `session()` is a committed unit of work."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        idle_ping_seconds: float = IDLE_PING_SECONDS,
+    ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url, echo=echo, **_engine_options(url)
         )
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
+        else:
+            _ping_idle_connections(self.engine, idle_ping_seconds)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -54,7 +69,34 @@ class Database:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    return {"pool_recycle": RECYCLE_SECONDS, "pool_size": 10, "max_overflow": 20}
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only when it has sat idle.
+
+    A failed ping raises DisconnectionError, which makes the pool discard that
+    connection and retry the checkout with a fresh one (SQLAlchemy's documented
+    pessimistic-disconnect recipe, minus the round trip on every checkout). A
+    server restart within the idle window fails one statement; SQLAlchemy then
+    invalidates the whole pool, so the next unit of work reconnects.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.dialect
+
+    @sa.event.listens_for(pool, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("idle connection is gone") from exc
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:

@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     free_outputs_public: bool = True
 
     max_tokens_per_user: PositiveInt = 10
-    # How often each API process checks that its open websockets' tokens are still
-    # active (one query for all of them); a revoked token's sockets close by then.
+    # How soon a revoked token stops working everywhere: each API process checks
+    # its open websockets' tokens this often (one query for all of them), and
+    # remembers an authenticated token for at most this long.
     revocation_check_seconds: Annotated[float, Field(gt=0)] = 2
 
     # API limits: the computed cost one operation may reach, and a fixed window of

@@ -3,7 +3,9 @@
 import hashlib
 import re
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -218,3 +220,43 @@ async def record_token_spend(
             credits_spent=col(ApiToken.credits_spent) + credits,
         )
     )
+
+
+class CallerCache:
+    """Callers by token secret for a few seconds, so a client's burst of requests
+    authenticates once rather than reading its token row every time.
+
+    Entries live `ttl` seconds: a token revoked in another process (or the CLI)
+    stops working within that time, as its websockets close within it too. A
+    revocation in this process forgets the token at once. The cache is bounded;
+    the oldest entries make room.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+
+    def get(self, secret: str) -> Caller | None:
+        """The cached caller of this secret, if still fresh."""
+        key = hash_secret(secret)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def put(self, secret: str, caller: Caller) -> None:
+        """Remember a caller just authenticated."""
+        key = hash_secret(secret)
+        self._entries.pop(key, None)
+        self._entries[key] = (time.monotonic() + self.ttl, caller)
+        while len(self._entries) > self.MAX_ENTRIES:
+            self._entries.popitem(last=False)
+
+    def forget(self, token_id: uuid.UUID) -> None:
+        """Drop a token (revoked here) at once."""
+        gone = [k for k, (_, c) in self._entries.items() if c.token.id == token_id]
+        for key in gone:
+            del self._entries[key]

@@ -21,6 +21,7 @@ from core.ratelimit import open_rate_limiter
 from core.s3 import S3Storage
 from core.settings import Settings
 from core.storage import LocalStorage, Storage, load_signing_key
+from core.tokens import CallerCache
 from engine.catalog import Catalog, load_catalog
 from jobs.arq_queue import ArqQueue
 from jobs.events import MemoryEventBus
@@ -67,6 +68,7 @@ def build_services(settings: Settings) -> Services:
         db=Database(settings.resolved_database_url),
         catalog=open_catalog(settings),
         storage=open_storage(settings),
+        callers=CallerCache(ttl=settings.revocation_check_seconds),
         rate_limiter=open_rate_limiter(settings.redis_url),
     )
 

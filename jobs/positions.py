@@ -9,6 +9,7 @@ whenever the queue moves read it.
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,20 +52,23 @@ def _places() -> sa.Subquery:
     )
 
 
-async def _mean_run_seconds(session: AsyncSession) -> float | None:
-    """Mean run time of recent successful jobs; None without history."""
-    runs = await session.execute(
-        sa.select(col(Job.started_at), col(Job.finished_at))
-        .where(col(Job.status) == JobStatus.SUCCEEDED, col(Job.started_at).is_not(None))
-        .order_by(col(Job.finished_at).desc())
+def _mean_run_seconds(dialect: str) -> sa.ScalarSelect[Any]:
+    """Mean run time of recent successful jobs, in seconds; NULL without history."""
+    started, finished = col(Job.started_at), col(Job.finished_at)
+    if dialect == "sqlite":  # SQLite stores times as text; julianday reads it
+        seconds: Any = (
+            sa.func.julianday(finished) - sa.func.julianday(started)
+        ) * 86400
+    else:
+        seconds = sa.func.extract("epoch", finished - started)
+    recent = (
+        sa.select(seconds.label("seconds"))
+        .where(col(Job.status) == JobStatus.SUCCEEDED, started.is_not(None))
+        .order_by(finished.desc())
         .limit(ETA_SAMPLE)
+        .subquery()
     )
-    seconds = [
-        (finished - started).total_seconds()
-        for started, finished in runs
-        if started is not None and finished is not None
-    ]
-    return None if not seconds else sum(seconds) / len(seconds)
+    return sa.select(sa.func.avg(recent.c.seconds)).scalar_subquery()
 
 
 def _eta(place: int, per_run: float | None) -> float | None:
@@ -91,17 +95,29 @@ async def queue_places(
     and finished jobs have none)."""
     if not job_ids:
         return {}
-    places = _places()
     async with jobs.db.session() as session:
-        rows = (
-            await session.execute(
-                sa.select(places.c.id, places.c.place).where(places.c.id.in_(job_ids))
+        return await queue_places_in(session, job_ids)
+
+
+async def queue_places_in(
+    session: AsyncSession, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, QueuePlace]:
+    """As queue_places, in a transaction of the caller's: one statement, the recent
+    run times behind the ETA included."""
+    places = _places()
+    mean_run = _mean_run_seconds(session.get_bind().dialect.name)
+    rows = (
+        await session.execute(
+            sa.select(places.c.id, places.c.place, mean_run).where(
+                places.c.id.in_(job_ids)
             )
-        ).all()
-        per_run = await _mean_run_seconds(session) if rows else None
+        )
+    ).all()
     return {
-        uuid.UUID(str(job_id)): QueuePlace(int(place), _eta(int(place), per_run))
-        for job_id, place in rows
+        uuid.UUID(str(job_id)): QueuePlace(
+            int(place), _eta(int(place), None if per_run is None else float(per_run))
+        )
+        for job_id, place, per_run in rows
     }
 
 
@@ -120,17 +136,18 @@ async def publish_positions(jobs: Jobs) -> None:
     """
     places = _places()
     async with jobs.db.session() as session:
+        mean_run = _mean_run_seconds(session.get_bind().dialect.name).label("per_run")
         rows = (
             await session.execute(
-                sa.select(places)
+                sa.select(places, mean_run)
                 .order_by(places.c.place, places.c.id)
                 .limit(REFRESH_LIMIT)
             )
         ).all()
-        per_run = await _mean_run_seconds(session) if rows else None
     now = utcnow()
     for row in rows:
         place = int(row.place)
+        per_run = None if row.per_run is None else float(row.per_run)
         await jobs.events.publish(
             JobEvent(
                 job_id=uuid.UUID(str(row.id)),

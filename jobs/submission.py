@@ -21,7 +21,7 @@ from core.credits import (
 )
 from core.enums import EventType, GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
-from core.models import Job, Output, Upload, utcnow
+from core.models import Job, Output, Upload, User, utcnow
 from core.settings import Settings
 from core.tokens import Caller, record_token_spend
 from core.uploads import UPSCALE_MAX_PIXELS, get_upload
@@ -40,7 +40,7 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.positions import QueuePlace, queue_position
+from jobs.positions import QueuePlace, queue_places_in
 from jobs.services import Jobs
 
 UPSCALE_COST = 1
@@ -77,7 +77,7 @@ async def submit_generation(
         resolved = resolve_generation(
             params, jobs.catalog, upload=upload, problems=problems
         )
-        await lock_account(session, user_id=user.id)
+        user = await lock_account(session, user_id=user.id)
         existing = await _idempotent(session, user.id, params.idempotency_key, digest)
         if existing is not None:
             return Submitted(existing, reused=True)
@@ -98,8 +98,8 @@ async def submit_generation(
             total_steps=resolved.total_steps,
             enqueued_at=utcnow() if dispatch else None,
         )
-        await _charge_and_insert(session, jobs.settings, caller, job)
-    return Submitted(job, place=await _after_submit(jobs, job))
+        place = await _charge_and_insert(session, jobs, caller, user, job)
+    return Submitted(job, place=await _after_submit(jobs, job, place))
 
 
 async def submit_upscale(
@@ -122,7 +122,7 @@ async def submit_upscale(
         if problems:
             raise ValidationFailed(problems)
         assert source_image is not None  # no problems means an input was found
-        await lock_account(session, user_id=user.id)
+        user = await lock_account(session, user_id=user.id)
         existing = await _idempotent(session, user.id, params.idempotency_key, digest)
         if existing is not None:
             return Submitted(existing, reused=True)
@@ -154,8 +154,8 @@ async def submit_upscale(
             request_hash=digest,
             enqueued_at=utcnow() if dispatch else None,
         )
-        await _charge_and_insert(session, jobs.settings, caller, job)
-    return Submitted(job, place=await _after_submit(jobs, job))
+        place = await _charge_and_insert(session, jobs, caller, user, job)
+    return Submitted(job, place=await _after_submit(jobs, job, place))
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -205,20 +205,27 @@ async def _take_slot(
 
 
 async def _charge_and_insert(
-    session: AsyncSession, settings: Settings, caller: Caller, job: Job
-) -> None:
+    session: AsyncSession, jobs: Jobs, caller: Caller, user: User, job: Job
+) -> QueuePlace | None:
+    """Insert the job and charge for it, under the account lock the caller holds;
+    return its place in the queue, read in the same transaction."""
     # The job row goes in first: ledger rows of a refund point at it later.
     session.add(job)
     await session.flush()
-    # Top-ups are applied lazily: one that is due counts toward this charge.
-    policy = FreeCreditPolicy.from_settings(settings)
-    await top_up_free_credits(session, user_id=job.user_id, policy=policy)
-    await debit_credits(session, user_id=job.user_id, amount=job.cost)
+    if user.tier is Tier.FREE:
+        # Top-ups are applied lazily: one that is due counts toward this charge.
+        policy = FreeCreditPolicy.from_settings(jobs.settings)
+        await top_up_free_credits(session, user=user, policy=policy)
+    await debit_credits(session, user_id=job.user_id, amount=job.cost, locked=True)
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
+    # Read here rather than after commit: one transaction less on the way back.
+    return (await queue_places_in(session, [job.id])).get(job.id)
 
 
-async def _after_submit(jobs: Jobs, job: Job) -> QueuePlace | None:
-    """Enqueue the committed job and announce it; return the place announced."""
+async def _after_submit(
+    jobs: Jobs, job: Job, place: QueuePlace | None
+) -> QueuePlace | None:
+    """Enqueue the committed job and announce it at its place; return the place."""
     # The job is committed and charged: Redis being away must not turn that into
     # an error, which a client would retry and pay for twice. The sweeper sends
     # the job once Redis is back; until then nothing else here can work either.
@@ -228,7 +235,6 @@ async def _after_submit(jobs: Jobs, job: Job) -> QueuePlace | None:
         patience=0,
     ):
         return None
-    place = await queue_position(jobs, job=job)
     event = JobEvent(
         job_id=job.id,
         user_id=job.user_id,

@@ -16,7 +16,7 @@ from core.db import Database
 from core.ratelimit import LimitState, RateLimiter
 from core.settings import Settings
 from core.storage import Storage
-from core.tokens import Caller
+from core.tokens import Caller, CallerCache
 from engine.catalog import Catalog
 from jobs.services import Jobs
 from resolvers.loaders import Loaders
@@ -30,6 +30,8 @@ class Services:
     db: Database
     catalog: Catalog
     storage: Storage
+    # Authenticated callers for a few seconds (darkroom/services.py sets the ttl).
+    callers: CallerCache = field(default_factory=lambda: CallerCache(ttl=2))
     # None serves without rate limits (build_services always builds one).
     rate_limiter: RateLimiter | None = None
     # Opened by the app's lifespan: it needs a running event loop.

@@ -37,7 +37,7 @@ async def resolve_me(info: Info[Context, Any]) -> Me:
     policy = FreeCreditPolicy.from_settings(ctx.settings)
     user = caller.user
     async with ctx.db.session() as session:
-        await top_up_free_credits(session, user_id=user.id, policy=policy)
+        await top_up_free_credits(session, user=user, policy=policy)
         rows = await credit_rows(session, user_id=user.id)
         credits = Credits(
             total=await balance(session, user_id=user.id),
@@ -110,4 +110,5 @@ async def resolve_api_token_revoke(
             )
     except ServiceError as err:
         return ApiTokenRevokePayload(api_token=None, user_errors=user_errors(err, info))
+    ctx.services.callers.forget(token.id)  # refused from the next request on
     return ApiTokenRevokePayload(api_token=ApiToken.from_row(token), user_errors=[])

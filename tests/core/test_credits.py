@@ -74,7 +74,9 @@ async def free_user_with_signup_credits(db: Database) -> uuid.UUID:
 
 async def top_up(db: Database, user_id: uuid.UUID, now: datetime) -> int:
     async with db.session() as s:
-        return await top_up_free_credits(s, user_id=user_id, policy=POLICY, now=now)
+        user = await s.get(User, user_id, populate_existing=True)
+        assert user is not None
+        return await top_up_free_credits(s, user=user, policy=POLICY, now=now)
 
 
 # --- a plain-Python model of the ledger, for the property tests -------------------

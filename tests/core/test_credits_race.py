@@ -70,9 +70,10 @@ async def test_twenty_concurrent_top_ups_add_credits_exactly_once(db) -> None:
 
     async def top_up() -> int:
         async with db.session() as s:
-            return await top_up_free_credits(
-                s, user_id=user_id, policy=POLICY, now=later
-            )
+            # each reads the clock, as a request would, before racing to move it
+            user = await s.get(User, user_id, populate_existing=True)
+            assert user is not None
+            return await top_up_free_credits(s, user=user, policy=POLICY, now=later)
 
     # when twenty top-ups race
     added = await asyncio.gather(*(top_up() for _ in range(20)))

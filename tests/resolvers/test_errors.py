@@ -95,3 +95,13 @@ def test_query_errors_name_graphql_paths_inside_filters(api: Api) -> None:
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["extensions"]["field"] == ["where", "_or", "0", "createdAt", "_gte"]
     assert error["message"].startswith("where._or[0].createdAt._gte:")
+
+
+def test_an_invalid_document_sent_again_gets_the_same_errors(api: Api) -> None:
+    # given a document whose validation result is now cached
+    first = api.client.post("/graphql", json={"query": "{ models { nope } }"}).json()
+    # when it is sent again
+    second = api.client.post("/graphql", json={"query": "{ models { nope } }"}).json()
+    # then it is refused the same way, code included
+    assert first == second
+    assert first["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

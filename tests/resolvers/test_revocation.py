@@ -1,5 +1,6 @@
 """Revoking a token closes its open websockets within seconds, wherever it happens."""
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -151,3 +152,27 @@ def test_a_revoked_tokens_legacy_graphql_ws_socket_is_closed_too(api: Api) -> No
         ws.send_json({"id": "1", "type": "start", "payload": {"query": MY_UPDATES}})
         revoke_in_another_process(api, secret)
         assert closed_within(ws, 3)["code"] == 4403
+
+
+ME = "{ me { email } }"
+
+
+@pytest.mark.parametrize(
+    ("revoke", "within"),
+    [(revoke_through_the_api, 0.0), (revoke_in_another_process, 2.0)],
+)
+def test_a_revoked_token_is_refused_over_http_at_once_here_and_within_seconds_elsewhere(
+    api: Api, revoke: Callable[[Api, str], None], within: float
+) -> None:
+    # given a token whose caller the API has cached by using it
+    secret = api.account("cy@example.com")
+    assert api.data(ME, token=secret)["me"]["email"] == "cy@example.com"
+    # when it is revoked
+    revoke(api, secret)
+    revoked_at = time.monotonic()
+    # then requests with it are refused: at once when revoked through this API
+    # (the cache forgets it), within the cache's few seconds when revoked elsewhere
+    while "errors" not in (body := api.post(ME, token=secret)):
+        assert time.monotonic() - revoked_at <= within, body
+        time.sleep(0.05)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

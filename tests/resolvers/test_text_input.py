@@ -111,6 +111,20 @@ def test_filter_values_with_refused_text_are_bad_input_not_internal_errors(
         assert refusal(body)[0] == "BAD_USER_INPUT", where
 
 
+def test_a_document_validated_once_still_refuses_bad_text_sent_with_it_later(
+    api: Api,
+) -> None:
+    # given the filter query already validated and cached with clean variables
+    token = api.account("fay@example.com")
+    clean = post_text(api, OUTPUTS, {"w": {"prompt": {"_ilike": "fox"}}}, token)
+    assert clean["data"] == {"outputs": {"totalCount": 0}}
+    # when the same text comes with a NUL in its variables, twice
+    for _ in range(2):
+        body = post_text(api, OUTPUTS, {"w": {"prompt": {"_ilike": NUL}}}, token)
+        # then the cached validation never overrides the refusal
+        assert refusal(body)[0] == "BAD_USER_INPUT"
+
+
 def test_a_field_name_with_a_lone_surrogate_is_refused_without_echoing_it(
     api: Api,
 ) -> None:
