@@ -1,4 +1,4 @@
-"""The Starlette app: /graphql (with GraphiQL), /healthz, lifespan."""
+"""The Starlette app: /graphql (with GraphiQL and its files), /healthz, lifespan."""
 
 import functools
 import logging
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api.ide import STATIC_PATH, static_file
 from api.sockets import SocketRegistry
 from api.view import DarkroomGraphQL
 from core.files import FileAccess, file_access
@@ -55,6 +56,7 @@ def create_app(
             # Every method: the view answers the others with a GraphQL 405.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+            Route(STATIC_PATH + "/{name}", static_file),
             Route("/healthz", functools.partial(healthz, services)),
             Route("/files/{key:path}", functools.partial(files, services)),
         ],

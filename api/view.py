@@ -22,6 +22,7 @@ from strawberry.types.unset import UnsetType
 
 from api import http
 from api.context import authenticate_header
+from api.ide import graphiql_page
 from api.sockets import SocketRegistry
 from api.websocket import LegacyWSHandler, TransportWSHandler
 from core.errors import ErrorCode
@@ -77,6 +78,10 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             # Uploads spooled to temporary files, whether or not a resolver read them.
             await request.close()
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package, never from a CDN (api/ide.py)."""
+        return graphiql_page(request)
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON at most 64 levels deep (websocket frames and request bodies)."""
