@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.enums import WebhookDeliveryStatus, WebhookEvent
+from core.errors import ErrorCode, ServiceError
 from core.history.paging import Direction, Page, SortKey, check_window, fetch_page
 from core.models import WebhookDelivery, WebhookEndpoint, utcnow
 from core.webhooks.endpoints import parse_events
@@ -187,6 +188,16 @@ async def due_deliveries(
         .limit(limit)
     )
     return [(row[0], row[1]) for row in rows]
+
+
+async def get_delivery(
+    session: AsyncSession, *, user_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery:
+    """One of the account's deliveries; any other id is not found."""
+    delivery = await session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if delivery is None or delivery.user_id != user_id:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such WebhookDelivery", "id")
+    return delivery
 
 
 async def list_deliveries(
