@@ -87,7 +87,8 @@ async def run_beside(job_worker: Worker, webhooks: Worker, *, burst: bool) -> No
         finally:
             await run_until_stopped(webhooks)
         return
-    beside = asyncio.create_task(webhooks.async_run())
+    beside = asyncio.create_task(webhooks.async_run(), name="webhook worker")
+    beside.add_done_callback(_report_end)
     try:
         await run_until_stopped(job_worker)
     finally:
@@ -95,3 +96,9 @@ async def run_beside(job_worker: Worker, webhooks: Worker, *, burst: bool) -> No
         with contextlib.suppress(asyncio.CancelledError):
             await beside
         await close_worker(webhooks)
+
+
+def _report_end(task: "asyncio.Task[None]") -> None:
+    # Only a stop ends it; a crash would silently stop webhooks while jobs go on.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the webhook worker stopped", exc_info=task.exception())
