@@ -95,7 +95,6 @@ async def open_jobs(
         )
         runner.bind(jobs, Engine(catalog, cache_dir=settings.data_dir / "models"))
         await runner.start()
-        await deliveries.start()
         return jobs
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     # Subscribers whose job ended while Redis was away get the end from its row.

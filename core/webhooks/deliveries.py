@@ -17,10 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.enums import WebhookDeliveryStatus, WebhookEvent
+from core.enums import JobStatus, WebhookDeliveryStatus, WebhookEvent
 from core.errors import ErrorCode, ServiceError
 from core.history.paging import Direction, Page, SortKey, check_window, fetch_page
-from core.models import WebhookDelivery, WebhookEndpoint, utcnow
+from core.models import Job, WebhookDelivery, WebhookEndpoint, utcnow
 from core.webhooks.endpoints import parse_events
 
 DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -29,6 +29,14 @@ _KEYS = [
     SortKey("id", DELIVERIES.c.id, Direction.DESC, uuid.UUID),
 ]
 PENDING = WebhookDeliveryStatus.PENDING
+END_EVENTS = {
+    JobStatus.SUCCEEDED: WebhookEvent.JOB_SUCCEEDED,
+    JobStatus.FAILED: WebhookEvent.JOB_FAILED,
+    JobStatus.CANCELLED: WebhookEvent.JOB_CANCELLED,
+}
+# Jobs end within a day of their creation (queue expiry and run time limits);
+# bounding creation lets the scan use the (user_id, created_at) index.
+LONGEST_JOB = timedelta(days=1)
 
 
 def retry_delay(attempts: int, *, base: float) -> timedelta:
@@ -236,3 +244,39 @@ async def list_deliveries(
         convert=lambda row: row[0],
         values_of=lambda d: [d.created_at, d.id],
     )
+
+
+async def unannounced_ends(
+    session: AsyncSession, *, since: datetime, until: datetime, limit: int = 100
+) -> list[uuid.UUID]:
+    """Jobs that ended between `since` and `until` whose end has no delivery to a
+    live endpoint that wants it: whoever announced the end died, or lost the
+    database, between writing the end and recording its webhooks."""
+    end_deliveries = sa.and_(
+        col(WebhookDelivery.endpoint_id) == col(WebhookEndpoint.id),
+        col(WebhookDelivery.job_id) == col(Job.id),
+        col(WebhookDelivery.event).in_(list(END_EVENTS.values())),
+    )
+    rows = await session.execute(
+        sa.select(col(Job.id), col(Job.status), col(WebhookEndpoint.events))
+        .select_from(WebhookEndpoint)
+        .join(Job, col(Job.user_id) == col(WebhookEndpoint.user_id))
+        .outerjoin(WebhookDelivery, end_deliveries)
+        .where(
+            col(WebhookEndpoint.is_active),
+            col(Job.created_at) >= since - LONGEST_JOB,
+            col(Job.status).in_(list(END_EVENTS)),
+            col(Job.finished_at) >= since,
+            col(Job.finished_at) < until,
+            # An endpoint hears of ends after it was registered, never before.
+            col(Job.finished_at) >= col(WebhookEndpoint.created_at),
+            col(WebhookDelivery.id).is_(None),
+        )
+        .limit(limit)
+    )
+    wanted = [
+        job_id
+        for job_id, status, events in rows
+        if END_EVENTS[status] in parse_events(events)
+    ]
+    return list(dict.fromkeys(wanted))

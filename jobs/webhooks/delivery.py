@@ -21,6 +21,8 @@ from core.webhooks.deliveries import (
 from core.webhooks.sender import Attempt, post_signed
 from core.webhooks.signing import message_id, signed_headers
 from jobs.queue import DeliveryQueue
+from jobs.services import Jobs
+from jobs.webhooks.hook import announce_missed_ends
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,15 @@ async def _post(
         timeout=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private,
     )
+
+
+async def sweep_webhooks(jobs: Jobs) -> int:
+    """The webhook part of the sweep: record ends never recorded, then queue every
+    delivery left due; returns how many deliveries were queued."""
+    if jobs.deliveries is None:
+        return 0
+    await announce_missed_ends(jobs)
+    return await resend_due(jobs.db, jobs.deliveries)
 
 
 async def resend_due(db: Database, queue: DeliveryQueue) -> int:

@@ -8,16 +8,26 @@ written but not queued are sent by the sweeper once due.
 
 import logging
 import uuid
+from datetime import timedelta
 
 from core.enums import EventType, WebhookEvent
-from core.models import utcnow
-from core.webhooks.deliveries import record_deliveries, subscribed_endpoints
+from core.models import Job, utcnow
+from core.webhooks.deliveries import (
+    record_deliveries,
+    subscribed_endpoints,
+    unannounced_ends,
+)
 from jobs.events import JobEvent
+from jobs.lifecycle import terminal_event
 from jobs.queue import DeliveryQueue
 from jobs.services import Jobs
 from jobs.webhooks.payload import event_body
 
 log = logging.getLogger(__name__)
+# An end is left to the sweep once its announcer had this long to record it.
+ANNOUNCE_GRACE = timedelta(minutes=1)
+# Ends older than this are not announced late: the news is stale by then.
+LATE_LIMIT = timedelta(hours=1)
 
 WEBHOOK_EVENTS = {
     EventType.STARTED: WebhookEvent.JOB_STARTED,
@@ -86,3 +96,18 @@ async def _record(jobs: Jobs, event: JobEvent, kind: WebhookEvent) -> list[uuid.
             payload=body,
             max_attempts=attempts,
         )
+
+
+async def announce_missed_ends(jobs: Jobs) -> int:
+    """Record the webhooks of recent job ends that never got them (the process
+    announcing the end died, or its database write failed); returns how many."""
+    now = utcnow()
+    async with jobs.db.session() as session:
+        job_ids = await unannounced_ends(
+            session, since=now - LATE_LIMIT, until=now - ANNOUNCE_GRACE
+        )
+        ended = [await session.get(Job, job_id) for job_id in job_ids]
+    for job in ended:
+        if job is not None:
+            await record_job_event(jobs, terminal_event(job))
+    return len(job_ids)

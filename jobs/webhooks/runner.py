@@ -2,12 +2,11 @@
 
 Each attempt waits on an asyncio timer until it is due, then sends with at most
 `CONCURRENCY` others at once, beside the jobs on the same event loop; every
-send is async, so a slow receiver holds a slot, never the loop. A sweep each
-minute sends what a restart or a failed enqueue left due.
+send is async, so a slow receiver holds a slot, never the loop. The in-process
+sweeper (jobs/sweeper.py) sends what a restart or a failed enqueue left due.
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import datetime
@@ -15,11 +14,10 @@ from datetime import datetime
 from core.db import Database
 from core.models import utcnow
 from core.settings import Settings
-from jobs.webhooks.delivery import attempt_delivery, resend_due
+from jobs.webhooks.delivery import attempt_delivery
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 10
-SWEEP_INTERVAL_SECONDS = 60  # as the webhook worker's cron
 
 
 class InProcessDeliveries:
@@ -30,12 +28,6 @@ class InProcessDeliveries:
         self._pending: dict[tuple[uuid.UUID, int], asyncio.TimerHandle] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._sweeper: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start the sweep loop; its first pass sends what a restart left due."""
-        if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def enqueue(
         self, delivery_id: uuid.UUID, *, attempt: int, at: datetime
@@ -49,12 +41,8 @@ class InProcessDeliveries:
         self._pending[key] = loop.call_later(delay, self._start_send, key)
 
     async def close(self) -> None:
-        """Stop sweeping and sending; claimed attempts are made again by a later
-        sweep once their lease ends, the rest when due."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        """Stop sending; claimed attempts are made again by a later sweep once
+        their lease ends, the rest when due."""
         for handle in self._pending.values():
             handle.cancel()
         for task in self._sending:
@@ -83,11 +71,3 @@ class InProcessDeliveries:
         finally:
             # Forgotten once made: a repeat is then refused by the claim.
             self._pending.pop(key, None)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await resend_due(self.db, self)
-            except Exception:
-                log.exception("webhook sweep failed; trying again next round")
-            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)

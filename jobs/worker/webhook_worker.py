@@ -10,13 +10,16 @@ import contextlib
 import logging
 import uuid
 
-from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
 from jobs.queue import TASK_WEBHOOK, WEBHOOK_QUEUE, DeliveryQueue
 from jobs.services import Jobs
-from jobs.webhooks.delivery import LEASE_MARGIN_SECONDS, attempt_delivery, resend_due
+from jobs.webhooks.delivery import (
+    LEASE_MARGIN_SECONDS,
+    attempt_delivery,
+    sweep_webhooks,
+)
 from jobs.worker.arq_worker import WakingWorker, close_worker, run_until_stopped
 from jobs.worker.tasks import WorkerContext, worker_id
 
@@ -42,22 +45,17 @@ async def send_webhook(ctx: WorkerContext, delivery_id: str, attempt: int) -> No
     )
 
 
-async def sweep_webhooks(ctx: WorkerContext) -> None:
-    """Queue deliveries left due (a lost enqueue, a dead sender) as an arq cron."""
-    jobs: Jobs = ctx["jobs"]
-    queued = await resend_due(jobs.db, _deliveries(jobs))
-    if queued:
-        log.info("webhook sweep: %d due deliveries queued", queued)
-
-
 class WebhookWorker(WakingWorker):
-    """The job worker's Redis-outage handling, with the webhook sweep after one."""
+    """The job worker's Redis-outage handling, with the webhook sweep after one
+    (the job sweeper's cron does it each minute otherwise)."""
 
     async def _sweep_after_outage(self) -> None:
         try:
-            await sweep_webhooks(self.ctx)
+            queued = await sweep_webhooks(self.ctx["jobs"])
         except Exception:
             log.warning("webhook sweep after the Redis outage failed", exc_info=True)
+        else:
+            log.info("webhook sweep after the Redis outage: %d queued", queued)
 
 
 def build_webhook_worker(jobs: Jobs, *, burst: bool = False) -> Worker:
@@ -66,7 +64,6 @@ def build_webhook_worker(jobs: Jobs, *, burst: bool = False) -> Worker:
     settings = jobs.settings
     return WebhookWorker(
         functions=[func(send_webhook, name=TASK_WEBHOOK)],
-        cron_jobs=[cron(sweep_webhooks, second=30, run_at_startup=True)],
         queue_name=WEBHOOK_QUEUE,
         max_jobs=MAX_SENDS,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),

@@ -6,6 +6,7 @@ import dataclasses
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,13 +21,14 @@ from core.enums import (
     WebhookDeliveryStatus,
     WebhookEvent,
 )
-from core.models import WebhookDelivery, utcnow
+from core.models import Job, WebhookDelivery, WebhookEndpoint, utcnow
 from core.settings import Settings
 from core.webhooks.endpoints import create_endpoint, delete_endpoint
 from jobs.events import JobEvent
 from jobs.params import GenerationParams
 from jobs.services import Jobs
 from jobs.submission import submit_generation
+from jobs.sweeper import sweep
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.delivery import resend_due
 from jobs.webhooks.hook import record_job_event
@@ -265,6 +267,42 @@ async def test_deleting_an_endpoint_fails_its_pending_deliveries(
     )
     assert local_jobs.deliveries is not None
     assert await resend_due(away.db, local_jobs.deliveries) == 0
+
+
+async def test_the_sweep_announces_an_end_whose_webhooks_were_never_recorded(
+    local_jobs: Jobs, accounts: Accounts
+) -> None:
+    # given an endpoint, and a job that failed two minutes ago whose announcer
+    # died before recording its webhooks
+    user_id, job_id = await a_job(local_jobs, accounts, "fay@example.com")
+    now = utcnow()
+    with receiver() as hook:
+        secret = await endpoint(local_jobs, user_id, hook.url)
+        async with local_jobs.db.session() as session:
+            await session.execute(
+                sa.update(WebhookEndpoint).values(created_at=now - timedelta(hours=1))
+            )
+            await session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job_id)
+                .values(
+                    status=JobStatus.FAILED,
+                    finished_at=now - timedelta(minutes=2),
+                    error_code="ENGINE_ERROR",
+                    error_message="the engine failed",
+                )
+            )
+        # when the sweeper runs
+        report = await sweep(local_jobs)
+        # then the end is recorded and sent, signed, once
+        assert report.webhooks == 1
+        [got] = await hook.arrived(1)
+        payload = got.verified(secret)
+        assert payload["type"] == "job.failed"
+        assert payload["data"]["error"]["code"] == "ENGINE_ERROR"
+        await settled(local_jobs.db, job_id)
+        await sweep(local_jobs)
+        assert len(await deliveries_of(local_jobs.db, job_id)) == 1
 
 
 def test_payload_ids_are_the_schemas_global_ids() -> None:
