@@ -34,9 +34,6 @@ END_EVENTS = {
     JobStatus.FAILED: WebhookEvent.JOB_FAILED,
     JobStatus.CANCELLED: WebhookEvent.JOB_CANCELLED,
 }
-# Jobs end within a day of their creation (queue expiry and run time limits);
-# bounding creation lets the scan use the (user_id, created_at) index.
-LONGEST_JOB = timedelta(days=1)
 
 
 def retry_delay(attempts: int, *, base: float) -> timedelta:
@@ -247,11 +244,20 @@ async def list_deliveries(
 
 
 async def unannounced_ends(
-    session: AsyncSession, *, since: datetime, until: datetime, limit: int = 100
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime,
+    created_since: datetime,
+    limit: int = 100,
 ) -> list[uuid.UUID]:
     """Jobs that ended between `since` and `until` whose end has no delivery to a
     live endpoint that wants it: whoever announced the end died, or lost the
-    database, between writing the end and recording its webhooks."""
+    database, between writing the end and recording its webhooks.
+
+    `created_since` bounds when such jobs were created (their life is bounded),
+    so the scan reads the (user_id, created_at) index, not every job ever run.
+    """
     end_deliveries = sa.and_(
         col(WebhookDelivery.endpoint_id) == col(WebhookEndpoint.id),
         col(WebhookDelivery.job_id) == col(Job.id),
@@ -264,7 +270,7 @@ async def unannounced_ends(
         .outerjoin(WebhookDelivery, end_deliveries)
         .where(
             col(WebhookEndpoint.is_active),
-            col(Job.created_at) >= since - LONGEST_JOB,
+            col(Job.created_at) >= created_since,
             col(Job.status).in_(list(END_EVENTS)),
             col(Job.finished_at) >= since,
             col(Job.finished_at) < until,

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from core.enums import EventType, WebhookEvent
 from core.models import Job, utcnow
+from core.settings import Settings
 from core.webhooks.deliveries import (
     record_deliveries,
     subscribed_endpoints,
@@ -102,12 +103,26 @@ async def announce_missed_ends(jobs: Jobs) -> int:
     """Record the webhooks of recent job ends that never got them (the process
     announcing the end died, or its database write failed); returns how many."""
     now = utcnow()
+    since = now - LATE_LIMIT
     async with jobs.db.session() as session:
         job_ids = await unannounced_ends(
-            session, since=now - LATE_LIMIT, until=now - ANNOUNCE_GRACE
+            session,
+            since=since,
+            until=now - ANNOUNCE_GRACE,
+            created_since=since - _longest_life(jobs.settings),
         )
         ended = [await session.get(Job, job_id) for job_id in job_ids]
     for job in ended:
         if job is not None:
             await record_job_event(jobs, terminal_event(job))
     return len(job_ids)
+
+
+def _longest_life(settings: Settings) -> timedelta:
+    """How long after its creation a job can end: the queue's expiry, then every
+    run it may get, each cut off by the time limit or found dead by the sweeper."""
+    per_run = settings.job_timeout_seconds + settings.heartbeat_stale_seconds + 60
+    return timedelta(
+        minutes=settings.queued_expiry_minutes,
+        seconds=settings.max_attempts * per_run,
+    )
