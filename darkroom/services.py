@@ -110,9 +110,9 @@ async def open_jobs(
 async def close_jobs(jobs: Jobs) -> None:
     """Stop the runner and close the queue and event bus open_jobs opened (not
     the database or storage, which belong to whoever passed them in)."""
-    if jobs.deliveries is not None:
-        await jobs.deliveries.close()
     await jobs.queue.close()
+    if jobs.deliveries is not None:  # after the runner, whose jobs may add some
+        await jobs.deliveries.close()
     await jobs.events.close()
     if isinstance(jobs.events, RedisEventBus):
         await jobs.events.redis.aclose()

@@ -29,9 +29,11 @@ async def event_body(jobs: Jobs, event: JobEvent, kind: WebhookEvent) -> str:
     data: dict[str, Any] = {
         "jobId": global_id("Job", event.job_id),
         "status": event.status.value,
-        "charged": event.charged,
-        "refunded": event.refunded,
     }
+    # Credits as far as they are known: charged from the start, refunds at the end.
+    for key, value in (("charged", event.charged), ("refunded", event.refunded)):
+        if value is not None:
+            data[key] = value
     if kind is WebhookEvent.JOB_OUTPUT and event.output is not None:
         data["output"] = await _output(jobs, event.output)
     if kind is WebhookEvent.JOB_SUCCEEDED:

@@ -28,14 +28,15 @@ class InProcessDeliveries:
         self._pending: dict[tuple[uuid.UUID, int], asyncio.TimerHandle] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._closed = False
 
     async def enqueue(
         self, delivery_id: uuid.UUID, *, attempt: int, at: datetime
     ) -> None:
         """Send the attempt at `at`; one already waiting or sending is not doubled."""
         key = (delivery_id, attempt)
-        if key in self._pending:
-            return
+        if key in self._pending or self._closed:
+            return  # once closed, the row waits, due, for the next process's sweep
         delay = max(0.0, (at - utcnow()).total_seconds())
         loop = asyncio.get_running_loop()
         self._pending[key] = loop.call_later(delay, self._start_send, key)
@@ -43,6 +44,7 @@ class InProcessDeliveries:
     async def close(self) -> None:
         """Stop sending; claimed attempts are made again by a later sweep once
         their lease ends, the rest when due."""
+        self._closed = True
         for handle in self._pending.values():
             handle.cancel()
         for task in self._sending:
