@@ -49,6 +49,14 @@ from resolvers.permissions import (
 )
 from resolvers.usage import resolvers as usage
 from resolvers.usage.types import UsageEntry
+from resolvers.webhooks import resolvers as webhooks
+from resolvers.webhooks.types import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEndpointCreatePayload,
+    WebhookEndpointDeletePayload,
+    WebhookEndpointRotateSecretPayload,
+)
 from schema.paging import Connection
 
 
@@ -128,6 +136,20 @@ class Query:
         description="Your jobs, newest first; `first` 1 to 100 (default 50). Needs READ.",
         permission_classes=needs(CanRead),
     )
+    # --- webhooks ---
+    webhook_endpoints: list[WebhookEndpoint] = strawberry.field(
+        resolver=webhooks.resolve_webhook_endpoints,
+        description="Your webhook endpoints, newest first; never their secrets. Needs MANAGE.",
+        permission_classes=needs(CanManage),
+    )
+    webhook_deliveries: Connection[WebhookDelivery] = strawberry.field(
+        resolver=webhooks.resolve_webhook_deliveries,
+        description=(
+            "Your webhook deliveries, newest first, with status, attempts and the last "
+            "response code; `first` 1 to 100 (default 50). Needs READ."
+        ),
+        permission_classes=needs(CanRead),
+    )
 
 
 @strawberry.type(description="Change things; refusals come back as userErrors.")
@@ -196,6 +218,33 @@ class Mutation:
         resolver=jobs.resolve_image_upload,
         description="Upload an input image (GraphQL multipart request): PNG, JPEG or WebP, at most 10 MB. Needs GENERATE.",
         permission_classes=needs(CanGenerate),
+    )
+    # --- webhooks ---
+    webhook_endpoint_create: WebhookEndpointCreatePayload = strawberry.mutation(
+        resolver=webhooks.resolve_webhook_endpoint_create,
+        description=(
+            "Register a URL for your jobs' events. The signing secret is in the payload "
+            "this once. At most 10 endpoints per account by default. Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    webhook_endpoint_delete: WebhookEndpointDeletePayload = strawberry.mutation(
+        resolver=webhooks.resolve_webhook_endpoint_delete,
+        description=(
+            "Stop sending to an endpoint; its deliveries stay listed and pending ones "
+            "fail. Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
+    webhook_endpoint_rotate_secret: WebhookEndpointRotateSecretPayload = (
+        strawberry.mutation(
+            resolver=webhooks.resolve_webhook_endpoint_rotate_secret,
+            description=(
+                "Replace an endpoint's signing secret; the new one is in the payload "
+                "this once and signs every attempt from now on. Needs MANAGE."
+            ),
+            permission_classes=needs(CanManage),
+        )
     )
 
 

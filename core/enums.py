@@ -92,3 +92,31 @@ class EventType(StrEnum):
     def is_terminal(self) -> bool:
         """True for the last event a job publishes."""
         return self in (EventType.SUCCEEDED, EventType.FAILED, EventType.CANCELLED)
+
+
+class WebhookEvent(StrEnum):
+    """A job event an account's webhook endpoints may subscribe to; the value is
+    the payload's `type`."""
+
+    JOB_STARTED = "job.started"
+    JOB_OUTPUT = "job.output"
+    JOB_SUCCEEDED = "job.succeeded"
+    JOB_FAILED = "job.failed"
+    JOB_CANCELLED = "job.cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for a job's last event: these are retried until delivered."""
+        return self in (
+            WebhookEvent.JOB_SUCCEEDED,
+            WebhookEvent.JOB_FAILED,
+            WebhookEvent.JOB_CANCELLED,
+        )
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one webhook delivery is."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"

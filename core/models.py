@@ -10,7 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-from core.enums import CreditType, GalleryStatus, JobKind, JobSource, JobStatus, Tier
+from core.enums import (
+    CreditType,
+    GalleryStatus,
+    JobKind,
+    JobSource,
+    JobStatus,
+    Tier,
+    WebhookDeliveryStatus,
+    WebhookEvent,
+)
 
 
 def utcnow() -> datetime:
@@ -216,3 +225,56 @@ class Output(SQLModel, table=True):
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False
     )
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where an account wants its job events POSTed.
+
+    The signing secret is kept as issued, since signing needs it; no query ever
+    returns it (it is shown once, at creation and at rotation).
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    url: str = Field(max_length=2000)
+    events: str = Field(max_length=200)  # comma-separated WebhookEvent values
+    secret: str = Field(max_length=100)  # whsec_ + base64 of 32 random bytes
+    is_active: bool = True  # False once deleted; its deliveries stay readable
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One job event for one endpoint: the signed body and how sending it went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # An event recorded twice (a repeated task, a retried publish) is one delivery.
+        sa.UniqueConstraint("endpoint_id", "event_key"),
+        sa.Index("ix_webhook_deliveries_user_created", "user_id", "created_at", "id"),
+        # The sweeper's scan for deliveries that are due.
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoints.id")
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    job_id: uuid.UUID = Field(foreign_key="jobs.id", index=True)
+    event: WebhookEvent = _enum(WebhookEvent)
+    event_key: str = Field(max_length=100)  # job id, event, and output index
+    payload: str = Field(sa_type=sa.Text)  # the exact body every attempt sends
+    status: WebhookDeliveryStatus = _enum(WebhookDeliveryStatus)
+    attempts: int = 0
+    max_attempts: int = 1
+    # When the next attempt is due while PENDING (a lease while one is sending).
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

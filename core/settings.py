@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     # when idle instead of 3.3%.
     worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.5
 
+    # Webhooks. Outbound URLs may not reach loopback, private, link-local or
+    # CGNAT addresses unless this is on (tests, private deployments); metadata,
+    # multicast and unspecified addresses are refused even then.
+    webhook_allow_private: bool = False
+    max_webhook_endpoints: PositiveInt = 10
+    # One attempt's whole time, connect to last byte read.
+    webhook_timeout_seconds: Annotated[float, Field(gt=0)] = 10
+    # Terminal events: attempts in all, waiting base * 4^(n-1) (+ up to 20%)
+    # after the n-th failure: 10 s, 40 s, 160 s, 11 min, 43 min by default.
+    webhook_max_attempts: PositiveInt = 6
+    webhook_retry_base_seconds: Annotated[float, Field(gt=0)] = 10
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -28,6 +28,8 @@ from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_terminal_events
 from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
+from jobs.webhooks.arq_queue import ArqDeliveryQueue
+from jobs.webhooks.runner import InProcessDeliveries
 from resolvers.context import Services
 
 
@@ -89,7 +91,10 @@ async def open_jobs(
         from jobs.worker.inprocess import InProcessQueue
 
         runner = InProcessQueue()
-        jobs = Jobs(db, settings, catalog, runner, MemoryEventBus(), storage)
+        deliveries = InProcessDeliveries(db, settings)
+        jobs = Jobs(
+            db, settings, catalog, runner, MemoryEventBus(), storage, deliveries
+        )
         runner.bind(jobs, Engine(catalog, cache_dir=settings.data_dir / "models"))
         await runner.start()
         return jobs
@@ -99,13 +104,17 @@ async def open_jobs(
         Redis.from_url(settings.redis_url),
         row_ends=functools.partial(read_terminal_events, db),
     )
-    return Jobs(db, settings, catalog, ArqQueue(pool), events, storage)
+    return Jobs(
+        db, settings, catalog, ArqQueue(pool), events, storage, ArqDeliveryQueue(pool)
+    )
 
 
 async def close_jobs(jobs: Jobs) -> None:
     """Stop the runner and close the queue and event bus open_jobs opened (not
     the database or storage, which belong to whoever passed them in)."""
     await jobs.queue.close()
+    if jobs.deliveries is not None:  # after the runner, whose jobs may add some
+        await jobs.deliveries.close()
     await jobs.events.close()
     if isinstance(jobs.events, RedisEventBus):
         await jobs.events.redis.aclose()
@@ -141,8 +150,9 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
 
 async def _serve_worker(settings: Settings, *, burst: bool) -> None:
-    from jobs.worker.arq_worker import build_worker, run_until_stopped
+    from jobs.worker.arq_worker import build_worker
     from jobs.worker.engine import Engine
+    from jobs.worker.webhook_worker import build_webhook_worker, run_beside
 
     db = Database(settings.resolved_database_url)
     catalog = open_catalog(settings)
@@ -158,7 +168,7 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
     try:
         # One Redis pool for arq's polling and our enqueues; arq closes it.
         worker = build_worker(jobs, engine, burst=burst, redis_pool=jobs.queue.redis)
-        await run_until_stopped(worker)
+        await run_beside(worker, build_webhook_worker(jobs, burst=burst), burst=burst)
     finally:
         await jobs.events.close()
         if isinstance(jobs.events, RedisEventBus):

@@ -11,6 +11,7 @@ from jobs.outage import REDIS_DOWN, retry_redis
 from jobs.positions import publish_positions
 from jobs.reads import get_job, owned_job
 from jobs.services import Jobs
+from jobs.webhooks.hook import record_job_event
 
 
 async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
@@ -60,6 +61,8 @@ async def announce_end(
     Redis is back, and the sweeper sends the dispatched jobs.
     """
     event = terminal_event(finished)
+    # First, and never raising: the webhook rows do not depend on Redis.
+    await record_job_event(jobs, event)
     if not await retry_redis(
         lambda: jobs.events.publish(event),
         what=f"job {finished.id}: {event.type} event",

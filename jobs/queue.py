@@ -37,6 +37,12 @@ KEY_TTL_SECONDS = 7 * 24 * 3600
 TASK_GENERATION = "run_generation"
 TASK_UPSCALE = "run_upscale"
 
+# Webhook deliveries have their own arq queue, served beside the job worker with
+# many at once: on the job queue they would wait behind GPU work, and a slow
+# receiver would hold the GPU worker's one slot.
+WEBHOOK_QUEUE = f"{PREFIX}:webhooks"
+TASK_WEBHOOK = "send_webhook"
+
 
 def queue_score_ms(enqueued_at: datetime, *, paid: bool) -> int:
     """The sort score of a job: its enqueue time, moved a band earlier for paid jobs."""
@@ -52,6 +58,11 @@ def arq_job_id(job_id: uuid.UUID, attempt: int = 0) -> str:
     old arq entry, so the sweeper enqueues it under `{id}:{attempts}`.
     """
     return str(job_id) if attempt == 0 else f"{job_id}:{attempt}"
+
+
+def webhook_job_id(delivery_id: uuid.UUID, attempt: int) -> str:
+    """The arq id of one attempt of one delivery: enqueueing it twice is a no-op."""
+    return f"webhook:{delivery_id}:{attempt}"
 
 
 class JobQueue(Protocol):
@@ -79,4 +90,19 @@ class JobQueue(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """Where webhook deliveries wait for their attempts: arq's webhook queue, or
+    timers in this process."""
+
+    async def enqueue(
+        self, delivery_id: uuid.UUID, *, attempt: int, at: datetime
+    ) -> None:
+        """Make attempt `attempt` (0-based) at `at`; the same attempt twice is a no-op."""
+        ...
+
+    async def close(self) -> None:
+        """Stop sending and release what the queue holds."""
         ...

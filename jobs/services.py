@@ -7,7 +7,7 @@ from core.settings import Settings
 from core.storage import Storage
 from engine.catalog import Catalog
 from jobs.events import EventBus
-from jobs.queue import JobQueue
+from jobs.queue import DeliveryQueue, JobQueue
 
 
 @dataclass
@@ -21,3 +21,5 @@ class Jobs:
     queue: JobQueue
     events: EventBus
     storage: Storage
+    # None sends no webhooks (tests of other things build Jobs without it).
+    deliveries: DeliveryQueue | None = None

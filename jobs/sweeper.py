@@ -24,6 +24,7 @@ from jobs.lifecycle import (
     task_of,
 )
 from jobs.services import Jobs
+from jobs.webhooks.delivery import sweep_webhooks
 
 BATCH = 100  # jobs per kind of repair per run
 
@@ -36,6 +37,7 @@ class SweepReport:
     timed_out: int = 0  # RUNNING under dead workers too often: failed and refunded
     expired: int = 0  # QUEUED too long: failed and refunded
     reenqueued: int = 0  # dispatched but perhaps never reached the queue
+    webhooks: int = 0  # webhook deliveries due and queued (again)
 
 
 async def sweep(jobs: Jobs) -> SweepReport:
@@ -47,6 +49,7 @@ async def sweep(jobs: Jobs) -> SweepReport:
     await _repair_dead_runs(jobs, stale, report)
     await _expire_old_waits(jobs, expiry, report)
     report.reenqueued = await _resend_dispatched(jobs, expiry)
+    report.webhooks = await sweep_webhooks(jobs)
     return report
 
 

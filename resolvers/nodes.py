@@ -11,6 +11,8 @@ from core.errors import ErrorCode, ServiceError
 from core.history.queries import get_outputs
 from core.tokens import get_token
 from core.uploads import get_upload
+from core.webhooks.deliveries import get_delivery
+from core.webhooks.endpoints import get_endpoint
 from jobs.reads import get_job
 from resolvers.accounts.types import ApiToken
 from resolvers.catalog.types import Model
@@ -18,6 +20,7 @@ from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
 from resolvers.jobs.types import Job, UploadedImage
 from resolvers.outputs.types import Output
+from resolvers.webhooks.types import WebhookDelivery, WebhookEndpoint
 from schema.ids import row_id
 
 NodeLookup = Callable[[Info[Context, Any], relay.GlobalID], Awaitable[relay.Node]]
@@ -76,6 +79,30 @@ async def _upload(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
     return UploadedImage.from_row(upload)
 
 
+async def _webhook_endpoint(
+    info: Info[Context, Any], gid: relay.GlobalID
+) -> relay.Node:
+    async with info.context.db.session() as session:
+        endpoint = await get_endpoint(
+            session,
+            user_id=info.context.user_caller.user.id,
+            endpoint_id=row_id(gid, "WebhookEndpoint"),
+        )
+    return WebhookEndpoint.from_row(endpoint)
+
+
+async def _webhook_delivery(
+    info: Info[Context, Any], gid: relay.GlobalID
+) -> relay.Node:
+    async with info.context.db.session() as session:
+        delivery = await get_delivery(
+            session,
+            user_id=info.context.user_caller.user.id,
+            delivery_id=row_id(gid, "WebhookDelivery"),
+        )
+    return WebhookDelivery.from_row(delivery)
+
+
 # Every Node type and how to look one up; a new Node type adds its entry here.
 NODE_LOOKUPS: dict[str, NodeLookup] = {
     "Output": _output,
@@ -83,6 +110,8 @@ NODE_LOOKUPS: dict[str, NodeLookup] = {
     "Model": _model,
     "Job": _job,
     "UploadedImage": _upload,
+    "WebhookEndpoint": _webhook_endpoint,
+    "WebhookDelivery": _webhook_delivery,
 }
 
 

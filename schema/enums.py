@@ -105,6 +105,8 @@ ErrorCode = described(
         "OUT_OF_RANGE": "A number outside its allowed range; never clamped.",
         "ALREADY_EXISTS": "Something with this identity exists already.",
         "TOO_MANY_TOKENS": "The account has as many active tokens as it may.",
+        "TOO_MANY_WEBHOOK_ENDPOINTS": "The account has as many webhook endpoints as it may.",
+        "URL_NOT_ALLOWED": "A webhook URL that is not https, carries credentials, or names a loopback, private, link-local or metadata address.",
         "INSUFFICIENT_CREDITS": "The balance does not cover the cost; nothing was charged.",
         "INVALID_SIZE": "Width or height is not a multiple of 8 within the model's bounds.",
         "UNKNOWN_MODEL": "No model or upscaler with this id in the catalog.",
@@ -209,5 +211,31 @@ OutputOrderField = described(
         "HEIGHT": "Height in pixels.",
         "INFERENCE_STEPS": "Denoising steps (NULL for upscales, sorted last).",
         "GUIDANCE_SCALE": "Guidance scale (NULL for upscales, sorted last).",
+    },
+)
+WebhookEvent = described(
+    strawberry.enum(
+        enums.WebhookEvent,
+        description=(
+            "A job event webhooks announce; the payload's `type` is the value in "
+            'lower case with a dot, e.g. "job.succeeded".'
+        ),
+    ),
+    {
+        "JOB_STARTED": "job.started: a worker started the job. Sent once, not retried.",
+        "JOB_OUTPUT": "job.output: one image was stored. Sent once, not retried.",
+        "JOB_SUCCEEDED": "job.succeeded: every image is stored; carries them all. Retried until delivered.",
+        "JOB_FAILED": "job.failed: the job failed and was refunded. Retried until delivered.",
+        "JOB_CANCELLED": "job.cancelled: the job was cancelled. Retried until delivered.",
+    },
+)
+WebhookDeliveryStatus = described(
+    strawberry.enum(
+        enums.WebhookDeliveryStatus, description="Where one webhook delivery is."
+    ),
+    {
+        "PENDING": "Not delivered yet: its first attempt or a retry is due.",
+        "DELIVERED": "The endpoint answered 2xx.",
+        "FAILED": "Given up: its attempts are spent, its address was refused, or its endpoint was deleted.",
     },
 )

@@ -19,6 +19,7 @@ from jobs.events import JobEvent
 from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
 from jobs.services import Jobs
+from jobs.webhooks.hook import record_job_event
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class JobRun:
             try:
                 if event is None:
                     return
+                await record_job_event(self.jobs, event)  # rows only; never raises
                 await self._publish(event, outage)
             except Exception:
                 # Dropping one event beats a dead publisher: flush() would then

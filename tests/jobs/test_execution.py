@@ -30,7 +30,9 @@ def fake_jobs(bus: StuckBus) -> Any:
     settings = SimpleNamespace(
         heartbeat_seconds=60, job_timeout_seconds=600, progress_interval_seconds=0
     )
-    return SimpleNamespace(events=bus, queue=NoCancel(), settings=settings, db=None)
+    return SimpleNamespace(
+        events=bus, queue=NoCancel(), settings=settings, db=None, deliveries=None
+    )
 
 
 def fake_job() -> Any:

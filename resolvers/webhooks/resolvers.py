@@ -1,0 +1,153 @@
+"""Webhook resolvers: register, list, delete and rotate endpoints; page deliveries."""
+
+import uuid
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from core.errors import ErrorCode, ServiceError
+from core.webhooks.deliveries import list_deliveries
+from core.webhooks.endpoints import (
+    create_endpoint,
+    delete_endpoint,
+    list_endpoints,
+    rotate_secret,
+)
+from resolvers.context import Context
+from resolvers.errors import refusals_in_graphql_terms, user_errors
+from resolvers.webhooks.types import (
+    WebhookDelivery,
+    WebhookDeliveryWhere,
+    WebhookEndpoint,
+    WebhookEndpointCreateInput,
+    WebhookEndpointCreatePayload,
+    WebhookEndpointDeletePayload,
+    WebhookEndpointRotateSecretPayload,
+)
+from schema.ids import row_id
+from schema.paging import Connection, connection, selects
+
+EndpointId = Annotated[
+    relay.GlobalID, strawberry.argument(description="The endpoint's id.")
+]
+
+
+def _filter_id(
+    value: relay.GlobalID | None, type_name: str, field: str
+) -> uuid.UUID | None:
+    """A filter's id: one of another type is bad input; a foreign one matches nothing."""
+    if value is None:
+        return None
+    code = ErrorCode.BAD_USER_INPUT
+    return row_id(value, type_name, field=f"where.{field}", code=code)
+
+
+def arg(description: str) -> Any:
+    """An argument's description."""
+    return strawberry.argument(description=description)
+
+
+async def resolve_webhook_endpoints(info: Info[Context, Any]) -> list[WebhookEndpoint]:
+    """The caller's endpoints, newest first."""
+    async with info.context.db.session() as session:
+        rows = await list_endpoints(session, user_id=info.context.user_caller.user.id)
+    return [WebhookEndpoint.from_row(r) for r in rows]
+
+
+async def resolve_webhook_endpoint_create(
+    info: Info[Context, Any],
+    input: Annotated[WebhookEndpointCreateInput, arg("The endpoint.")],
+) -> WebhookEndpointCreatePayload:
+    """Register an endpoint; its secret is in the payload this once."""
+    ctx = info.context
+    try:
+        async with ctx.db.session() as session:
+            row, secret = await create_endpoint(
+                session,
+                user_id=ctx.user_caller.user.id,
+                url=input.url,
+                events=input.events,
+                allow_private=ctx.settings.webhook_allow_private,
+                max_active=ctx.settings.max_webhook_endpoints,
+            )
+    except ServiceError as err:
+        errors = user_errors(err, info)
+        return WebhookEndpointCreatePayload(
+            webhook_endpoint=None, secret=None, user_errors=errors
+        )
+    return WebhookEndpointCreatePayload(
+        webhook_endpoint=WebhookEndpoint.from_row(row), secret=secret, user_errors=[]
+    )
+
+
+async def resolve_webhook_endpoint_delete(
+    info: Info[Context, Any], id: EndpointId
+) -> WebhookEndpointDeletePayload:
+    """Delete one of the caller's endpoints; its pending deliveries fail."""
+    ctx = info.context
+    try:
+        endpoint_id = row_id(id, "WebhookEndpoint")
+        async with ctx.db.session() as session:
+            row = await delete_endpoint(
+                session, user_id=ctx.user_caller.user.id, endpoint_id=endpoint_id
+            )
+    except ServiceError as err:
+        errors = user_errors(err, info)
+        return WebhookEndpointDeletePayload(webhook_endpoint=None, user_errors=errors)
+    return WebhookEndpointDeletePayload(
+        webhook_endpoint=WebhookEndpoint.from_row(row), user_errors=[]
+    )
+
+
+async def resolve_webhook_endpoint_rotate_secret(
+    info: Info[Context, Any], id: EndpointId
+) -> WebhookEndpointRotateSecretPayload:
+    """Give one of the caller's endpoints a new secret, shown this once."""
+    ctx = info.context
+    try:
+        endpoint_id = row_id(id, "WebhookEndpoint")
+        async with ctx.db.session() as session:
+            row, secret = await rotate_secret(
+                session, user_id=ctx.user_caller.user.id, endpoint_id=endpoint_id
+            )
+    except ServiceError as err:
+        errors = user_errors(err, info)
+        return WebhookEndpointRotateSecretPayload(
+            webhook_endpoint=None, secret=None, user_errors=errors
+        )
+    return WebhookEndpointRotateSecretPayload(
+        webhook_endpoint=WebhookEndpoint.from_row(row), secret=secret, user_errors=[]
+    )
+
+
+@refusals_in_graphql_terms
+async def resolve_webhook_deliveries(
+    info: Info[Context, Any],
+    first: Annotated[
+        int | None, arg("Read forwards this many, 1 to 100 (default 50).")
+    ] = None,
+    after: Annotated[str | None, arg("Start after this cursor (with first).")] = None,
+    last: Annotated[int | None, arg("Read backwards this many, 1 to 100.")] = None,
+    before: Annotated[str | None, arg("End before this cursor (with last).")] = None,
+    where: Annotated[
+        WebhookDeliveryWhere | None, arg("Which deliveries; default all.")
+    ] = None,
+) -> Connection[WebhookDelivery]:
+    """The caller's deliveries, newest first; counted only when totalCount is asked for."""
+    where = where or WebhookDeliveryWhere()
+    async with info.context.db.session() as session:
+        page = await list_deliveries(
+            session,
+            user_id=info.context.user_caller.user.id,
+            endpoint_id=_filter_id(where.endpoint_id, "WebhookEndpoint", "endpoint_id"),
+            job_id=_filter_id(where.job_id, "Job", "job_id"),
+            status=None if where.status is None else list(where.status),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            with_total=selects(info, "totalCount"),
+        )
+    return connection(page, WebhookDelivery.from_row)
