@@ -1,0 +1,193 @@
+// The client against a live Darkroom server: tests/clients/test_typescript.py
+// starts one on the embedded default (tiny offline model, in-process runner,
+// which runs one job at a time) and passes its URL and a PRO account's token.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, test } from "node:test";
+
+import {
+  createClient,
+  DarkroomError,
+  DarkroomInputError,
+  type GenerationCreateInput,
+  type Job,
+  type JobUpdate,
+} from "../src/index.js";
+
+const url = required("DARKROOM_URL");
+const client = createClient({ url, token: required("DARKROOM_TOKEN") });
+after(() => client.close());
+
+// 64 px and 2 steps: the tiny model finishes this in milliseconds.
+const TINY = {
+  prompt: "a red fox in the snow",
+  modelId: "darkroom-tiny",
+  width: 64,
+  height: 64,
+  inferenceSteps: 2,
+  numOutputs: 1,
+} satisfies GenerationCreateInput;
+// Holds the runner for seconds (a step takes about 0.2 s on two CPU cores) while
+// a test looks at the job queued behind it; cancelled once it has served.
+const BLOCKER = { ...TINY, width: 128, height: 128, inferenceSteps: 50 };
+// Generous: the first job loads the model, and CI machines may be busy.
+const LIMIT = { timeout: 120_000 };
+
+test("me and models describe the account and the catalog", LIMIT, async () => {
+  const me = await client.me();
+  assert.equal(me.tier, "PRO");
+  assert.ok(me.credits.total > 0);
+  assert.ok(me.tokenScopes.includes("GENERATE"));
+  // The catalog needs no token.
+  const models = await createClient({ url }).models();
+  const tiny = models.find((m) => m.modelId === "darkroom-tiny");
+  assert.ok(tiny);
+  assert.equal(tiny.sizeMultiple, 8);
+});
+
+test("watch follows a job from the queue to SUCCEEDED with typed updates", LIMIT, async () => {
+  // given a job waiting behind another, so its whole life is still ahead
+  const blocker = await client.generate(BLOCKER);
+  const job = await client.generate({ ...TINY, seed: 42 });
+  assert.equal(job.cost, 1);
+  // when it is watched, and the job ahead is cancelled to let it run
+  const updates: JobUpdate[] = [];
+  for await (const update of client.watch(job.id)) {
+    updates.push(update);
+    if (updates.length === 1) await client.cancel(blocker.id);
+  }
+  // then its current state comes first, a PROGRESS per step, its image, the end
+  assert.equal(updates[0]?.status, "QUEUED");
+  // (a slow subscriber may get progress coalesced, so steps only ever rise)
+  const progress = updates.filter((u) => u.type === "PROGRESS");
+  const steps = progress.map((u) => u.step ?? 0);
+  assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b));
+  assert.equal(steps.at(-1), 2);
+  assert.ok(progress.every((u) => u.totalSteps === 2));
+  const outputs = updates.flatMap((u) => (u.type === "OUTPUT" && u.output ? [u.output] : []));
+  assert.equal(outputs.length, 1);
+  assert.match(outputs[0]?.imageUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+\/files\//);
+  assert.equal(outputs[0]?.seed, 42);
+  assert.equal(updates.at(-1)?.type, "SUCCEEDED");
+  assert.equal(updates.filter((u) => u.type === "SUCCEEDED").length, 1);
+  // and reading the job back gives the same image, which downloads as a PNG
+  const read = await client.job(job.id);
+  assert.equal(read.status, "SUCCEEDED");
+  assert.deepEqual(
+    read.outputs.map((o) => o.id),
+    outputs.map((o) => o.id),
+  );
+  const png = await fetch(outputs[0]?.imageUrl ?? "");
+  assert.equal(png.status, 200);
+  assert.equal(png.headers.get("content-type"), "image/png");
+});
+
+test("outputs page through a job's images with filters and cursors", LIMIT, async () => {
+  // given a finished job with three images (wait: the answer comes at the end)
+  const job = await client.generate({ ...TINY, numOutputs: 3 }, { wait: 60 });
+  assert.equal(job.status, "SUCCEEDED");
+  const where = { jobId: job.id, width: { _eq: 64 } };
+  // when its outputs are read two at a time
+  const first = await client.outputs({ first: 2, where, withTotalCount: true });
+  const second = await client.outputs({ first: 2, after: first.pageInfo.endCursor, where });
+  // then two pages cover all three once, and only the first counted
+  assert.equal(first.totalCount, 3);
+  assert.equal(second.totalCount, undefined);
+  assert.equal(first.edges.length, 2);
+  assert.ok(first.pageInfo.hasNextPage);
+  assert.equal(second.edges.length, 1);
+  assert.ok(!second.pageInfo.hasNextPage);
+  const paged = [...first.edges, ...second.edges].map((e) => e.node.id).sort();
+  assert.deepEqual(paged, job.outputs.map((o) => o.id).sort());
+  // and sorting by another field is typed too
+  const oldest = await client.outputs({
+    first: 1,
+    where,
+    orderBy: [{ field: "CREATED_AT", direction: "ASC" }],
+  });
+  assert.equal(oldest.edges.length, 1);
+});
+
+test("an output upscales 4x once; asking again reuses that job for free", LIMIT, async () => {
+  // given a finished 64 px image
+  const job = await client.generate(TINY, { wait: 60 });
+  const outputId = job.outputs[0]?.id ?? assert.fail("no output");
+  // when it is upscaled twice
+  const first = await client.upscale({ outputId }, { wait: 60 });
+  const again = await client.upscale({ outputId });
+  // then the first made a 256 px image and the second returned that job
+  assert.equal(first.job.status, "SUCCEEDED");
+  assert.equal(first.job.outputs[0]?.width, 256);
+  assert.equal(first.reused, false);
+  assert.equal(again.reused, true);
+  assert.equal(again.job.id, first.job.id);
+});
+
+test("cancelling a queued job refunds it in full", LIMIT, async () => {
+  // given a job queued behind a running one
+  const blocker = await client.generate(BLOCKER);
+  const queued = await client.generate({ ...TINY, numOutputs: 2 });
+  const before = (await client.me()).credits.total;
+  // when it is cancelled
+  let cancelled: Job;
+  try {
+    cancelled = await client.cancel(queued.id);
+  } finally {
+    await client.cancel(blocker.id);
+  }
+  // then it ends CANCELLED with its 2 credits back
+  assert.equal(cancelled.status, "CANCELLED");
+  assert.equal(cancelled.refunded, 2);
+  assert.ok((await client.me()).credits.total >= before + 2);
+  const listed = await client.jobs({ first: 10, where: { status: ["CANCELLED"] } });
+  assert.ok(listed.edges.some((e) => e.node.id === queued.id));
+  // and cancelling it again is a userError: it has finished
+  await assert.rejects(client.cancel(queued.id), (error) => {
+    assert.ok(error instanceof DarkroomInputError);
+    assert.equal(error.code, "JOB_FINISHED");
+    return true;
+  });
+});
+
+test("bad input is a DarkroomInputError naming each field, nothing charged", LIMIT, async () => {
+  const before = (await client.me()).credits.total;
+  await assert.rejects(client.generate({ ...TINY, width: 1001, numOutputs: 9 }), (error) => {
+    assert.ok(error instanceof DarkroomInputError);
+    const codes = Object.fromEntries(error.errors.map((e) => [e.field?.join("."), e.code]));
+    assert.equal(codes["input.width"], "INVALID_SIZE");
+    assert.equal(codes["input.numOutputs"], "OUT_OF_RANGE");
+    return true;
+  });
+  await assert.rejects(client.generate({ ...TINY, modelId: "no-such-model" }), {
+    name: "DarkroomInputError",
+    code: "UNKNOWN_MODEL",
+  });
+  assert.equal((await client.me()).credits.total, before);
+});
+
+test("a missing or wrong token is UNAUTHENTICATED over HTTP and websocket", LIMIT, async () => {
+  const isUnauthenticated = (error: unknown) => {
+    assert.ok(error instanceof DarkroomError);
+    assert.ok(!(error instanceof DarkroomInputError));
+    assert.equal(error.code, "UNAUTHENTICATED");
+    return true;
+  };
+  await assert.rejects(createClient({ url }).me(), isUnauthenticated);
+  const stranger = createClient({ url, token: `drk_${"0".repeat(64)}` });
+  await assert.rejects(stranger.me(), isUnauthenticated);
+  await assert.rejects(async () => {
+    for await (const _ of stranger.watch("Sm9iOjA=")) assert.fail("no update without a token");
+  }, isUnauthenticated);
+  await stranger.close();
+});
+
+test("an id that is not yours is NOT_FOUND, a top-level error", LIMIT, async () => {
+  const unknown = Buffer.from(`Job:${randomUUID()}`).toString("base64");
+  await assert.rejects(client.job(unknown), { name: "DarkroomError", code: "NOT_FOUND" });
+});
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`set ${name} (pytest tests/clients starts a server and does)`);
+  return value;
+}
