@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 import uuid
 from datetime import datetime
 
@@ -30,7 +31,11 @@ SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
 class InProcessQueue:
     """A JobQueue that runs jobs in this process, one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, warm_up: bool = False) -> None:
+        """With `warm_up`, start() loads the default model and upscaler in the
+        background, so the first job does not pay for the imports and loading."""
+        self._warm_up = warm_up
+        self._warming: asyncio.Task[None] | None = None
         self._queue: asyncio.PriorityQueue[_Entry] = asyncio.PriorityQueue()
         self._seen: set[tuple[uuid.UUID, int]] = set()
         self._cancelled: set[uuid.UUID] = set()
@@ -51,10 +56,12 @@ class InProcessQueue:
             self._consumer = asyncio.create_task(self._consume(self._ctx))
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(self._ctx["jobs"]))
+        if self._warm_up and self._warming is None:
+            self._warming = asyncio.create_task(_warm(self._ctx["engine"]))
 
     async def stop(self) -> None:
         """Stop the consumer; a job in progress is abandoned for the sweeper."""
-        for task in (self._consumer, self._sweeper):
+        for task in (self._consumer, self._sweeper, self._warming):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -110,3 +117,17 @@ class InProcessQueue:
                 await TASKS[task](ctx, str(job_id))
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
+
+
+async def _warm(engine: Engine) -> None:
+    """Load the default model and upscaler on the engine thread; the server
+    answers meanwhile, and a job that comes in waits its turn on that thread."""
+    started = time.perf_counter()
+    try:
+        await engine.call(engine.preload)
+    except Exception:
+        # Jobs on that model fail (and are refunded) with the same reason.
+        log.exception("could not load the default model or upscaler at start-up")
+    else:
+        seconds = time.perf_counter() - started
+        log.info("engine ready in %.1f s: default model and upscaler loaded", seconds)
