@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # the same claim wait (about 6 ms) at 0.5 s as at 0.01 s, for 0.3% of a core
     # when idle instead of 3.3%.
     worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.5
+    # Most images one engine call may carry when a worker takes compatible queued
+    # jobs together (same model, size, steps, scheduler, guidance); 1 runs every
+    # job alone. Bounds the call's peak memory, as the engine's own cap does.
+    batch_max_images: PositiveInt = 8
+
     # CPU threads for torch in `serve` (when it runs jobs) and `worker`; 0 picks
     # one less than the usable cores, at least 1, so that a busy machine keeps a
     # core for the event loop, the database and whatever else runs there.

@@ -9,7 +9,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +20,7 @@ from engine.catalog import Catalog
 from jobs.worker.execution import JobRun
 
 if TYPE_CHECKING:
-    from engine.generate import GenerationResult
+    from engine.generate import BatchOutcome
     from engine.pipelines import PipelineCache
     from engine.requests import ResolvedRequest
     from engine.upscale import UpscalerCache, UpscaleResult
@@ -63,11 +63,23 @@ class Engine:
             self.device = pick_device()
         return self.device
 
-    def generate(self, request: "ResolvedRequest", run: JobRun) -> "GenerationResult":
-        """Engine thread: generate with the job's step hook and stop flag."""
-        from engine.generate import generate
+    def generate_batch(
+        self,
+        requests: Sequence["ResolvedRequest"],
+        runs: Sequence[JobRun],
+        max_images: int,
+    ) -> list["BatchOutcome"]:
+        """Engine thread: generate each job's request, compatible ones in one call,
+        each with its own step hook and stop flag."""
+        from engine.generate import generate_batch
 
-        return generate(self._pipeline_cache(), request, run.on_step, run.should_stop)
+        return generate_batch(
+            self._pipeline_cache(),
+            requests,
+            [run.on_step for run in runs],
+            [run.should_stop for run in runs],
+            max_batch_images=max_images,
+        )
 
     def upscale(
         self, image: Image.Image, model_id: str, run: JobRun

@@ -19,7 +19,9 @@ from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
 from jobs.services import Jobs
 from jobs.sweeper import sweep
 from jobs.worker.engine import Engine
-from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
+from jobs.worker.generation import run_generation
+from jobs.worker.tasks import WorkerContext, worker_id
+from jobs.worker.upscale import run_upscale
 
 log = logging.getLogger(__name__)
 TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
