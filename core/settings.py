@@ -93,9 +93,9 @@ class Settings(BaseSettings):
     # job alone. Bounds the call's peak memory, as the engine's own cap does.
     batch_max_images: PositiveInt = 8
 
-    # CPU threads for torch in `serve` (when it runs jobs) and `worker`; 0 picks
-    # one less than the usable cores, at least 1, so that a busy machine keeps a
-    # core for the event loop, the database and whatever else runs there.
+    # CPU threads for torch in `serve` (when it runs jobs) and `worker`; 0 takes
+    # every usable core. Idle threads sleep rather than spin either way; set
+    # fewer to keep cores for other programs on the machine.
     torch_threads: Annotated[int, Field(ge=0)] = 0
 
     @field_validator("database_url")

@@ -63,8 +63,8 @@ def open_catalog(settings: Settings) -> Catalog:
 
 
 def engine_threads(settings: Settings) -> int:
-    """Torch's CPU threads: DARKROOM_TORCH_THREADS, or one less than the cores
-    this process may use (a container's or taskset's limit counts), at least 1."""
+    """Torch's CPU threads: DARKROOM_TORCH_THREADS, or the cores this process
+    may use (a container's or taskset's limit counts)."""
     if settings.torch_threads:
         return settings.torch_threads
     usable = (

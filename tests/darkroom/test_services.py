@@ -13,8 +13,8 @@ def test_the_torch_thread_setting_is_taken_as_given() -> None:
     assert engine_threads(settings) == 3
 
 
-def test_by_default_torch_leaves_one_usable_core_free_but_keeps_one_thread() -> None:
+def test_by_default_torch_gets_one_thread_per_usable_core() -> None:
     # given the automatic default (0) on this machine
     cores = len(os.sched_getaffinity(0))
-    # when the engine's threads are chosen, then it leaves a core for the rest
-    assert engine_threads(Settings()) == max(1, cores - 1)
+    # when the engine's threads are chosen, then it gets every core it may use
+    assert engine_threads(Settings()) == cores
