@@ -86,6 +86,11 @@ class InProcessQueue:
         score = queue_score_ms(enqueued_at, paid=paid)
         self._queue.put_nowait((score, next(self._order), task, job_id))
 
+    async def join(self) -> None:
+        """Wait until every queued delivery has been run, including those of jobs
+        a batch took along, which find their job claimed and do nothing."""
+        await self._queue.join()
+
     async def request_cancel(self, job_id: uuid.UUID) -> None:
         """Raise the in-memory cancel flag."""
         self._cancelled.add(job_id)
@@ -119,6 +124,8 @@ class InProcessQueue:
                 await TASKS[task](ctx, str(job_id))
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
+            finally:
+                self._queue.task_done()
 
 
 async def _warm(engine: Engine) -> None:
