@@ -62,7 +62,8 @@ from core.migrate import upgrade_database  # noqa: E402
 from core.models import Job  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
-from darkroom.services import build_app, build_services  # noqa: E402
+from darkroom.services import build_app, build_services, engine_threads  # noqa: E402
+from engine.threads import configure_threads  # noqa: E402
 from jobs.events import EventBus, JobEvent  # noqa: E402
 from jobs.params import GenerationParams, engine_request  # noqa: E402
 from jobs.redis_bus import RedisEventBus  # noqa: E402
@@ -718,6 +719,11 @@ def main() -> None:
     if args.publisher:
         asyncio.run(publisher_main(args.publisher))
         return
+    # As `darkroom serve` and `darkroom worker` do, before anything loads torch:
+    # the in-process runs and the engine baseline then run as they would there.
+    threads = engine_threads(Settings())
+    if not configure_threads(threads):
+        print("torch was loaded too early: OpenMP threads spin", file=sys.stderr)
     started = time.monotonic()
     name = f"darkroom_bench_pipeline_{os.getpid()}"
     tmp = Path(tempfile.mkdtemp(prefix="darkroom-pipeline-"))
@@ -740,7 +746,7 @@ def main() -> None:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(flush_redis())
         shutil.rmtree(tmp, ignore_errors=True)
-    report["machine"] = where
+    report["machine"] = f"{where}, {threads} torch thread(s), passive OpenMP wait"
     section = render(report, args.quick)
     print()
     print(section)

@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     # the same claim wait (about 6 ms) at 0.5 s as at 0.01 s, for 0.3% of a core
     # when idle instead of 3.3%.
     worker_poll_delay_seconds: Annotated[float, Field(ge=0)] = 0.5
+    # Most images one engine call may carry when a worker takes compatible queued
+    # jobs together (same model, size, steps, scheduler, guidance); 1 runs every
+    # job alone. Bounds the call's peak memory, as the engine's own cap does.
+    batch_max_images: PositiveInt = 8
+
+    # CPU threads for torch in `serve` (when it runs jobs) and `worker`; 0 takes
+    # every usable core. Idle threads sleep rather than spin either way; set
+    # fewer to keep cores for other programs on the machine.
+    torch_threads: Annotated[int, Field(ge=0)] = 0
 
     # Webhooks. Outbound URLs may not reach loopback, private, link-local or
     # CGNAT addresses unless this is on (tests, private deployments); metadata,

@@ -100,7 +100,10 @@ def serve(
         print(secret, flush=True)
     else:
         out.print(f"GraphiQL: {url}")
-    uvicorn.run(build_app(settings), host=host, port=port, log_level="info")
+    # Our own lines too (the engine's threads and warm-up), as the worker logs.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = build_app(settings, standalone=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -7,6 +7,7 @@ runs jobs itself: the in-process runner is imported only on the embedded setup.
 
 import asyncio
 import functools
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,7 @@ from core.settings import Settings
 from core.storage import LocalStorage, Storage, load_signing_key
 from core.tokens import CallerCache
 from engine.catalog import Catalog, load_catalog
+from engine.threads import default_threads
 from jobs.arq_queue import ArqQueue
 from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_terminal_events
@@ -63,6 +65,19 @@ def open_catalog(settings: Settings) -> Catalog:
     return load_catalog(settings.models_file, data_dir=settings.data_dir)
 
 
+def engine_threads(settings: Settings) -> int:
+    """Torch's CPU threads: DARKROOM_TORCH_THREADS, or the cores this process
+    may use (a container's or taskset's limit counts)."""
+    if settings.torch_threads:
+        return settings.torch_threads
+    usable = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    return default_threads(usable)
+
+
 def build_services(settings: Settings) -> Services:
     """Everything the API needs that can be built before the event loop runs."""
     return Services(
@@ -82,20 +97,30 @@ async def open_jobs(
     storage: Storage,
     catalog: Catalog,
     in_process: bool,
+    standalone: bool = False,
 ) -> Jobs:
     """The jobs services on the given database and storage: on Redis and arq, or
-    in this process (MemoryEventBus and the in-process runner, started here)."""
+    in this process (MemoryEventBus and the in-process runner, started here).
+
+    `standalone` says this process is `darkroom serve` itself: its in-process
+    engine then sets torch's threads for the whole process and warms up at once.
+    Tests and benchmarks that embed the app in their own process leave it off.
+    """
     if in_process:
         # Only the embedded setup runs jobs in the API process, and loads torch.
         from jobs.worker.engine import Engine
         from jobs.worker.inprocess import InProcessQueue
 
-        runner = InProcessQueue()
+        runner = InProcessQueue(warm_up=standalone)
         deliveries = InProcessDeliveries(db, settings)
         jobs = Jobs(
             db, settings, catalog, runner, MemoryEventBus(), storage, deliveries
         )
-        runner.bind(jobs, Engine(catalog, cache_dir=settings.data_dir / "models"))
+        threads = engine_threads(settings) if standalone else None
+        engine = Engine(
+            catalog, cache_dir=settings.data_dir / "models", threads=threads
+        )
+        runner.bind(jobs, engine)
         await runner.start()
         return jobs
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
@@ -120,10 +145,13 @@ async def close_jobs(jobs: Jobs) -> None:
         await jobs.events.redis.aclose()
 
 
-def build_app(settings: Settings, services: Services | None = None) -> Starlette:
+def build_app(
+    settings: Settings, services: Services | None = None, *, standalone: bool = False
+) -> Starlette:
     """The ASGI app for these settings; jobs run in-process unless Redis is set.
 
-    Pass `services` to keep a handle on what the app runs on (benchmarks do).
+    Pass `services` to keep a handle on what the app runs on (benchmarks do), and
+    `standalone` from `darkroom serve` (see open_jobs).
     """
     services = services or build_services(settings)
 
@@ -135,6 +163,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             storage=services.storage,
             catalog=services.catalog,
             in_process=not settings.redis_url,
+            standalone=standalone,
         )
         try:
             yield
@@ -164,7 +193,12 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
         in_process=False,
     )
     assert isinstance(jobs.queue, ArqQueue)  # open_jobs built it for Redis
-    engine = Engine(catalog, cache_dir=settings.data_dir / "models")
+    # Set before anything loads torch: the engine thread's first task does it.
+    engine = Engine(
+        catalog,
+        cache_dir=settings.data_dir / "models",
+        threads=engine_threads(settings),
+    )
     try:
         # One Redis pool for arq's polling and our enqueues; arq closes it.
         worker = build_worker(jobs, engine, burst=burst, redis_pool=jobs.queue.redis)

@@ -23,17 +23,24 @@ OPENMP_USERS = ("torch", "ncnn")
 
 
 def default_threads(cpu_count: int | None) -> int:
-    """Return the intra-op thread count for a machine: one core left free.
+    """Return the intra-op thread count for a machine: every usable core.
+
+    With the passive wait policy an idle thread sleeps at once, so a thread
+    sharing its core with another program no longer holds the others up, and
+    the scheduler moves work onto whatever cores are free. Leaving a core
+    spare then only gives up CPU: on a shared 2-core box, through `darkroom
+    serve` (benchmarks/serve.py), one thread ran the default job 2-3x slower
+    beside busy programs than two did, and the server answered queries during
+    jobs no faster.
 
     Args:
         cpu_count: Cores this process may use (``len(os.sched_getaffinity(0))``
             where available, so a container's limit counts); None when unknown.
 
     Returns:
-        ``cpu_count - 1``, at least 1: the spare core keeps the event loop,
-        Redis and the API responsive while a job computes.
+        ``cpu_count``, at least 1.
     """
-    return max(1, (cpu_count or 1) - 1)
+    return max(1, cpu_count or 1)
 
 
 def configure_threads(threads: int) -> bool:

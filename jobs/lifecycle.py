@@ -118,42 +118,6 @@ async def enqueue_all(queue: JobQueue, jobs: list[Job]) -> None:
         )
 
 
-async def claim_job(
-    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_before: datetime
-) -> Job | None:
-    """Make the job ours: QUEUED, or RUNNING under a dead worker; None if neither."""
-    now = utcnow()
-    result = await session.execute(
-        sa.update(Job)
-        .where(
-            col(Job.id) == job_id,
-            sa.or_(
-                sa.and_(
-                    col(Job.status) == JobStatus.QUEUED,
-                    col(Job.enqueued_at).is_not(None),
-                ),
-                sa.and_(
-                    col(Job.status) == JobStatus.RUNNING,
-                    col(Job.heartbeat_at) < stale_before,
-                ),
-            ),
-        )
-        .values(
-            status=JobStatus.RUNNING,
-            worker_id=worker_id,
-            attempts=col(Job.attempts) + 1,
-            started_at=sa.func.coalesce(col(Job.started_at), now),
-            heartbeat_at=now,
-            step=0,
-        )
-        .returning(Job)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    # One round trip: the row comes back with the update.
-    job: Job | None = result.scalar_one_or_none()
-    return job
-
-
 async def beat(
     session: AsyncSession,
     *,

@@ -20,7 +20,9 @@ from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL
 from jobs.services import Jobs
 from jobs.sweeper import sweep
 from jobs.worker.engine import Engine
-from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
+from jobs.worker.generation import run_generation
+from jobs.worker.tasks import WorkerContext, worker_id
+from jobs.worker.upscale import run_upscale
 
 log = logging.getLogger(__name__)
 # arq's own timeout backs up ours: it only fires if the engine ignores the stop flag.

@@ -7,7 +7,9 @@ them up in the background.
 
 import asyncio
 import functools
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,24 +20,36 @@ from engine.catalog import Catalog
 from jobs.worker.execution import JobRun
 
 if TYPE_CHECKING:
-    from engine.generate import GenerationResult
+    from engine.generate import BatchOutcome
     from engine.pipelines import PipelineCache
     from engine.requests import ResolvedRequest
     from engine.upscale import UpscalerCache, UpscaleResult
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Engine:
     """The engine on one thread: GPU work is serialised, models load on first use."""
 
     def __init__(
-        self, catalog: Catalog, *, cache_dir: Path, device: str | None = None
+        self,
+        catalog: Catalog,
+        *,
+        cache_dir: Path,
+        device: str | None = None,
+        threads: int | None = None,
     ) -> None:
+        """Start the engine thread; with `threads`, its first task sets torch's CPU
+        threads, which must come before anything imports torch (a process that
+        runs jobs passes it; tests and benchmarks that share a process leave it)."""
         self.catalog, self.cache_dir, self.device = catalog, cache_dir, device
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
         self._pipes: PipelineCache | None = None
         self._upscalers: UpscalerCache | None = None
+        if threads is not None:
+            # The thread takes tasks in order, so every engine call comes after.
+            self.executor.submit(_configure_threads, threads)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` on the engine thread."""
@@ -49,11 +63,23 @@ class Engine:
             self.device = pick_device()
         return self.device
 
-    def generate(self, request: "ResolvedRequest", run: JobRun) -> "GenerationResult":
-        """Engine thread: generate with the job's step hook and stop flag."""
-        from engine.generate import generate
+    def generate_batch(
+        self,
+        requests: Sequence["ResolvedRequest"],
+        runs: Sequence[JobRun],
+        max_images: int,
+    ) -> list["BatchOutcome"]:
+        """Engine thread: generate each job's request, compatible ones in one call,
+        each with its own step hook and stop flag."""
+        from engine.generate import generate_batch
 
-        return generate(self._pipeline_cache(), request, run.on_step, run.should_stop)
+        return generate_batch(
+            self._pipeline_cache(),
+            requests,
+            [run.on_step for run in runs],
+            [run.should_stop for run in runs],
+            max_batch_images=max_images,
+        )
 
     def upscale(
         self, image: Image.Image, model_id: str, run: JobRun
@@ -90,3 +116,21 @@ class Engine:
     def close(self) -> None:
         """Let the thread finish its current call; drop queued ones."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _configure_threads(threads: int) -> None:
+    """Engine thread: set torch's threads; say so when the wait policy came too late."""
+    from engine.threads import configure_threads
+
+    # A policy already in the environment (an operator's export, or a benchmark
+    # that configured itself first) was read when torch loaded.
+    asked = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    if configure_threads(threads) or asked:
+        log.info("engine: %d torch thread(s), passive OpenMP wait", threads)
+    else:
+        log.warning(
+            "engine: %d torch thread(s), but torch was loaded before they were"
+            " set: idle OpenMP threads spin (OMP_WAIT_POLICY=PASSIVE did not"
+            " take effect)",
+            threads,
+        )

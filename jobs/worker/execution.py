@@ -42,6 +42,7 @@ class JobRun:
         self.jobs, self.job, self.worker_id = jobs, job, worker_id
         self.loop = asyncio.get_running_loop()
         self.stop = threading.Event()
+        self.stopped = asyncio.Event()  # the same, for the event loop to await
         self.reason: StopReason | None = None
         self.step = 0
         self.total = job.total_steps
@@ -95,6 +96,7 @@ class JobRun:
         if self.reason is None:
             self.reason = reason
         self.stop.set()
+        self.stopped.set()
 
     def should_stop(self) -> bool:
         """Called from the engine thread: a flag read, nothing more."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 import uuid
 from datetime import datetime
 
@@ -18,7 +19,9 @@ from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
 from jobs.services import Jobs
 from jobs.sweeper import sweep
 from jobs.worker.engine import Engine
-from jobs.worker.tasks import WorkerContext, run_generation, run_upscale, worker_id
+from jobs.worker.generation import run_generation
+from jobs.worker.tasks import WorkerContext, worker_id
+from jobs.worker.upscale import run_upscale
 
 log = logging.getLogger(__name__)
 TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
@@ -30,7 +33,11 @@ SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
 class InProcessQueue:
     """A JobQueue that runs jobs in this process, one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, warm_up: bool = False) -> None:
+        """With `warm_up`, start() loads the default model and upscaler in the
+        background, so the first job does not pay for the imports and loading."""
+        self._warm_up = warm_up
+        self._warming: asyncio.Task[None] | None = None
         self._queue: asyncio.PriorityQueue[_Entry] = asyncio.PriorityQueue()
         self._seen: set[tuple[uuid.UUID, int]] = set()
         self._cancelled: set[uuid.UUID] = set()
@@ -51,10 +58,12 @@ class InProcessQueue:
             self._consumer = asyncio.create_task(self._consume(self._ctx))
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(self._ctx["jobs"]))
+        if self._warm_up and self._warming is None:
+            self._warming = asyncio.create_task(_warm(self._ctx["engine"]))
 
     async def stop(self) -> None:
         """Stop the consumer; a job in progress is abandoned for the sweeper."""
-        for task in (self._consumer, self._sweeper):
+        for task in (self._consumer, self._sweeper, self._warming):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -76,6 +85,11 @@ class InProcessQueue:
         self._seen.add((job_id, attempt))
         score = queue_score_ms(enqueued_at, paid=paid)
         self._queue.put_nowait((score, next(self._order), task, job_id))
+
+    async def join(self) -> None:
+        """Wait until every queued delivery has been run, including those of jobs
+        a batch took along, which find their job claimed and do nothing."""
+        await self._queue.join()
 
     async def request_cancel(self, job_id: uuid.UUID) -> None:
         """Raise the in-memory cancel flag."""
@@ -110,3 +124,19 @@ class InProcessQueue:
                 await TASKS[task](ctx, str(job_id))
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
+            finally:
+                self._queue.task_done()
+
+
+async def _warm(engine: Engine) -> None:
+    """Load the default model and upscaler on the engine thread; the server
+    answers meanwhile, and a job that comes in waits its turn on that thread."""
+    started = time.perf_counter()
+    try:
+        await engine.call(engine.preload)
+    except Exception:
+        # Jobs on that model fail (and are refunded) with the same reason.
+        log.exception("could not load the default model or upscaler at start-up")
+    else:
+        seconds = time.perf_counter() - started
+        log.info("engine ready in %.1f s: default model and upscaler loaded", seconds)

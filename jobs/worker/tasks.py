@@ -1,9 +1,11 @@
-"""The tasks: run one generation or upscale, given only the job's id.
+"""What every task shares: claim, run each claimed job under its own JobRun,
+store its outputs, write and announce its end.
 
 arq delivers at least once, so each step is safe to repeat: the claim is a
 conditional update, storage keys and output rows are keyed by (job, index), and
 the terminal state is written with its refund only while the job is still ours.
-The arq worker and the in-process runner both call these.
+The arq worker and the in-process runner both run the tasks (generation.py,
+upscale.py) that build on this.
 """
 
 import asyncio
@@ -13,7 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,23 +24,20 @@ from sqlmodel import col
 
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
-from core.files import output_key
 from core.models import Job, Output, User
-from core.uploads import get_upload
 from engine.catalog import UnknownModel
-from engine.requests import ResolvedRequest
+from jobs.claiming import claim_companions, claim_job
 from jobs.ending import announce_end
-from jobs.lifecycle import Ending, Guard, claim_job, finish_job, stale_before
+from jobs.lifecycle import Ending, Guard, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
-from jobs.params import resolved_from_params
 from jobs.positions import publish_positions
 from jobs.services import Jobs
-from jobs.submission import gallery_status
-from jobs.worker.engine import Engine
 from jobs.worker.execution import JobRun, StopReason
 
 log = logging.getLogger(__name__)
 WorkerContext = dict[str, Any]  # arq's ctx: "jobs", "engine", "worker_id"
+# One claimed job's work on the engine; it raises to end the job otherwise.
+Body = Callable[[JobRun, Tier], Awaitable[None]]
 
 
 def worker_id(kind: str) -> str:
@@ -58,39 +57,19 @@ class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
         self.public = public
 
 
-def _engine_failure(err: Exception, model_id: str) -> str:
-    """A stable Job.error message for a failure inside the engine."""
-    from engine.esrgan import WeightsFormatError
-    from engine.pipelines import ModelLoadError
+@dataclass(frozen=True)
+class Claimed:
+    """A job this worker now holds, and its account's tier."""
 
-    if isinstance(err, ModelLoadError | WeightsFormatError):
-        return (
-            f"model {model_id} could not be loaded on the worker; the job was"
-            " refunded and the operators can see why in the worker's log"
-        )
-    return (
-        "the engine failed unexpectedly; the job was refunded and the error was"
-        " logged for the operators"
-    )
+    job: Job
+    tier: Tier
 
 
-async def run_generation(ctx: WorkerContext, job_id: str) -> None:
-    """Run one generation job; a repeated delivery is harmless."""
-    await _execute(ctx, uuid.UUID(job_id), _generate)
-
-
-async def run_upscale(ctx: WorkerContext, job_id: str) -> None:
-    """Run one upscale job; a repeated delivery is harmless."""
-    await _execute(ctx, uuid.UUID(job_id), _upscale)
-
-
-Body = Callable[[Jobs, Engine, JobRun, Tier], Awaitable[None]]
-
-
-async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
-    jobs: Jobs = ctx["jobs"]
-    engine: Engine = ctx["engine"]
-    worker_id: str = ctx["worker_id"]
+async def claim(
+    jobs: Jobs, job_id: uuid.UUID, worker_id: str, *, companions: bool = False
+) -> list[Claimed]:
+    """Claim the job and, with `companions`, the queued jobs that can share its
+    engine call; empty when the job is finished, cancelled or held elsewhere."""
     async with jobs.db.session() as session:
         job = await claim_job(
             session,
@@ -98,27 +77,56 @@ async def _execute(ctx: WorkerContext, job_id: uuid.UUID, body: Body) -> None:
             worker_id=worker_id,
             stale_before=stale_before(jobs.settings),
         )
-        user = None if job is None else await session.get(User, job.user_id)
-    if job is None or user is None:
-        return  # finished, cancelled, or held by a live worker
+        if job is None:
+            return []
+        group = [job]
+        if companions:
+            group += await claim_companions(
+                session,
+                leader=job,
+                worker_id=worker_id,
+                max_images=jobs.settings.batch_max_images,
+            )
+        users = {j.user_id for j in group}
+        rows = await session.execute(
+            sa.select(col(User.id), col(User.tier)).where(col(User.id).in_(users))
+        )
+        tiers = {user_id: tier for user_id, tier in rows}
+    return [Claimed(j, tiers[j.user_id]) for j in group if j.user_id in tiers]
+
+
+async def run_claimed(
+    jobs: Jobs, claimed: list[Claimed], worker_id: str, body: Body
+) -> None:
+    """Run the claimed jobs side by side, each under its own JobRun; each writes
+    and announces its end as soon as it has one."""
     positions: asyncio.Task[bool] | None = None
+    if any(c.job.attempts == 1 for c in claimed):
+        # They left the queue: those behind move up. Off the jobs' own path,
+        # beside the engine; awaited before the task ends.
+        positions = asyncio.create_task(
+            retry_redis(
+                lambda: publish_positions(jobs), what="queue places", patience=0
+            ),
+            name="positions",
+        )
     try:
-        async with JobRun(jobs, job, worker_id=worker_id) as run:
-            if job.attempts == 1:
-                # It left the queue: those behind move up. Off the job's own
-                # path, beside the engine; awaited before the task ends.
-                positions = asyncio.create_task(
-                    retry_redis(
-                        lambda: publish_positions(jobs),
-                        what="queue places",
-                        patience=0,
-                    ),
-                    name="positions",
-                )
-            done = await _run_body(jobs, engine, run, body, user.tier, worker_id)
+        # One job's failure must not cut the others short: collect, then raise.
+        results = await asyncio.gather(
+            *(_run_one(jobs, c, worker_id, body) for c in claimed),
+            return_exceptions=True,
+        )
     finally:
         if positions is not None:
             await _settle(positions)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> None:
+    async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
+        done = await _run_body(jobs, run, body, claimed.tier, worker_id)
     if done is not None:
         finished, dispatched = done
         # Subscribers wait on this event: wait out a Redis outage for it.
@@ -135,10 +143,10 @@ async def _settle(task: "asyncio.Task[Any]") -> None:
 
 
 async def _run_body(
-    jobs: Jobs, engine: Engine, run: JobRun, body: Body, tier: Tier, worker_id: str
+    jobs: Jobs, run: JobRun, body: Body, tier: Tier, worker_id: str
 ) -> tuple[Job, list[Job]] | None:
     """Run the body and write the job's end; None when the job is no longer ours."""
-    ending = await _outcome(jobs, engine, run, body, tier)
+    ending = await _outcome(jobs, run, body, tier)
     if ending is None:
         return None  # no longer ours: whoever owns it now writes the end
     await run.flush()
@@ -157,15 +165,13 @@ async def _run_body(
         )
 
 
-async def _outcome(
-    jobs: Jobs, engine: Engine, run: JobRun, body: Body, tier: Tier
-) -> Ending | None:
+async def _outcome(jobs: Jobs, run: JobRun, body: Body, tier: Tier) -> Ending | None:
     """Run the body; how the job ends, or None when it is no longer ours."""
     from engine.progress import Cancelled
 
     job = run.job
     try:
-        await body(jobs, engine, run, tier)
+        await body(run, tier)
     except Cancelled:
         if run.reason is StopReason.CANCEL:
             return Ending(JobStatus.CANCELLED, step=run.step)
@@ -187,97 +193,24 @@ async def _outcome(
     return Ending(JobStatus.SUCCEEDED, step=run.step)
 
 
-async def _generate(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
-    job = run.job
-    stored = job.params
-    init_image = None
-    init_image_id = stored.get("init_image_id")
-    upload_id = None if init_image_id is None else uuid.UUID(init_image_id)
-    if upload_id is not None:
-        async with jobs.db.session() as session:
-            upload = await get_upload(session, user_id=job.user_id, upload_id=upload_id)
-        init_image = await engine.call(
-            _open_image, await _read(jobs, upload.storage_key)
+def _engine_failure(err: Exception, model_id: str) -> str:
+    """A stable Job.error message for a failure inside the engine."""
+    from engine.esrgan import WeightsFormatError
+    from engine.pipelines import ModelLoadError
+
+    if isinstance(err, ModelLoadError | WeightsFormatError):
+        return (
+            f"model {model_id} could not be loaded on the worker; the job was"
+            " refunded and the operators can see why in the worker's log"
         )
-    request = resolved_from_params(
-        stored, jobs.catalog, model_id=job.model_id, init_image=init_image
+    return (
+        "the engine failed unexpectedly; the job was refunded and the error was"
+        " logged for the operators"
     )
-    result = await engine.call(engine.generate, request, run)
-    is_public = bool(stored.get("is_public"))
-    for generated in result.images:
-        data = await engine.call(
-            _encode_generated, generated.image, request, generated.seed
-        )
-        output = Output(
-            job_id=job.id,
-            user_id=job.user_id,
-            index=generated.index,
-            storage_key=output_key(job.id, generated.index),
-            format="PNG",
-            width=generated.image.width,
-            height=generated.image.height,
-            seed=generated.seed,
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
-            model_id=job.model_id,
-            scheduler_id=request.scheduler_id,
-            inference_steps=request.inference_steps,
-            guidance_scale=request.guidance_scale,
-            prompt_strength=request.prompt_strength,
-            init_image_id=upload_id,
-            source=job.source,
-            is_public=is_public,
-            gallery_status=gallery_status(is_public, tier, jobs.settings),
-        )
-        await _deliver(jobs, run, output, data)
 
 
-async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
-    job = run.job
-    source: Output | None = None
-    async with jobs.db.session() as session:
-        if job.params.get("output_id"):
-            source = await session.get(Output, uuid.UUID(job.params["output_id"]))
-            if source is None or source.deleted_at is not None:
-                # Deleting an output removes its file: nothing is left to enlarge.
-                raise StorageFailed(
-                    f"output {job.params['output_id']} was deleted",
-                    public="the output to upscale was deleted before the job ran",
-                )
-            key = source.storage_key
-        else:
-            upload = await get_upload(
-                session,
-                user_id=job.user_id,
-                upload_id=uuid.UUID(job.params["image_id"]),
-            )
-            key = upload.storage_key
-    image = await engine.call(_open_image, await _read(jobs, key))
-    result = await engine.call(engine.upscale, image, job.model_id, run)
-    data = await engine.call(_encode_upscaled, result.image, job.model_id)
-    output = Output(
-        job_id=job.id,
-        user_id=job.user_id,
-        index=0,
-        storage_key=output_key(job.id, 0),
-        format="PNG",
-        width=result.image.width,
-        height=result.image.height,
-        seed=None if source is None else source.seed,
-        prompt="" if source is None else source.prompt,
-        negative_prompt="" if source is None else source.negative_prompt,
-        model_id=job.model_id,
-        scheduler_id=None if source is None else source.scheduler_id,
-        source=job.source,
-        upscaled_from_id=None if source is None else source.id,
-        is_upscaled=True,  # an upscale, whether of an output or of an upload
-        is_public=bool(job.params.get("is_public")),
-        gallery_status=gallery_status(False, tier, jobs.settings),
-    )
-    await _deliver(jobs, run, output, data)
-
-
-async def _read(jobs: Jobs, key: str) -> bytes:
+async def read_input(jobs: Jobs, key: str) -> bytes:
+    """An input image's bytes from storage."""
     try:
         return await jobs.storage.get(key)
     except Exception as err:
@@ -287,7 +220,7 @@ async def _read(jobs: Jobs, key: str) -> bytes:
         ) from err
 
 
-async def _deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
+async def deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
     """Store the file, then its row (once per job and index), then announce it."""
     try:
         await jobs.storage.put(output.storage_key, data, "image/png")
@@ -322,23 +255,8 @@ async def _delivered(jobs: Jobs, job_id: uuid.UUID) -> int:
     return int(found or 0)
 
 
-def _open_image(data: bytes) -> Image.Image:
+def open_image(data: bytes) -> Image.Image:
+    """Decode an image fully (engine thread: decoding is CPU work)."""
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
-
-
-def _encode_generated(
-    image: Image.Image, resolved: ResolvedRequest, seed: int
-) -> bytes:
-    from engine.outputs import encode_image, generation_metadata
-
-    return encode_image(
-        image, format="PNG", metadata=generation_metadata(resolved, seed)
-    )
-
-
-def _encode_upscaled(image: Image.Image, model_id: str) -> bytes:
-    from engine.outputs import encode_image
-
-    return encode_image(image, format="PNG", metadata={"upscaler": model_id})

@@ -24,7 +24,9 @@ def places(events: list[JobEvent]) -> list[int | None]:
 
 
 async def test_places_move_up_as_the_jobs_ahead_start(jobs: Jobs, accounts: Accounts):
-    # given three queued jobs of three accounts, the last two followed
+    # given three queued jobs of three accounts, the last two followed, on a
+    # worker that runs each job alone (together they would start at once)
+    jobs.settings = jobs.settings.model_copy(update={"batch_max_images": 1})
     callers = [await accounts.caller(f"user{i}@example.com") for i in range(3)]
     submitted = [
         (

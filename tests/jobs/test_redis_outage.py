@@ -30,9 +30,9 @@ from core.models import Output
 from core.settings import Settings
 from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
+from jobs.claiming import claim_job
 from jobs.ending import cancel_job
 from jobs.events import JobEvent
-from jobs.lifecycle import claim_job
 from jobs.outage import REDIS_DOWN
 from jobs.params import GenerationParams
 from jobs.queue import ARQ_QUEUE

@@ -221,7 +221,9 @@ async def test_a_free_accounts_second_job_waits_and_runs_after_the_first(
 async def test_paid_jobs_are_served_before_free_jobs_queued_earlier(
     jobs: Jobs, accounts: Accounts
 ):
-    # given two free jobs queued before a paid one
+    # given two free jobs queued before a paid one, on a worker that runs each
+    # job alone (together they would share one engine call)
+    jobs.settings = jobs.settings.model_copy(update={"batch_max_images": 1})
     free = [
         await accounts.caller(f"free{i}@example.com", tier=Tier.FREE) for i in range(2)
     ]

@@ -1,0 +1,132 @@
+"""Claiming jobs for a worker: one job, and the queued jobs that can share its
+engine call.
+
+A claim is a conditional update: QUEUED (dispatched), or RUNNING under a dead
+worker, becomes ours; zero rows means another worker owns it, so a second
+delivery of a claimed job does nothing.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from core.enums import JobKind, JobStatus
+from core.models import Job, utcnow
+
+
+def _queued() -> sa.ColumnElement[bool]:
+    """Dispatched jobs still waiting for a worker."""
+    return sa.and_(
+        col(Job.status) == JobStatus.QUEUED, col(Job.enqueued_at).is_not(None)
+    )
+
+
+def _ours(worker_id: str, now: datetime) -> dict[str, Any]:
+    """The columns a claim sets; a retried job keeps its first start."""
+    return {
+        "status": JobStatus.RUNNING,
+        "worker_id": worker_id,
+        "attempts": col(Job.attempts) + 1,
+        "started_at": sa.func.coalesce(col(Job.started_at), now),
+        "heartbeat_at": now,
+        "step": 0,
+    }
+
+
+async def _claim(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    claimable: sa.ColumnElement[bool],
+    values: dict[str, Any],
+) -> Job | None:
+    result = await session.execute(
+        sa.update(Job)
+        .where(col(Job.id) == job_id, claimable)
+        .values(**values)
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    # One round trip: the row comes back with the update.
+    job: Job | None = result.scalar_one_or_none()
+    return job
+
+
+async def claim_job(
+    session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_before: datetime
+) -> Job | None:
+    """Make the job ours: QUEUED, or RUNNING under a dead worker; None if neither."""
+    dead = sa.and_(
+        col(Job.status) == JobStatus.RUNNING, col(Job.heartbeat_at) < stale_before
+    )
+    return await _claim(
+        session, job_id, sa.or_(_queued(), dead), _ours(worker_id, utcnow())
+    )
+
+
+async def claim_companions(
+    session: AsyncSession, *, leader: Job, worker_id: str, max_images: int
+) -> list[Job]:
+    """Claim queued jobs that can run in the leader's engine call, in queue order
+    (paid lane first, then enqueue time), while all their images fit in
+    `max_images`; each is claimed as the leader was, so one that another worker
+    took meanwhile is skipped. Their own deliveries then find them claimed.
+
+    Compatible is what the engine batches (engine/generate.py, _batch_key):
+    text-to-image on the same model, size, steps, scheduler and guidance, with
+    a negative prompt as empty or not as the leader's. The claim shares the
+    leader's start time, so the rows show which jobs ran together.
+    """
+    stored = leader.params
+    if leader.kind is not JobKind.GENERATE or stored.get("init_image_id"):
+        return []
+    room = max_images - int(stored["num_outputs"])
+    if room < 1:
+        return []
+    found = await session.scalars(
+        sa.select(Job)
+        .where(_queued(), col(Job.id) != leader.id, *_compatible(leader))
+        .where(_param("num_outputs").as_integer() <= room)
+        .order_by(col(Job.paid_lane).desc(), col(Job.enqueued_at), col(Job.id))
+        .limit(room)  # every job has at least one image
+        # PostgreSQL: rows another worker is claiming right now are passed
+        # over, never waited for, so two claiming workers cannot deadlock.
+        # SQLite has one writer at a time and ignores the clause.
+        .with_for_update(skip_locked=True)
+    )
+    values = _ours(worker_id, leader.heartbeat_at or utcnow())
+    claimed: list[Job] = []
+    for candidate in list(found):
+        images = int(candidate.params["num_outputs"])
+        if images > room:
+            continue
+        job = await _claim(session, candidate.id, _queued(), values)
+        if job is not None:
+            claimed.append(job)
+            room -= images
+    return claimed
+
+
+def _param(name: str) -> Any:
+    """One field of the stored, resolved request (a JSON column)."""
+    return col(Job.params)[name]
+
+
+def _compatible(leader: Job) -> list[sa.ColumnElement[bool]]:
+    """Conditions for a job to share the leader's pipeline call."""
+    stored = leader.params
+    negative = _param("negative_prompt").as_string()
+    return [
+        col(Job.kind) == JobKind.GENERATE,
+        col(Job.model_id) == leader.model_id,
+        _param("width").as_integer() == stored["width"],
+        _param("height").as_integer() == stored["height"],
+        _param("inference_steps").as_integer() == stored["inference_steps"],
+        _param("scheduler_id").as_string() == stored["scheduler_id"],
+        _param("guidance_scale").as_float() == stored["guidance_scale"],
+        _param("init_image_id").as_string().is_(None),
+        negative == "" if stored["negative_prompt"] == "" else negative != "",
+    ]
