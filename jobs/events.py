@@ -12,7 +12,7 @@ import base64
 import json
 import uuid
 from abc import ABC, abstractmethod
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -99,37 +99,87 @@ class EventBus(Protocol):
 Numbered = tuple[int, JobEvent]
 
 
-class _Fanout:
-    """Local subscriber queues keyed by job and by account; shared by both buses."""
+class _Entry:
+    __slots__ = ("event", "seq")
+
+    def __init__(self, seq: int, event: JobEvent | None) -> None:
+        self.seq, self.event = seq, event
+
+
+class Inbox:
+    """One subscriber's unsent events, in order, with PROGRESS conflated.
+
+    A subscriber that falls behind (a slow socket, a burst) would otherwise work
+    through every step it missed; a newer PROGRESS of a job replaces the older
+    one still waiting, at the newer one's place, so the order of what is sent
+    stays the order of publishing. Every other event is kept.
+    """
 
     def __init__(self) -> None:
-        self.by_job: dict[uuid.UUID, set[asyncio.Queue[Numbered]]] = {}
-        self.by_user: dict[uuid.UUID, set[asyncio.Queue[Numbered]]] = {}
+        self._entries: deque[_Entry] = deque()
+        # The waiting PROGRESS of each job, to be dropped when a newer one comes.
+        self._progress: dict[uuid.UUID, _Entry] = {}
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Numbered) -> None:
+        """Queue an event; a waiting PROGRESS of the same job is dropped for it."""
+        seq, event = item
+        entry = _Entry(seq, event)
+        if event.type is EventType.PROGRESS:
+            older = self._progress.get(event.job_id)
+            if older is not None:
+                older.event = None  # skipped when its turn comes
+            self._progress[event.job_id] = entry
+        self._entries.append(entry)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Numbered:
+        """The oldest event still waiting; waits for one if there is none."""
+        while True:
+            while self._entries:
+                entry = self._entries.popleft()
+                event = entry.event
+                if event is None:
+                    continue
+                if self._progress.get(event.job_id) is entry:
+                    del self._progress[event.job_id]
+                return entry.seq, event
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+
+class _Fanout:
+    """Local subscriber inboxes keyed by job and by account; shared by both buses."""
+
+    def __init__(self) -> None:
+        self.by_job: dict[uuid.UUID, set[Inbox]] = {}
+        self.by_user: dict[uuid.UUID, set[Inbox]] = {}
 
     def deliver(self, seq: int, event: JobEvent) -> None:
-        for queue in self.by_job.get(event.job_id, ()):
-            queue.put_nowait((seq, event))
-        for queue in self.by_user.get(event.user_id, ()):
-            queue.put_nowait((seq, event))
+        for inbox in self.by_job.get(event.job_id, ()):
+            inbox.put_nowait((seq, event))
+        for inbox in self.by_user.get(event.user_id, ()):
+            inbox.put_nowait((seq, event))
 
     @staticmethod
-    def add(
-        table: dict[uuid.UUID, set[asyncio.Queue[Numbered]]], key: uuid.UUID
-    ) -> asyncio.Queue[Numbered]:
-        queue: asyncio.Queue[Numbered] = asyncio.Queue()
-        table.setdefault(key, set()).add(queue)
-        return queue
+    def add(table: dict[uuid.UUID, set[Inbox]], key: uuid.UUID) -> Inbox:
+        inbox = Inbox()
+        table.setdefault(key, set()).add(inbox)
+        return inbox
 
     @staticmethod
     def remove(
-        table: dict[uuid.UUID, set[asyncio.Queue[Numbered]]],
-        key: uuid.UUID,
-        queue: asyncio.Queue[Numbered],
+        table: dict[uuid.UUID, set[Inbox]], key: uuid.UUID, inbox: Inbox
     ) -> None:
-        queues = table.get(key)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
+        inboxes = table.get(key)
+        if inboxes is not None:
+            inboxes.discard(inbox)
+            if not inboxes:
                 del table[key]
 
 
@@ -149,7 +199,7 @@ class BusBase(ABC):
     async def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
         """The snapshot, then live events, ending after the terminal one."""
         await self._listen()
-        queue = self._fanout.add(self._fanout.by_job, job_id)
+        inbox = self._fanout.add(self._fanout.by_job, job_id)
         try:
             last_seq = 0
             # Registered before reading: whatever follows the snapshot is queued.
@@ -160,7 +210,7 @@ class BusBase(ABC):
                 if event.type.is_terminal:
                     return
             while True:
-                seq, event = await queue.get()
+                seq, event = await inbox.get()
                 # An end always goes through: after Redis restarted empty the
                 # numbers start again from 1, and an end read from a row has none.
                 if seq <= last_seq and not event.type.is_terminal:
@@ -170,18 +220,18 @@ class BusBase(ABC):
                 if event.type.is_terminal:
                     return
         finally:
-            self._fanout.remove(self._fanout.by_job, job_id, queue)
+            self._fanout.remove(self._fanout.by_job, job_id, inbox)
 
     async def watch_user(self, user_id: uuid.UUID) -> AsyncIterator[JobEvent]:
         """Live events of every job of one account, until the subscriber stops."""
         await self._listen()
-        queue = self._fanout.add(self._fanout.by_user, user_id)
+        inbox = self._fanout.add(self._fanout.by_user, user_id)
         try:
             while True:
-                _seq, event = await queue.get()
+                _seq, event = await inbox.get()
                 yield event
         finally:
-            self._fanout.remove(self._fanout.by_user, user_id, queue)
+            self._fanout.remove(self._fanout.by_user, user_id, inbox)
 
 
 class MemoryEventBus(BusBase):
