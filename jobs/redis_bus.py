@@ -55,6 +55,24 @@ return seq
 """
 
 
+_CHANNEL_HEAD, _, _CHANNEL_TAIL = JOB_EVENTS.encode().partition(b"{job_id}")
+# to_json writes the ids first, so the account is found without decoding.
+_USER_KEY = b'"user_id":"'
+_UUID_LENGTH = 36
+
+
+def _ids(channel: bytes | str, data: bytes | str) -> tuple[str, str | None]:
+    """The job id from a message's channel and the account id from its body."""
+    raw_channel = channel.encode() if isinstance(channel, str) else channel
+    job = raw_channel[len(_CHANNEL_HEAD) : len(raw_channel) - len(_CHANNEL_TAIL)]
+    raw = data.encode() if isinstance(data, str) else data
+    at = raw.find(_USER_KEY)
+    if at < 0:
+        return job.decode(), None
+    start = at + len(_USER_KEY)
+    return job.decode(), raw[start : start + _UUID_LENGTH].decode()
+
+
 def _parse(message: bytes | str) -> Numbered:
     raw = message.decode() if isinstance(message, bytes) else message
     seq, _, body = raw.partition("|")
@@ -147,7 +165,9 @@ class RedisEventBus(BusBase):
                 # listen() rather than get_message(timeout=...): a read cut short
                 # by a timeout can lose messages that had already arrived.
                 async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
+                    if message["type"] == "pmessage" and self._followed(
+                        message["channel"], message["data"]
+                    ):
                         self._deliver(*_parse(message["data"]))
             except _LOST as err:
                 lost = err
@@ -194,6 +214,21 @@ class RedisEventBus(BusBase):
             return
         for event in ends:
             self._deliver(0, event)  # no number: watch_job lets an end through
+
+    def _followed(self, channel: bytes | str, data: bytes | str) -> bool:
+        """Whether anyone here follows the message's job or account: every
+        process hears every job, and decoding those nobody watches is wasted."""
+        fanout = self._fanout
+        try:
+            job_id, user_id = _ids(channel, data)
+            if uuid.UUID(job_id) in fanout.by_job:
+                return True
+            if not fanout.by_user:
+                return False
+            # Without an account id in it, decode the message to be sure.
+            return user_id is None or uuid.UUID(user_id) in fanout.by_user
+        except ValueError:  # not our format: let the decoder have its say
+            return True
 
     def _deliver(self, seq: int, event: JobEvent) -> None:
         if event.type.is_terminal:

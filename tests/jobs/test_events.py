@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from core.enums import EventType, JobStatus
 from jobs.events import JobEvent, MemoryEventBus
+from jobs.queue import JOB_EVENTS
 from jobs.redis_bus import RedisEventBus
 
 USER = uuid.uuid4()
@@ -142,3 +143,25 @@ async def test_progress_is_conflated_per_job_for_an_account_subscriber(
     ]
     await events.aclose()  # type: ignore[attr-defined]  # an async generator
 
+
+async def test_a_message_for_a_job_nobody_here_follows_is_not_decoded(
+    redis_url: str,
+) -> None:
+    # given a process following one job on Redis
+    redis = Redis.from_url(redis_url)
+    bus = RedisEventBus(redis)
+    watched = uuid.uuid4()
+    await bus.publish(event(watched, EventType.QUEUED))
+    events = bus.watch_job(watched)
+    await take(events, 1)
+    try:
+        # when another job's channel carries something no decoder would accept
+        channel = JOB_EVENTS.format(job_id=uuid.uuid4())
+        await redis.publish(channel, "1|not json")
+        await bus.publish(event(watched, EventType.STARTED))
+        # then the reader skipped it unread and still delivers the followed job
+        assert described(await take(events, 1)) == [("STARTED", None)]
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]  # an async generator
+        await bus.close()
+        await redis.aclose()
