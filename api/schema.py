@@ -9,6 +9,7 @@ from strawberry.extensions import MaxTokensLimiter
 from api.caches import CachedParsing, CachedValidation
 from api.cost import QueryCost
 from api.errors import ErrorCodes, QuietSchema
+from api.fanout import FanoutExecutor
 from api.shape import ShapeLimits
 from api.text_input import TextInputRules
 from resolvers import nodes
@@ -268,6 +269,8 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        # Subscription events from compiled selections, not per-subscriber execution.
+        execution_context_class=FanoutExecutor,
         # Factories, so each request gets fresh extension state.
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=2000),

@@ -22,6 +22,7 @@ from strawberry.types.unset import UnsetType
 
 from api import http
 from api.context import authenticate_header
+from api.fanout import encode_frame, is_raw_frame
 from api.ide import graphiql_page
 from api.sockets import SocketRegistry
 from api.websocket import LegacyWSHandler, TransportWSHandler
@@ -82,6 +83,13 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the package, never from a CDN (api/ide.py)."""
         return graphiql_page(request)
+
+    def encode_json(self, data: object) -> str | bytes:
+        """JSON as Strawberry writes it, splicing in events serialized once for
+        every subscriber with the same selection (api/fanout.py)."""
+        if is_raw_frame(data):
+            return encode_frame(data)  # type: ignore[arg-type]  # a dict, checked above
+        return super().encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON at most 64 levels deep (websocket frames and request bodies)."""
