@@ -63,7 +63,12 @@ from core.migrate import upgrade_database  # noqa: E402
 from core.models import Job  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.tokens import Caller, create_token, parse_scopes  # noqa: E402
-from darkroom.services import build_app, build_services, engine_threads  # noqa: E402
+from darkroom.services import (  # noqa: E402
+    build_app,
+    build_services,
+    engine_threads,
+    freeze_start_up_objects,
+)
 from engine.threads import configure_threads  # noqa: E402
 from jobs.events import EventBus, JobEvent  # noqa: E402
 from jobs.params import GenerationParams, engine_request  # noqa: E402
@@ -159,6 +164,7 @@ class Server:
     async def start(self) -> None:
         self.services = build_services(self.settings)
         app = build_app(self.settings, self.services)
+        freeze_start_up_objects()  # as darkroom serve does
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]

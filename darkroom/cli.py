@@ -75,7 +75,7 @@ def serve(
     """Start the API (GraphiQL at /graphql); the embedded default sets itself up."""
     import uvicorn
 
-    from darkroom.services import build_app
+    from darkroom.services import build_app, freeze_start_up_objects
 
     settings = settings_or_exit()
     if "public_base_url" not in settings.model_fields_set:
@@ -103,6 +103,7 @@ def serve(
     # Our own lines too (the engine's threads and warm-up), as the worker logs.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = build_app(settings, standalone=True)
+    freeze_start_up_objects()
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

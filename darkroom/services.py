@@ -7,6 +7,7 @@ runs jobs itself: the in-process runner is imported only on the embedded setup.
 
 import asyncio
 import functools
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,18 @@ def engine_threads(settings: Settings) -> int:
         else os.cpu_count()
     )
     return default_threads(usable)
+
+
+def freeze_start_up_objects() -> None:
+    """Keep full garbage collections off what lives as long as the process.
+
+    Modules, the schema, models and services are made once. A full collection
+    walks every object, which with hundreds of sockets open stalled event
+    delivery for 100-200 ms at a time (benchmarks/RESULTS.md, fan-out); frozen,
+    these are skipped and a collection walks only what was made since.
+    """
+    gc.collect()  # what is garbage now would otherwise be kept for good
+    gc.freeze()
 
 
 def build_services(settings: Settings) -> Services:
