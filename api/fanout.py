@@ -44,7 +44,8 @@ log = logging.getLogger("darkroom.api")
 
 Render = Callable[[Any], Any]
 _ALLOWED_DIRECTIVES = {"skip", "include"}
-_COMPACT = (",", ":")  # what Strawberry's encode_json writes
+# What Strawberry's encode_json writes; one encoder, not one built per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class RawJSON:
@@ -82,9 +83,7 @@ class Plan:
             return hit[1]
         raw: RawJSON | None
         try:
-            raw = RawJSON(
-                json.dumps({self.key: self._render(event)}, separators=_COMPACT)
-            )
+            raw = RawJSON(_dumps({self.key: self._render(event)}))
         except Exception:  # any surprise: graphql-core reports it as it would
             raw = None
         self._recent[id(event)] = (event, raw)
@@ -311,12 +310,12 @@ def encode_frame(message: Mapping[str, Any]) -> str:
             inner = [
                 f'"data":{item.text}'
                 if name == "data" and isinstance(item, RawJSON)
-                else f"{json.dumps(name)}:{json.dumps(item, separators=_COMPACT)}"
+                else f"{_dumps(name)}:{_dumps(item)}"
                 for name, item in value.items()
             ]
             parts.append('"payload":{' + ",".join(inner) + "}")
         else:
-            parts.append(f"{json.dumps(key)}:{json.dumps(value, separators=_COMPACT)}")
+            parts.append(f"{_dumps(key)}:{_dumps(value)}")
     return "{" + ",".join(parts) + "}"
 
 
