@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,9 +24,9 @@ from sqlmodel import col
 
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
-from core.models import Job, Output, User
+from core.models import Job, Output
 from engine.catalog import UnknownModel
-from jobs.claiming import claim_companions, claim_job
+from jobs.claiming import Claimed, claim_companions, claim_job
 from jobs.ending import announce_end
 from jobs.lifecycle import Ending, Guard, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
@@ -57,42 +57,29 @@ class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
         self.public = public
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A job this worker now holds, and its account's tier."""
-
-    job: Job
-    tier: Tier
-
-
 async def claim(
     jobs: Jobs, job_id: uuid.UUID, worker_id: str, *, companions: bool = False
 ) -> list[Claimed]:
     """Claim the job and, with `companions`, the queued jobs that can share its
     engine call; empty when the job is finished, cancelled or held elsewhere."""
     async with jobs.db.session() as session:
-        job = await claim_job(
+        leader = await claim_job(
             session,
             job_id=job_id,
             worker_id=worker_id,
             stale_before=stale_before(jobs.settings),
         )
-        if job is None:
+        if leader is None:
             return []
-        group = [job]
+        group = [leader]
         if companions:
             group += await claim_companions(
                 session,
-                leader=job,
+                leader=leader.job,
                 worker_id=worker_id,
                 max_images=jobs.settings.batch_max_images,
             )
-        users = {j.user_id for j in group}
-        rows = await session.execute(
-            sa.select(col(User.id), col(User.tier)).where(col(User.id).in_(users))
-        )
-        tiers = {user_id: tier for user_id, tier in rows}
-    return [Claimed(j, tiers[j.user_id]) for j in group if j.user_id in tiers]
+    return group
 
 
 async def run_claimed(
