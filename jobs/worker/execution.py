@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.enums import EventType, JobStatus
-from core.models import Job, utcnow
+from core.models import Job, Output, utcnow
 from jobs.events import JobEvent
 from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
@@ -51,6 +51,7 @@ class JobRun:
         self._first_step_at: float | None = None
         self._last_progress = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self.outputs: list[Output] = []  # stored; their rows come with the end
 
     async def __aenter__(self) -> "JobRun":
         self._tasks = [

@@ -24,10 +24,10 @@ from jobs.worker.execution import JobRun
 from jobs.worker.tasks import (
     WorkerContext,
     claim,
-    deliver,
     open_image,
     read_input,
     run_claimed,
+    store_output,
 )
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Batch:
         for generated in result.images:
             data = await self.engine.call(_encode, generated, request)
             output = _output(self.jobs, run, request, generated, tier)
-            await deliver(self.jobs, run, output, data)
+            await store_output(self.jobs, run, output, data)
 
     async def settle(self) -> None:
         """Wait for the engine call, if one started; its errors went to members."""
