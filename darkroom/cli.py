@@ -25,8 +25,8 @@ from core.tokens import create_token
 from darkroom.admin import credits_app, token_app, user_app
 from darkroom.client import connect
 from darkroom.client.aio import exceptions as aio_errors
-from darkroom.client.aio.enums import JobUpdateType
 from darkroom.client.sync import exceptions as sync_errors
+from darkroom.client.sync.enums import JobUpdateType
 from darkroom.client.sync.input_types import GenerationCreateInput
 from darkroom.console import err, out, settings_or_exit
 from darkroom.database import database_or_exit

@@ -13,10 +13,11 @@ import httpx
 
 from darkroom.client.aio import exceptions as aio_errors
 from darkroom.client.aio.client import AsyncClient
-from darkroom.client.aio.fragments import JobUpdateFields
+from darkroom.client.aio.fragments import JobUpdateFields as LiveUpdate
 from darkroom.client.sync import exceptions as sync_errors
 from darkroom.client.sync.client import Client
 from darkroom.client.sync.enums import ErrorCode
+from darkroom.client.sync.fragments import JobUpdateFields
 
 T = TypeVar("T")
 TIMEOUT = 90.0  # seconds; `wait` on generationCreate holds a request up to 60
@@ -53,10 +54,10 @@ def watch_job(
 ) -> Iterator[JobUpdateFields]:
     """Yield one job's live updates until it ends, for code without an event loop."""
 
-    def stream(live: AsyncClient) -> AsyncIterator[JobUpdateFields]:
+    def stream(live: AsyncClient) -> AsyncIterator[LiveUpdate]:
         return _job_updates(live, job_id)
 
-    return _blocking(url, token, source, stream)
+    return _as_sync(_blocking(url, token, source, stream))
 
 
 def watch_my_jobs(
@@ -64,10 +65,10 @@ def watch_my_jobs(
 ) -> Iterator[JobUpdateFields]:
     """Yield updates of every job of the token's account, without an event loop."""
 
-    def stream(live: AsyncClient) -> AsyncIterator[JobUpdateFields]:
+    def stream(live: AsyncClient) -> AsyncIterator[LiveUpdate]:
         return _my_job_updates(live)
 
-    return _blocking(url, token, source, stream)
+    return _as_sync(_blocking(url, token, source, stream))
 
 
 def error_codes(
@@ -79,16 +80,21 @@ def error_codes(
     return [ErrorCode(code) for code in codes if isinstance(code, str)]
 
 
-async def _job_updates(
-    live: AsyncClient, job_id: str
-) -> AsyncIterator[JobUpdateFields]:
+async def _job_updates(live: AsyncClient, job_id: str) -> AsyncIterator[LiveUpdate]:
     async for message in live.job_updates(job_id=job_id):
         yield message.job_updates
 
 
-async def _my_job_updates(live: AsyncClient) -> AsyncIterator[JobUpdateFields]:
+async def _my_job_updates(live: AsyncClient) -> AsyncIterator[LiveUpdate]:
     async for message in live.my_job_updates():
         yield message.my_job_updates
+
+
+def _as_sync(updates: Iterator[LiveUpdate]) -> Iterator[JobUpdateFields]:
+    # The same fragment generated into both packages; sync callers get the sync
+    # package's models and enums throughout.
+    for update in updates:
+        yield JobUpdateFields.model_validate(update.model_dump(by_alias=True))
 
 
 def _blocking(

@@ -392,16 +392,16 @@ class Client(BaseClient):
 
     def jobs(
         self,
-        with_total_count: bool,
         first: Union[Optional[int], UnsetType] = UNSET,
         after: Union[Optional[str], UnsetType] = UNSET,
         last: Union[Optional[int], UnsetType] = UNSET,
         before: Union[Optional[str], UnsetType] = UNSET,
         where: Union[Optional[JobWhere], UnsetType] = UNSET,
+        with_total_count: Union[Optional[bool], UnsetType] = UNSET,
         **kwargs: Any,
     ) -> Jobs:
         query = gql("""
-            query Jobs($first: Int, $after: String, $last: Int, $before: String, $where: JobWhere, $withTotalCount: Boolean! = false) {
+            query Jobs($first: Int, $after: String, $last: Int, $before: String, $where: JobWhere, $withTotalCount: Boolean = false) {
               jobs(first: $first, after: $after, last: $last, before: $before, where: $where) {
                 totalCount @include(if: $withTotalCount)
                 pageInfo {
@@ -487,17 +487,17 @@ class Client(BaseClient):
 
     def outputs(
         self,
-        with_total_count: bool,
         first: Union[Optional[int], UnsetType] = UNSET,
         after: Union[Optional[str], UnsetType] = UNSET,
         last: Union[Optional[int], UnsetType] = UNSET,
         before: Union[Optional[str], UnsetType] = UNSET,
         where: Union[Optional[OutputWhere], UnsetType] = UNSET,
         order_by: Union[Optional[list[OutputOrderBy]], UnsetType] = UNSET,
+        with_total_count: Union[Optional[bool], UnsetType] = UNSET,
         **kwargs: Any,
     ) -> Outputs:
         query = gql("""
-            query Outputs($first: Int, $after: String, $last: Int, $before: String, $where: OutputWhere, $orderBy: [OutputOrderBy!], $withTotalCount: Boolean! = false) {
+            query Outputs($first: Int, $after: String, $last: Int, $before: String, $where: OutputWhere, $orderBy: [OutputOrderBy!], $withTotalCount: Boolean = false) {
               outputs(
                 first: $first
                 after: $after

@@ -4,7 +4,7 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ErrorCode, JobErrorCode, JobKind, JobStatus, Scope
+from .enums import ErrorCode, JobErrorCode, JobKind, JobStatus, JobUpdateType, Scope
 
 
 class ApiTokenFields(BaseModel):
@@ -72,6 +72,32 @@ class JobFieldsOutputs(OutputFields):
     pass
 
 
+class JobUpdateFields(BaseModel):
+    job_id: str = Field(alias="jobId")
+    type_: JobUpdateType = Field(alias="type")
+    status: JobStatus
+    at: datetime
+    queue_position: Optional[int] = Field(alias="queuePosition")
+    eta_seconds: Optional[float] = Field(alias="etaSeconds")
+    step: Optional[int]
+    total_steps: Optional[int] = Field(alias="totalSteps")
+    percent: Optional[float]
+    preview: Optional[str]
+    output: Optional["JobUpdateFieldsOutput"]
+    error: Optional["JobUpdateFieldsError"]
+    charged: Optional[int]
+    refunded: Optional[int]
+
+
+class JobUpdateFieldsOutput(OutputFields):
+    pass
+
+
+class JobUpdateFieldsError(BaseModel):
+    code: JobErrorCode
+    message: str
+
+
 class PageInfoFields(BaseModel):
     has_next_page: bool = Field(alias="hasNextPage")
     has_previous_page: bool = Field(alias="hasPreviousPage")
@@ -88,5 +114,6 @@ class UserErrorFields(BaseModel):
 ApiTokenFields.model_rebuild()
 OutputFields.model_rebuild()
 JobFields.model_rebuild()
+JobUpdateFields.model_rebuild()
 PageInfoFields.model_rebuild()
 UserErrorFields.model_rebuild()
