@@ -6,10 +6,12 @@ iterator over the async subscription, and error codes as the schema's enum.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import httpx
+from websockets.asyncio.client import ClientConnection
 
 from darkroom.client.aio import exceptions as aio_errors
 from darkroom.client.aio.client import AsyncClient
@@ -21,6 +23,24 @@ from darkroom.client.sync.fragments import JobUpdateFields
 
 T = TypeVar("T")
 TIMEOUT = 90.0  # seconds; `wait` on generationCreate holds a request up to 60
+
+
+class _LiveClient(AsyncClient):
+    """The generated async client, raising the errors a subscription sends.
+
+    ariadne-codegen's base client drops a `next` message's `errors` when its data
+    is null, so a refused subscription (NOT_FOUND, UNAUTHENTICATED) would just end.
+    """
+
+    async def _handle_ws_message(
+        self, message: Any, websocket: ClientConnection, expected_type: Any = None
+    ) -> dict[str, Any] | None:
+        payload = json.loads(message).get("payload")
+        if isinstance(payload, dict) and payload.get("errors"):
+            raise aio_errors.GraphQLClientGraphQLMultiError.from_errors_dicts(
+                errors_dicts=payload["errors"], data=payload.get("data")
+            )
+        return await super()._handle_ws_message(message, websocket, expected_type)
 
 
 def client(url: str, token: str, *, source: str = "API") -> Client:
@@ -38,7 +58,7 @@ def client(url: str, token: str, *, source: str = "API") -> Client:
 def async_client(url: str, token: str, *, source: str = "API") -> AsyncClient:
     """An asyncio client for `url`, with subscriptions over graphql-transport-ws."""
     headers = _headers(token, source)
-    return AsyncClient(
+    return _LiveClient(
         url=url,
         headers=headers,
         http_client=httpx.AsyncClient(headers=headers, timeout=TIMEOUT),  # type: ignore[arg-type]  # as above

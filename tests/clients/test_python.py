@@ -51,6 +51,9 @@ TINY = GenerationCreateInput(
 # Holds the in-process runner for seconds while a test looks at the job behind it.
 BLOCKER = TINY.model_copy(update={"width": 128, "height": 128, "inference_steps": 50})
 
+# A well-formed job id that no one owns.
+FOREIGN = "Sm9iOjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA=="
+
 pytestmark = pytest.mark.slow
 
 
@@ -260,10 +263,13 @@ def test_the_async_client_generates_watches_and_pages(live_server: LiveServer) -
             assert sum(t.jobs for t in totals) >= 2
             # and a foreign id is a GraphQL error carrying NOT_FOUND
             with pytest.raises(aio_errors.GraphQLClientGraphQLMultiError) as missing:
-                await api.job(
-                    id="Sm9iOjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA=="
-                )
+                await api.job(id=FOREIGN)
             assert connect.error_codes(missing.value) == [ErrorCode.NOT_FOUND]
+            # and so is watching it: the subscription raises, it does not just end
+            with pytest.raises(aio_errors.GraphQLClientGraphQLMultiError) as unseen:
+                async for _ in api.job_updates(job_id=FOREIGN):
+                    pass
+            assert connect.error_codes(unseen.value) == [ErrorCode.NOT_FOUND]
 
     asyncio.run(scenario())
 
