@@ -150,10 +150,10 @@ class JobRun:
         outage = Outage(f"job {self.job.id} events")
         while True:
             event = await self._outbox.get()
+            if event is None:
+                self._outbox.task_done()
+                return
             try:
-                if event is None:
-                    return
-                await record_job_event(self.jobs, event)  # rows only; never raises
                 await self._publish(event, outage)
             except Exception:
                 # Dropping one event beats a dead publisher: flush() would then
@@ -161,6 +161,9 @@ class JobRun:
                 log.exception("job %s: could not publish %s", self.job.id, event)
             finally:
                 self._outbox.task_done()
+            # After flush() is released: it waits for what subscribers hear, not
+            # for webhook rows (which never raise).
+            await record_job_event(self.jobs, event)
 
     async def _publish(self, event: JobEvent, outage: Outage) -> None:
         """Publish, waiting out a Redis outage; past the patience, drop events

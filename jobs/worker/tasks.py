@@ -113,12 +113,13 @@ async def run_claimed(
 async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> None:
     async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
         done = await _run_body(jobs, run, body, claimed.tier, worker_id)
-    if done is not None:
-        finished, dispatched = done
-        # Subscribers wait on this event: wait out a Redis outage for it.
-        await announce_end(
-            jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
-        )
+        if done is not None:
+            finished, dispatched = done
+            # Subscribers wait on this event: wait out a Redis outage for it. Inside
+            # the run, so it need not wait for the run's webhook rows.
+            await announce_end(
+                jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
+            )
 
 
 async def _settle(task: "asyncio.Task[Any]") -> None:
