@@ -48,13 +48,23 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from darkroom.client import Client  # noqa: E402
+from darkroom.client import connect  # noqa: E402
+from darkroom.client.sync.enums import JobUpdateType  # noqa: E402
+from darkroom.client.sync.input_types import GenerationCreateInput  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 PROMPT = "a red fox in the snow"  # the README's `darkroom generate` example
 GOAL_RATIO = 2.0
 HOG = "while True: pass"
 ME = {"query": "{ me { email } }"}
+
+
+@dataclass
+class Client:
+    """Where a started server answers, and the token it printed."""
+
+    url: str
+    token: str
 
 
 def usable_cores() -> int:
@@ -166,18 +176,24 @@ class Server:
 def default_job(client: Client, out_dir: Path) -> float:
     """`darkroom generate PROMPT` with its defaults: seconds to both images saved."""
     started = time.perf_counter()
-    job = client.generate(prompt=PROMPT)
-    for update in client.watch(job["id"]):
-        if update["type"] in ("FAILED", "CANCELLED"):
-            raise RuntimeError(f"job ended {update['type']}: {update}")
-    outputs = client.job(job["id"])["outputs"]
+    with connect.client(client.url, client.token, source="CLI") as api:
+        job = api.generate(input=GenerationCreateInput(prompt=PROMPT))
+        job_id = (job.generation_create.job or _refused(job)).id
+        for update in connect.watch_job(client.url, client.token, job_id):
+            if update.type_ in (JobUpdateType.FAILED, JobUpdateType.CANCELLED):
+                raise RuntimeError(f"job ended {update.type_.value}: {update}")
+        outputs = api.job(id=job_id).job.outputs
     if len(outputs) != 2:
         raise RuntimeError(f"expected 2 images, got {len(outputs)}")
     for output in outputs:
-        (out_dir / f"{output['index']}.png").write_bytes(
-            client.download(output["imageUrl"])
-        )
+        image = httpx.get(output.image_url, timeout=60)
+        image.raise_for_status()
+        (out_dir / f"{output.index}.png").write_bytes(image.content)
     return time.perf_counter() - started
+
+
+def _refused(job: object) -> Any:
+    raise RuntimeError(f"generationCreate refused: {job}")
 
 
 @contextlib.contextmanager

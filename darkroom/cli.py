@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.progress import Progress
 
@@ -22,7 +23,11 @@ from core.migrate import check_schema, upgrade_database
 from core.settings import Settings
 from core.tokens import create_token
 from darkroom.admin import credits_app, token_app, user_app
-from darkroom.client import Client, DarkroomError
+from darkroom.client import connect
+from darkroom.client.aio import exceptions as aio_errors
+from darkroom.client.sync import exceptions as sync_errors
+from darkroom.client.sync.enums import JobUpdateType
+from darkroom.client.sync.input_types import GenerationCreateInput
 from darkroom.console import err, out, settings_or_exit
 from darkroom.database import database_or_exit
 
@@ -35,6 +40,7 @@ app.add_typer(token_app, name="token")
 
 LOCAL_EMAIL = "local@darkroom.localhost"
 LOCAL_CREDITS = 1000
+SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits
 
 
 def prepare_embedded(settings: Settings) -> None:
@@ -176,47 +182,73 @@ def generate(
 ) -> None:
     """Generate images through a running server, watching the job live."""
     endpoint = url or settings_or_exit().public_base_url.rstrip("/") + "/graphql"
-    client = Client(endpoint, token)
-    fields = {
-        "prompt": prompt,
-        "numOutputs": outputs,
-        "width": width,
-        "height": height,
-        "inferenceSteps": steps,
-        "seed": seed,
-        "modelId": model,
-    }
+    request = GenerationCreateInput(
+        prompt=prompt,
+        num_outputs=outputs,
+        width=width,
+        height=height,
+        inference_steps=steps,
+        seed=seed,
+        model_id=model,
+    )
     try:
-        job = client.generate(**{k: v for k, v in fields.items() if v is not None})
-        out.print(f"job {job['id']} queued, {job['cost']} credits")
-        _follow(client, job["id"])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for output in client.job(job["id"])["outputs"]:
-            path = out_dir / f"{job_uuid(job['id'])}-{output['index']}.png"
-            path.write_bytes(client.download(output["imageUrl"]))
-            out.print(f"saved {path} (seed {output['seed']})")
-    except DarkroomError as refusal:
+        with connect.client(endpoint, token, source=SOURCE) as api:
+            created = api.generate(input=request).generation_create
+            if created.job is None:
+                raise RefusedError(
+                    [f"{e.code.value} {e.message}" for e in created.user_errors]
+                )
+            job_id = created.job.id
+            out.print(f"job {job_id} queued, {created.job.cost} credits")
+            _follow(endpoint, token, job_id)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for output in api.job(id=job_id).job.outputs:
+                path = out_dir / f"{job_uuid(job_id)}-{output.index}.png"
+                image = httpx.get(output.image_url, timeout=60)
+                image.raise_for_status()
+                path.write_bytes(image.content)
+                out.print(f"saved {path} (seed {output.seed})")
+    except (
+        sync_errors.GraphQLClientGraphQLMultiError,
+        aio_errors.GraphQLClientGraphQLMultiError,
+    ) as refusal:
+        reasons = [
+            f"{(error.extensions or {}).get('code', '')} {error.message}"
+            for error in refusal.errors
+        ]
+        err.print(f"[red]refused:[/red] {'; '.join(reasons)}")
+        raise typer.Exit(1) from None
+    except RefusedError as refusal:
         err.print(f"[red]refused:[/red] {refusal}")
         raise typer.Exit(1) from None
 
 
-def _follow(client: Client, job_id: str) -> None:
+class RefusedError(Exception):
+    """The server turned the job down, or it failed; one reason per item."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+
+
+def _follow(endpoint: str, token: str, job_id: str) -> None:
     """Show the job's place and steps as a progress bar until it ends."""
     with Progress(console=out) as progress:
         task = progress.add_task("queued", total=None)
-        for update in client.watch(job_id):
-            if update["type"] == "PROGRESS":
+        for update in connect.watch_job(endpoint, token, job_id, source=SOURCE):
+            if update.type_ == JobUpdateType.PROGRESS:
                 progress.update(
                     task,
                     description="denoising",
-                    completed=update["step"],
-                    total=update["totalSteps"],
+                    completed=update.step or 0,
+                    total=update.total_steps,
                 )
-            elif update["type"] == "QUEUED":
-                place = update["queuePosition"]
+            elif update.type_ == JobUpdateType.QUEUED:
+                place = update.queue_position
                 progress.update(task, description=f"queued (#{place})")
-            elif update["type"] == "FAILED":
-                raise DarkroomError([update["error"]])
+            elif update.type_ == JobUpdateType.FAILED and update.error is not None:
+                raise RefusedError(
+                    [f"{update.error.code.value} {update.error.message}"]
+                )
 
 
 if __name__ == "__main__":

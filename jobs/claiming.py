@@ -3,10 +3,12 @@ engine call.
 
 A claim is a conditional update: QUEUED (dispatched), or RUNNING under a dead
 worker, becomes ours; zero rows means another worker owns it, so a second
-delivery of a claimed job does nothing.
+delivery of a claimed job does nothing. The update returns the row and its
+account's tier, all the worker needs, in one round trip.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +16,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.enums import JobKind, JobStatus
-from core.models import Job, utcnow
+from core.enums import JobKind, JobStatus, Tier
+from core.models import Job, User, utcnow
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A job this worker now holds, and its account's tier."""
+
+    job: Job
+    tier: Tier
 
 
 def _queued() -> sa.ColumnElement[bool]:
@@ -42,22 +52,26 @@ async def _claim(
     job_id: uuid.UUID,
     claimable: sa.ColumnElement[bool],
     values: dict[str, Any],
-) -> Job | None:
+) -> Claimed | None:
+    owner_tier = (
+        sa.select(col(User.tier))
+        .where(col(User.id) == col(Job.user_id))
+        .scalar_subquery()
+    )
     result = await session.execute(
         sa.update(Job)
         .where(col(Job.id) == job_id, claimable)
         .values(**values)
-        .returning(Job)
+        .returning(Job, owner_tier)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    # One round trip: the row comes back with the update.
-    job: Job | None = result.scalar_one_or_none()
-    return job
+    row = result.one_or_none()
+    return None if row is None else Claimed(row[0], Tier(row[1]))
 
 
 async def claim_job(
     session: AsyncSession, *, job_id: uuid.UUID, worker_id: str, stale_before: datetime
-) -> Job | None:
+) -> Claimed | None:
     """Make the job ours: QUEUED, or RUNNING under a dead worker; None if neither."""
     dead = sa.and_(
         col(Job.status) == JobStatus.RUNNING, col(Job.heartbeat_at) < stale_before
@@ -69,7 +83,7 @@ async def claim_job(
 
 async def claim_companions(
     session: AsyncSession, *, leader: Job, worker_id: str, max_images: int
-) -> list[Job]:
+) -> list[Claimed]:
     """Claim queued jobs that can run in the leader's engine call, in queue order
     (paid lane first, then enqueue time), while all their images fit in
     `max_images`; each is claimed as the leader was, so one that another worker
@@ -98,14 +112,14 @@ async def claim_companions(
         .with_for_update(skip_locked=True)
     )
     values = _ours(worker_id, leader.heartbeat_at or utcnow())
-    claimed: list[Job] = []
+    claimed: list[Claimed] = []
     for candidate in list(found):
         images = int(candidate.params["num_outputs"])
         if images > room:
             continue
-        job = await _claim(session, candidate.id, _queued(), values)
-        if job is not None:
-            claimed.append(job)
+        companion = await _claim(session, candidate.id, _queued(), values)
+        if companion is not None:
+            claimed.append(companion)
             room -= images
     return claimed
 

@@ -61,13 +61,15 @@ async def announce_end(
     Redis is back, and the sweeper sends the dispatched jobs.
     """
     event = terminal_event(finished)
-    # First, and never raising: the webhook rows do not depend on Redis.
-    await record_job_event(jobs, event)
-    if not await retry_redis(
+    published = await retry_redis(
         lambda: jobs.events.publish(event),
         what=f"job {finished.id}: {event.type} event",
         patience=patience,
-    ):
+    )
+    # After the subscribers' event, off their path; whether or not Redis took it,
+    # as the webhook rows do not depend on Redis (and never raise).
+    await record_job_event(jobs, event)
+    if not published:
         return
 
     async def fill_slots() -> None:

@@ -13,7 +13,7 @@ import json
 import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -81,6 +81,11 @@ class EventBus(Protocol):
         A QUEUED event arriving after the job moved on (a late place update) is
         dropped, so a snapshot never goes back to QUEUED.
         """
+        ...
+
+    async def publish_many(self, events: Sequence[JobEvent]) -> None:
+        """Publish each event as `publish` does, in as few round trips as the bus
+        allows."""
         ...
 
     def watch_job(self, job_id: uuid.UUID) -> AsyncIterator[JobEvent]:
@@ -188,6 +193,15 @@ class BusBase(ABC):
 
     def __init__(self) -> None:
         self._fanout = _Fanout()
+
+    @abstractmethod
+    async def publish(self, event: JobEvent) -> None:
+        """See EventBus.publish."""
+
+    async def publish_many(self, events: Sequence[JobEvent]) -> None:
+        """One by one; a bus with a network between overrides it."""
+        for event in events:
+            await self.publish(event)
 
     async def _listen(self) -> None:  # noqa: B027  # a hook; the memory bus needs none
         """Make sure live events reach the fan-out before a snapshot is read."""

@@ -20,7 +20,7 @@ from core.credits import lock_account, refund_credits
 from core.db import Database
 from core.enums import EventType, JobKind, JobStatus
 from core.errors import JobErrorCode
-from core.models import Job, User, utcnow
+from core.models import Job, Output, User, utcnow
 from core.settings import Settings
 from core.tokens import record_token_spend
 from jobs.events import JobEvent
@@ -142,13 +142,15 @@ async def beat(
 
 @dataclass(frozen=True)
 class Ending:
-    """How a job ends: its final state, the credits it gives back, and why."""
+    """How a job ends: its final state, the credits it gives back, why, and the
+    outputs it leaves (written in the same transaction)."""
 
     status: JobStatus
     refund: int = 0
     error_code: JobErrorCode | None = None
     error_message: str | None = None
     step: int | None = None  # the steps done, when the caller knows them
+    outputs: tuple[Output, ...] = ()
 
     @classmethod
     def failure(
@@ -176,7 +178,7 @@ async def finish_job(
     guard: Guard = Guard(),
     user_id: uuid.UUID | None = None,
 ) -> tuple[Job, list[Job]] | None:
-    """Write a terminal state with its refund, then fill the freed slot.
+    """Write a terminal state with its outputs and refund, then fill the freed slot.
 
     Returns the job and the jobs newly dispatched (to enqueue after commit), or
     None when the job no longer passes `guard`. A caller that knows the job's
@@ -192,6 +194,7 @@ async def finish_job(
     job = await _write_end(session, job_id, user_id, ending, guard)
     if job is None:
         return None
+    session.add_all(ending.outputs)
     if ending.refund:
         note = f"refund: job {ending.status.value.lower()}"
         await refund_credits(

@@ -9,6 +9,7 @@ whenever the queue moves read it.
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -145,21 +146,22 @@ async def publish_positions(jobs: Jobs) -> None:
             )
         ).all()
     now = utcnow()
-    for row in rows:
-        place = int(row.place)
-        per_run = None if row.per_run is None else float(row.per_run)
-        await jobs.events.publish(
-            JobEvent(
-                job_id=uuid.UUID(str(row.id)),
-                user_id=uuid.UUID(str(row.user_id)),
-                type=EventType.QUEUED,
-                status=JobStatus.QUEUED,
-                at=now,
-                queue_position=place,
-                eta_seconds=_eta(place, per_run),
-                step=0,
-                total_steps=row.total_steps,
-                percent=0.0,
-                charged=row.cost,
-            )
-        )
+    await jobs.events.publish_many([_queued_event(row, now) for row in rows])
+
+
+def _queued_event(row: sa.Row[Any], at: datetime) -> JobEvent:
+    place = int(row.place)
+    per_run = None if row.per_run is None else float(row.per_run)
+    return JobEvent(
+        job_id=uuid.UUID(str(row.id)),
+        user_id=uuid.UUID(str(row.user_id)),
+        type=EventType.QUEUED,
+        status=JobStatus.QUEUED,
+        at=at,
+        queue_position=place,
+        eta_seconds=_eta(place, per_run),
+        step=0,
+        total_steps=row.total_steps,
+        percent=0.0,
+        charged=row.cost,
+    )

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
@@ -53,6 +54,23 @@ redis.call('SET', KEYS[2], message, 'EX', ARGV[2])
 redis.call('PUBLISH', KEYS[3], message)
 return seq
 """
+
+
+def _keys(event: JobEvent) -> list[str]:
+    """The publish script's keys: the job's sequence, snapshot and channel."""
+    job_id = event.job_id
+    return [
+        JOB_SEQ.format(job_id=job_id),
+        JOB_LAST.format(job_id=job_id),
+        JOB_EVENTS.format(job_id=job_id),
+    ]
+
+
+def _args(event: JobEvent) -> list[str | int]:
+    """The publish script's arguments: the event, the keys' lifetime, and whether
+    it is a QUEUED event (dropped once the job moved on)."""
+    queued = "1" if event.type is EventType.QUEUED else "0"
+    return [event.to_json(), KEY_TTL_SECONDS, queued]
 
 
 _CHANNEL_HEAD, _, _CHANNEL_TAIL = JOB_EVENTS.encode().partition(b"{job_id}")
@@ -114,19 +132,19 @@ class RedisEventBus(BusBase):
 
     async def publish(self, event: JobEvent) -> None:
         """Number, store and publish the event atomically."""
-        job_id = event.job_id
-        await self._script(
-            keys=[
-                JOB_SEQ.format(job_id=job_id),
-                JOB_LAST.format(job_id=job_id),
-                JOB_EVENTS.format(job_id=job_id),
-            ],
-            args=[
-                event.to_json(),
-                KEY_TTL_SECONDS,
-                "1" if event.type is EventType.QUEUED else "0",
-            ],
-        )
+        await self._script(keys=_keys(event), args=_args(event))
+
+    async def publish_many(self, events: Sequence[JobEvent]) -> None:
+        """As `publish`, each event atomically, all of them in one pipeline."""
+        if len(events) <= 1:
+            # A pipeline checks its scripts are loaded first: a round trip more.
+            for event in events:
+                await self.publish(event)
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                await self._script(keys=_keys(event), args=_args(event), client=pipe)
+            await pipe.execute()
 
     async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         raw = await self.redis.get(JOB_LAST.format(job_id=job_id))

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.enums import EventType, JobStatus
-from core.models import Job, utcnow
+from core.models import Job, Output, utcnow
 from jobs.events import JobEvent
 from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
@@ -51,6 +51,7 @@ class JobRun:
         self._first_step_at: float | None = None
         self._last_progress = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self.outputs: list[Output] = []  # stored; their rows come with the end
 
     async def __aenter__(self) -> "JobRun":
         self._tasks = [
@@ -149,10 +150,10 @@ class JobRun:
         outage = Outage(f"job {self.job.id} events")
         while True:
             event = await self._outbox.get()
+            if event is None:
+                self._outbox.task_done()
+                return
             try:
-                if event is None:
-                    return
-                await record_job_event(self.jobs, event)  # rows only; never raises
                 await self._publish(event, outage)
             except Exception:
                 # Dropping one event beats a dead publisher: flush() would then
@@ -160,6 +161,9 @@ class JobRun:
                 log.exception("job %s: could not publish %s", self.job.id, event)
             finally:
                 self._outbox.task_done()
+            # After flush() is released: it waits for what subscribers hear, not
+            # for webhook rows (which never raise).
+            await record_job_event(self.jobs, event)
 
     async def _publish(self, event: JobEvent, outage: Outage) -> None:
         """Publish, waiting out a Redis outage; past the patience, drop events

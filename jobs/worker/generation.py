@@ -8,6 +8,8 @@ A stopped member ends at once, without waiting for the call.
 """
 
 import asyncio
+import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +26,13 @@ from jobs.worker.execution import JobRun
 from jobs.worker.tasks import (
     WorkerContext,
     claim,
-    deliver,
     open_image,
     read_input,
     run_claimed,
+    store_output,
 )
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from engine.generate import BatchOutcome, GeneratedImage, GenerationResult
@@ -77,7 +81,7 @@ class Batch:
         for generated in result.images:
             data = await self.engine.call(_encode, generated, request)
             output = _output(self.jobs, run, request, generated, tier)
-            await deliver(self.jobs, run, output, data)
+            await store_output(self.jobs, run, output, data)
 
     async def settle(self) -> None:
         """Wait for the engine call, if one started; its errors went to members."""
@@ -97,6 +101,7 @@ class Batch:
         requests = [request for request, _run in self._members]
         runs = [run for _request, run in self._members]
         cap = self.jobs.settings.batch_max_images
+        started = time.perf_counter()
         try:
             outcomes = await self.engine.call(
                 self.engine.generate_batch, requests, runs, cap
@@ -105,6 +110,13 @@ class Batch:
             self._outcomes.set_exception(err)
         else:
             self._outcomes.set_result(outcomes)
+        finally:
+            # Operators (and benchmarks/overhead.py) read the engine's own share here.
+            log.info(
+                "engine call for %s: %.1f ms",
+                " ".join(str(run.job.id) for run in runs),
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _result(self, run: JobRun, index: int) -> "GenerationResult":
         """This member's images, or Cancelled as soon as its run is stopped."""

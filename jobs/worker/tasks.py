@@ -2,8 +2,9 @@
 store its outputs, write and announce its end.
 
 arq delivers at least once, so each step is safe to repeat: the claim is a
-conditional update, storage keys and output rows are keyed by (job, index), and
-the terminal state is written with its refund only while the job is still ours.
+conditional update, storage keys are keyed by (job, index), and output rows are
+written with the terminal state and its refund, in one transaction, only while
+the job is still ours.
 The arq worker and the in-process runner both run the tasks (generation.py,
 upscale.py) that build on this.
 """
@@ -15,18 +16,16 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
 from PIL import Image
-from sqlmodel import col
 
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
-from core.models import Job, Output, User
+from core.models import Job, Output
 from engine.catalog import UnknownModel
-from jobs.claiming import claim_companions, claim_job
+from jobs.claiming import Claimed, claim_companions, claim_job
 from jobs.ending import announce_end
 from jobs.lifecycle import Ending, Guard, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
@@ -57,42 +56,29 @@ class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
         self.public = public
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A job this worker now holds, and its account's tier."""
-
-    job: Job
-    tier: Tier
-
-
 async def claim(
     jobs: Jobs, job_id: uuid.UUID, worker_id: str, *, companions: bool = False
 ) -> list[Claimed]:
     """Claim the job and, with `companions`, the queued jobs that can share its
     engine call; empty when the job is finished, cancelled or held elsewhere."""
     async with jobs.db.session() as session:
-        job = await claim_job(
+        leader = await claim_job(
             session,
             job_id=job_id,
             worker_id=worker_id,
             stale_before=stale_before(jobs.settings),
         )
-        if job is None:
+        if leader is None:
             return []
-        group = [job]
+        group = [leader]
         if companions:
             group += await claim_companions(
                 session,
-                leader=job,
+                leader=leader.job,
                 worker_id=worker_id,
                 max_images=jobs.settings.batch_max_images,
             )
-        users = {j.user_id for j in group}
-        rows = await session.execute(
-            sa.select(col(User.id), col(User.tier)).where(col(User.id).in_(users))
-        )
-        tiers = {user_id: tier for user_id, tier in rows}
-    return [Claimed(j, tiers[j.user_id]) for j in group if j.user_id in tiers]
+    return group
 
 
 async def run_claimed(
@@ -127,12 +113,13 @@ async def run_claimed(
 async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> None:
     async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
         done = await _run_body(jobs, run, body, claimed.tier, worker_id)
-    if done is not None:
-        finished, dispatched = done
-        # Subscribers wait on this event: wait out a Redis outage for it.
-        await announce_end(
-            jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
-        )
+        if done is not None:
+            finished, dispatched = done
+            # Subscribers wait on this event: wait out a Redis outage for it. Inside
+            # the run, so it need not wait for the run's webhook rows.
+            await announce_end(
+                jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
+            )
 
 
 async def _settle(task: "asyncio.Task[Any]") -> None:
@@ -145,24 +132,33 @@ async def _settle(task: "asyncio.Task[Any]") -> None:
 async def _run_body(
     jobs: Jobs, run: JobRun, body: Body, tier: Tier, worker_id: str
 ) -> tuple[Job, list[Job]] | None:
-    """Run the body and write the job's end; None when the job is no longer ours."""
+    """Run the body, then write the job's end with the outputs it keeps in one
+    transaction; None when the job is no longer ours."""
     ending = await _outcome(jobs, run, body, tier)
     if ending is None:
         return None  # no longer ours: whoever owns it now writes the end
-    await run.flush()
+    # A failure is refunded in full, so it keeps nothing; a cancel keeps what was
+    # stored before it and refunds the rest.
+    kept = [] if ending.status is JobStatus.FAILED else run.outputs
     if ending.status is JobStatus.CANCELLED:
-        # A cancel refunds the images not delivered.
-        delivered = await _delivered(jobs, run.job.id)
-        ending = replace(ending, refund=run.job.cost - delivered)
+        ending = replace(ending, refund=run.job.cost - len(kept))
     async with jobs.db.session() as session:
-        return await finish_job(
+        done = await finish_job(
             session,
             job_id=run.job.id,
-            ending=ending,
+            ending=replace(ending, outputs=tuple(kept)),
             settings=jobs.settings,
             guard=Guard(only_from=(JobStatus.RUNNING,), worker_id=worker_id),
             user_id=run.job.user_id,
         )
+    if done is not None:
+        # Announced once their rows are committed, so a subscriber can read them.
+        for output in kept:
+            run.emit(
+                EventType.OUTPUT, output=output.model_dump(mode="json"), step=run.step
+            )
+    await run.flush()
+    return done
 
 
 async def _outcome(jobs: Jobs, run: JobRun, body: Body, tier: Tier) -> Ending | None:
@@ -220,8 +216,8 @@ async def read_input(jobs: Jobs, key: str) -> bytes:
         ) from err
 
 
-async def deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
-    """Store the file, then its row (once per job and index), then announce it."""
+async def store_output(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
+    """Store the file; its row is written, and announced, with the job's end."""
     try:
         await jobs.storage.put(output.storage_key, data, "image/png")
     except Exception as err:
@@ -229,30 +225,7 @@ async def deliver(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
             f"cannot store {output.storage_key}: {err!r}",
             public="the finished image could not be stored",
         ) from err
-    async with jobs.db.session() as session:
-        # A first attempt cannot have stored this index before: skip the read.
-        existing = None
-        if run.job.attempts > 1:
-            existing = await session.scalar(
-                sa.select(Output).where(
-                    col(Output.job_id) == output.job_id,
-                    col(Output.index) == output.index,
-                )
-            )
-        if existing is None:
-            session.add(output)
-            await session.flush()
-        else:
-            output = existing
-    run.emit(EventType.OUTPUT, output=output.model_dump(mode="json"), step=run.step)
-
-
-async def _delivered(jobs: Jobs, job_id: uuid.UUID) -> int:
-    async with jobs.db.session() as session:
-        found = await session.scalar(
-            sa.select(sa.func.count()).where(col(Output.job_id) == job_id)
-        )
-    return int(found or 0)
+    run.outputs.append(output)
 
 
 def open_image(data: bytes) -> Image.Image:

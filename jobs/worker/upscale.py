@@ -17,10 +17,10 @@ from jobs.worker.tasks import (
     StorageFailed,
     WorkerContext,
     claim,
-    deliver,
     open_image,
     read_input,
     run_claimed,
+    store_output,
 )
 
 
@@ -75,7 +75,7 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
         is_public=bool(job.params.get("is_public")),
         gallery_status=gallery_status(False, tier, jobs.settings),
     )
-    await deliver(jobs, run, output, data)
+    await store_output(jobs, run, output, data)
 
 
 def _encode_upscaled(image: Image.Image, model_id: str) -> bytes:

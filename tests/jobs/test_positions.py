@@ -94,3 +94,35 @@ async def test_a_late_place_update_never_follows_a_jobs_start(jobs: Jobs):
     async for event in jobs.events.watch_job(job_id):
         assert event.type is EventType.STARTED
         break
+
+
+async def test_events_published_together_arrive_as_if_published_one_by_one(jobs: Jobs):
+    # given a queued job and a started one, both followed
+    user_id = uuid.uuid4()
+    queued, started = uuid.uuid4(), uuid.uuid4()
+
+    def event(job_id: uuid.UUID, kind: EventType, status: JobStatus, **more):
+        return JobEvent(job_id, user_id, kind, status, utcnow(), **more)
+
+    await jobs.events.publish(
+        event(queued, EventType.QUEUED, JobStatus.QUEUED, queue_position=3)
+    )
+    await jobs.events.publish(event(started, EventType.STARTED, JobStatus.RUNNING))
+    following = [await watch(jobs, queued), await watch(jobs, started)]
+    # when a batch moves one up, carries a late place for the other, and ends both
+    await jobs.events.publish_many(
+        [
+            event(queued, EventType.QUEUED, JobStatus.QUEUED, queue_position=2),
+            event(started, EventType.QUEUED, JobStatus.QUEUED, queue_position=1),
+            event(queued, EventType.SUCCEEDED, JobStatus.SUCCEEDED),
+            event(started, EventType.FAILED, JobStatus.FAILED),
+        ]
+    )
+    seen = [await asyncio.wait_for(task, 5) for task in following]
+    # then each follower got its job's events in order, the late place dropped
+    assert [(e.type, e.queue_position) for e in seen[0]] == [
+        (EventType.QUEUED, 3),
+        (EventType.QUEUED, 2),
+        (EventType.SUCCEEDED, None),
+    ]
+    assert [e.type for e in seen[1]] == [EventType.STARTED, EventType.FAILED]
