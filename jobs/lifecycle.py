@@ -67,6 +67,10 @@ async def count_jobs(
     return int(found or 0)
 
 
+def _anyone_waiting(user_id: Any) -> sa.Exists:
+    return sa.exists().where(col(Job.user_id) == user_id, is_waiting())
+
+
 async def dispatch_waiting(
     session: AsyncSession, *, user_id: uuid.UUID, settings: Settings
 ) -> list[Job]:
@@ -74,11 +78,14 @@ async def dispatch_waiting(
 
     The caller holds the account lock, so slots are counted once.
     """
-    anyone = await session.scalar(
-        sa.select(col(Job.id)).where(col(Job.user_id) == user_id, is_waiting()).limit(1)
-    )
-    if anyone is None:
+    if not await session.scalar(sa.select(_anyone_waiting(user_id))):
         return []  # the usual case: nothing waits, so no slots to count
+    return await _fill_slots(session, user_id=user_id, settings=settings)
+
+
+async def _fill_slots(
+    session: AsyncSession, *, user_id: uuid.UUID, settings: Settings
+) -> list[Job]:
     user = await session.get(User, user_id)
     if user is None:
         return []
@@ -191,9 +198,10 @@ async def finish_job(
         if user_id is None:
             return None
     await lock_account(session, user_id=user_id)
-    job = await _write_end(session, job_id, user_id, ending, guard)
-    if job is None:
+    ended = await _write_end(session, job_id, user_id, ending, guard)
+    if ended is None:
         return None
+    job, anyone_waiting = ended
     session.add_all(ending.outputs)
     if ending.refund:
         note = f"refund: job {ending.status.value.lower()}"
@@ -204,7 +212,9 @@ async def finish_job(
             await record_token_spend(
                 session, token_id=job.token_id, credits=-ending.refund
             )
-    dispatched = await dispatch_waiting(session, user_id=user_id, settings=settings)
+    dispatched = []
+    if anyone_waiting:  # the usual case: nothing waits, so no slots to count
+        dispatched = await _fill_slots(session, user_id=user_id, settings=settings)
     return job, dispatched
 
 
@@ -214,8 +224,9 @@ async def _write_end(
     user_id: uuid.UUID,
     ending: Ending,
     guard: Guard,
-) -> Job | None:
-    """The conditional update that ends the job; None when the guard fails."""
+) -> tuple[Job, bool] | None:
+    """The conditional update that ends the job, and whether any of the account's
+    jobs waits for a slot (read in the same statement); None when the guard fails."""
     conditions = [
         col(Job.id) == job_id,
         col(Job.user_id) == user_id,
@@ -235,16 +246,16 @@ async def _write_end(
     }
     if ending.step is not None:
         values["step"] = ending.step
-    job: Job | None = (
+    row = (
         await session.execute(
             sa.update(Job)
             .where(*conditions)
             .values(**values)
-            .returning(Job)
+            .returning(Job, _anyone_waiting(user_id))
             .execution_options(synchronize_session=False, populate_existing=True)
         )
-    ).scalar_one_or_none()
-    return job
+    ).one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def terminal_event(job: Job) -> JobEvent:

@@ -7,6 +7,7 @@ earlier waiting ones. Both the single-job lookup and the refresh that runs
 whenever the queue moves read it.
 """
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,21 +106,24 @@ async def queue_places_in(
 ) -> dict[uuid.UUID, QueuePlace]:
     """As queue_places, in a transaction of the caller's: one statement, the recent
     run times behind the ETA included."""
-    places = _places()
-    mean_run = _mean_run_seconds(session.get_bind().dialect.name)
-    rows = (
-        await session.execute(
-            sa.select(places.c.id, places.c.place, mean_run).where(
-                places.c.id.in_(job_ids)
-            )
-        )
-    ).all()
+    statement = _places_of_jobs(session.get_bind().dialect.name)
+    rows = (await session.execute(statement, {"job_ids": job_ids})).all()
     return {
         uuid.UUID(str(job_id)): QueuePlace(
             int(place), _eta(int(place), None if per_run is None else float(per_run))
         )
         for job_id, place, per_run in rows
     }
+
+
+@functools.cache
+def _places_of_jobs(dialect: str) -> sa.Select[Any]:
+    # Built once: every submission runs it, and building it costs more than
+    # PostgreSQL takes to answer it.
+    places = _places()
+    return sa.select(places.c.id, places.c.place, _mean_run_seconds(dialect)).where(
+        places.c.id.in_(sa.bindparam("job_ids", expanding=True))
+    )
 
 
 async def queue_position(jobs: Jobs, *, job: Job) -> QueuePlace | None:
