@@ -26,6 +26,7 @@ from darkroom.admin import credits_app, token_app, user_app
 from darkroom.client import connect
 from darkroom.client.aio import exceptions as aio_errors
 from darkroom.client.sync import exceptions as sync_errors
+from darkroom.client.sync.client import Client
 from darkroom.client.sync.enums import JobUpdateType
 from darkroom.client.sync.input_types import GenerationCreateInput
 from darkroom.console import err, out, settings_or_exit
@@ -201,13 +202,7 @@ def generate(
             job_id = created.job.id
             out.print(f"job {job_id} queued, {created.job.cost} credits")
             _follow(endpoint, token, job_id)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for output in api.job(id=job_id).job.outputs:
-                path = out_dir / f"{job_uuid(job_id)}-{output.index}.png"
-                image = httpx.get(output.image_url, timeout=60)
-                image.raise_for_status()
-                path.write_bytes(image.content)
-                out.print(f"saved {path} (seed {output.seed})")
+            _save_outputs(api, job_id, out_dir)
     except (
         sync_errors.GraphQLClientGraphQLMultiError,
         aio_errors.GraphQLClientGraphQLMultiError,
@@ -221,6 +216,17 @@ def generate(
     except RefusedError as refusal:
         err.print(f"[red]refused:[/red] {refusal}")
         raise typer.Exit(1) from None
+
+
+def _save_outputs(api: Client, job_id: str, out_dir: Path) -> None:
+    """Download the finished job's images into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for output in api.job(id=job_id).job.outputs:
+        path = out_dir / f"{job_uuid(job_id)}-{output.index}.png"
+        image = httpx.get(output.image_url, timeout=60)
+        image.raise_for_status()
+        path.write_bytes(image.content)
+        out.print(f"saved {path} (seed {output.seed})")
 
 
 class RefusedError(Exception):
