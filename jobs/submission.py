@@ -6,6 +6,7 @@ the job. Only after commit is it handed to the queue, so a worker never sees a
 job that could still roll back; a lost enqueue is repaired by the sweeper.
 """
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
@@ -225,16 +226,11 @@ async def _charge_and_insert(
 async def _after_submit(
     jobs: Jobs, job: Job, place: QueuePlace | None
 ) -> QueuePlace | None:
-    """Enqueue the committed job and announce it at its place; return the place."""
+    """Enqueue the committed job and announce it at its place, side by side (a late
+    QUEUED event never follows a later one); return the place."""
     # The job is committed and charged: Redis being away must not turn that into
     # an error, which a client would retry and pay for twice. The sweeper sends
     # the job once Redis is back; until then nothing else here can work either.
-    if job.enqueued_at is not None and not await retry_redis(
-        lambda: enqueue_all(jobs.queue, [job]),
-        what=f"job {job.id}: enqueue",
-        patience=0,
-    ):
-        return None
     event = JobEvent(
         job_id=job.id,
         user_id=job.user_id,
@@ -248,12 +244,25 @@ async def _after_submit(
         percent=0.0,
         charged=job.cost,
     )
-    await retry_redis(
-        lambda: jobs.events.publish(event),
-        what=f"job {job.id}: QUEUED event",
-        patience=0,
+
+    async def enqueue() -> bool:
+        if job.enqueued_at is None:
+            return True  # it waits in its account's overflow
+        return await retry_redis(
+            lambda: enqueue_all(jobs.queue, [job]),
+            what=f"job {job.id}: enqueue",
+            patience=0,
+        )
+
+    enqueued, _announced = await asyncio.gather(
+        enqueue(),
+        retry_redis(
+            lambda: jobs.events.publish(event),
+            what=f"job {job.id}: QUEUED event",
+            patience=0,
+        ),
     )
-    return place
+    return place if enqueued else None
 
 
 def _is_public(settings: Settings, tier: Tier, asked: bool | None) -> bool:
