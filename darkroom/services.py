@@ -29,7 +29,7 @@ from engine.threads import default_threads
 from jobs.arq_queue import ArqQueue
 from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_terminal_events
-from jobs.redis_bus import RedisEventBus
+from jobs.redis_bus import READ_TIMEOUT_SECONDS, RedisEventBus
 from jobs.services import Jobs
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.runner import InProcessDeliveries
@@ -139,7 +139,9 @@ async def open_jobs(
     pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     # Subscribers whose job ended while Redis was away get the end from its row.
     events = RedisEventBus(
-        Redis.from_url(settings.redis_url),
+        # No command, and no read of the subscription, waits on a dead connection
+        # for longer than this; the bus PINGs its subscription well within it.
+        Redis.from_url(settings.redis_url, socket_timeout=READ_TIMEOUT_SECONDS),
         row_ends=functools.partial(read_terminal_events, db),
     )
     return Jobs(

@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 
 # A subscription is confirmed at once; a server that stays silent is as good as down.
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0
+# The subscription's connection is PINGed this often, so its reads always have an
+# answer coming; a client whose socket timeout is longer (READ_TIMEOUT_SECONDS
+# for the composition root's) then finds a connection gone silent, without a
+# reset (a partition, a NAT or load balancer that forgot it), and reconnects.
+PING_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 15.0
 # Jobs' finished_at comes from other machines' clocks: look back a little further.
 CLOCK_SKEW = timedelta(seconds=5)
 # What ends the subscription until a reconnect: Redis going away, or any other
@@ -120,9 +126,17 @@ class RedisEventBus(BusBase):
     # Ends delivered lately, so that a catch-up never delivers one twice.
     MAX_ENDED = 10_000
 
-    def __init__(self, redis: "Redis", *, row_ends: RowEnds | None = None) -> None:
+    def __init__(
+        self,
+        redis: "Redis",
+        *,
+        row_ends: RowEnds | None = None,
+        ping_seconds: float = PING_SECONDS,
+    ) -> None:
         super().__init__()
         self.redis = redis
+        self._ping_seconds = ping_seconds
+        self._pinger: asyncio.Task[None] | None = None
         self._script = redis.register_script(_PUBLISH)
         self._row_ends = row_ends
         self._pubsub: PubSub | None = None
@@ -158,6 +172,8 @@ class RedisEventBus(BusBase):
                 return
             self._pubsub = await self._subscribe()
             self._reader = asyncio.create_task(self._read(self._pubsub))
+            if self._pinger is None:
+                self._pinger = asyncio.create_task(self._ping())
 
     async def _subscribe(self) -> PubSub:
         pubsub = self.redis.pubsub()
@@ -193,6 +209,17 @@ class RedisEventBus(BusBase):
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
             pubsub = await self._reconnect(lost, since)
+
+    async def _ping(self) -> None:
+        """PING the subscription's connection now and then; the reader sees the
+        answer, or its read times out and it reconnects (see PING_SECONDS)."""
+        while True:
+            await asyncio.sleep(self._ping_seconds)
+            pubsub = self._pubsub
+            if pubsub is not None and pubsub.connection is not None:
+                # A failed write is the reader's to notice, as any lost connection.
+                with contextlib.suppress(Exception):
+                    await pubsub.ping()
 
     async def _reconnect(self, lost: BaseException, since: datetime) -> PubSub:
         """Subscribe again, waiting out an outage, then catch up."""
@@ -259,6 +286,10 @@ class RedisEventBus(BusBase):
 
     async def close(self) -> None:
         """Stop the reader and close the subscription (the client is the caller's)."""
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

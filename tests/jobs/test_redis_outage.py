@@ -37,6 +37,7 @@ from jobs.outage import REDIS_DOWN
 from jobs.params import GenerationParams
 from jobs.queue import ARQ_QUEUE
 from jobs.reads import wait_for_job
+from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
 from jobs.submission import submit_generation
 from jobs.worker.arq_worker import build_worker, close_worker
@@ -402,3 +403,123 @@ async def test_a_worker_process_shuts_down_cleanly_after_a_redis_restart(
     # then it exits cleanly within seconds, without a traceback
     assert code == 0, log.read_text()
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+class SilentLink:
+    """A TCP proxy to Redis whose open connections can go silent: bytes stop
+    flowing both ways while the sockets stay open, as in a partition that sends
+    no reset; connections made afterwards pass."""
+
+    def __init__(self, redis_port: int) -> None:
+        self.redis_port = redis_port
+        self._silenced: list[asyncio.Event] = []
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> "SilentLink":
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.url = f"redis://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/0"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+
+    def silence(self) -> None:
+        """Drop everything the connections open now carry, from here on."""
+        for silenced in self._silenced:
+            silenced.set()
+
+    async def _link(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        up_reader, up_writer = await asyncio.open_connection(
+            "127.0.0.1", self.redis_port
+        )
+        silenced = asyncio.Event()
+        self._silenced.append(silenced)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            self._pump(reader, up_writer, silenced),
+            self._pump(up_reader, writer, silenced),
+            return_exceptions=True,
+        )
+
+    @staticmethod
+    async def _pump(
+        source: asyncio.StreamReader,
+        target: asyncio.StreamWriter,
+        silenced: asyncio.Event,
+    ) -> None:
+        while data := await source.read(65536):
+            if not silenced.is_set():
+                target.write(data)
+                await target.drain()
+        target.close()
+
+
+@contextlib.asynccontextmanager
+async def bus_through(link: SilentLink) -> AsyncIterator[RedisEventBus]:
+    """An event bus on a client like the composition root's, shorter timings."""
+    client = Redis.from_url(link.url, socket_timeout=1.0)
+    bus = RedisEventBus(client, ping_seconds=0.2)
+    try:
+        yield bus
+    finally:
+        await bus.close()
+        await client.aclose()
+
+
+def event(job_id: uuid.UUID, kind: EventType, status: JobStatus) -> JobEvent:
+    return JobEvent(job_id, uuid.UUID(int=1), kind, status, datetime.now(UTC))
+
+
+async def test_a_subscription_whose_connection_goes_silent_reconnects_and_gets_the_end(
+    redis_server: RedisServer,
+):
+    # given a subscriber following a started job through a link to Redis
+    direct = Redis.from_url(redis_server.url)
+    publisher = RedisEventBus(direct)
+    job_id = uuid.uuid4()
+    await publisher.publish(event(job_id, EventType.STARTED, JobStatus.RUNNING))
+    async with SilentLink(redis_server.port) as link, bus_through(link) as bus:
+        seen: list[JobEvent] = []
+        follower = asyncio.create_task(follow_into(bus.watch_job(job_id), seen))
+        await until(lambda: bool(seen), timeout=10)
+        # when every connection it has goes silent, and the job ends meanwhile
+        link.silence()
+        await publisher.publish(event(job_id, EventType.SUCCEEDED, JobStatus.SUCCEEDED))
+        # then the subscriber still gets the end, within seconds, not never
+        await asyncio.wait_for(follower, 15)
+    assert [e.type for e in seen] == [EventType.STARTED, EventType.SUCCEEDED]
+    await direct.aclose()
+
+
+async def test_a_quiet_subscription_stays_connected_past_its_read_timeout(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+):
+    # given a subscriber on a healthy link, with nothing published for a while
+    direct = Redis.from_url(redis_server.url)
+    publisher = RedisEventBus(direct)
+    job_id = uuid.uuid4()
+    await publisher.publish(event(job_id, EventType.STARTED, JobStatus.RUNNING))
+    async with SilentLink(redis_server.port) as link, bus_through(link) as bus:
+        seen: list[JobEvent] = []
+        follower = asyncio.create_task(follow_into(bus.watch_job(job_id), seen))
+        await until(lambda: bool(seen), timeout=10)
+        with caplog.at_level(logging.WARNING, logger="jobs"):
+            await asyncio.sleep(3)  # three read timeouts' worth of silence
+            # when the job ends
+            await publisher.publish(
+                event(job_id, EventType.SUCCEEDED, JobStatus.SUCCEEDED)
+            )
+            await asyncio.wait_for(follower, 5)
+    # then the PINGs kept the connection: no outage was seen, nothing was missed
+    assert not [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert [e.type for e in seen] == [EventType.STARTED, EventType.SUCCEEDED]
+    await direct.aclose()
+
+
+async def follow_into(events: AsyncIterator[JobEvent], into: list[JobEvent]) -> None:
+    async for one in events:
+        into.append(one)
