@@ -12,7 +12,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from arq.connections import RedisSettings, create_pool
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -26,10 +25,11 @@ from core.storage import LocalStorage, Storage, load_signing_key
 from core.tokens import CallerCache
 from engine.catalog import Catalog, load_catalog
 from engine.threads import default_threads
-from jobs.arq_queue import ArqQueue
+from jobs.arq_queue import ArqQueue, open_arq_pool
 from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_terminal_events
-from jobs.redis_bus import READ_TIMEOUT_SECONDS, RedisEventBus
+from jobs.outage import READ_TIMEOUT_SECONDS
+from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.runner import InProcessDeliveries
@@ -136,7 +136,7 @@ async def open_jobs(
         runner.bind(jobs, engine)
         await runner.start()
         return jobs
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    pool = await open_arq_pool(settings.redis_url)
     # Subscribers whose job ended while Redis was away get the end from its row.
     events = RedisEventBus(
         # No command, and no read of the subscription, waits on a dead connection

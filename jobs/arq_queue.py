@@ -4,11 +4,13 @@ Kept apart from jobs/queue.py (keys, lanes, the JobQueue protocol) so that code
 which only submits or reads jobs never imports arq.
 """
 
+import asyncio
 import uuid
 from datetime import datetime
 
 from arq.connections import ArqRedis
 
+from jobs.outage import READ_TIMEOUT_SECONDS, REDIS_DOWN
 from jobs.queue import (
     ARQ_EXPIRES,
     ARQ_QUEUE,
@@ -18,6 +20,31 @@ from jobs.queue import (
     arq_job_id,
     queue_score_ms,
 )
+
+# Like arq's create_pool: a Redis still starting gets this many seconds to answer.
+CONNECT_ATTEMPTS = 5
+
+
+async def open_arq_pool(
+    url: str, *, read_timeout: float = READ_TIMEOUT_SECONDS
+) -> ArqRedis:
+    """arq's pool on `url`, whose reads time out: arq's create_pool sets no socket
+    timeout, so a connection gone silent would hold the worker's poll, and an
+    enqueue, forever. Fails, as create_pool does, if Redis never answers."""
+    pool: ArqRedis = ArqRedis.from_url(
+        url, socket_timeout=read_timeout, socket_connect_timeout=1
+    )
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            await pool.ping()
+        except REDIS_DOWN:
+            if attempt == CONNECT_ATTEMPTS:
+                await pool.aclose()
+                raise
+            await asyncio.sleep(1)
+        else:
+            return pool
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 class ArqQueue:

@@ -29,6 +29,10 @@ FIRST_DELAY_SECONDS = 0.1
 MAX_DELAY_SECONDS = 1.0
 # How long a one-off write keeps trying before the repair paths take over.
 PATIENCE_SECONDS = 60.0
+# The longest any Redis read may take on the composition root's clients: past it,
+# a connection that went silent without a reset (a partition, a NAT or load
+# balancer that forgot it) counts as lost, and the loops above reconnect.
+READ_TIMEOUT_SECONDS = 15.0
 
 
 class Outage:

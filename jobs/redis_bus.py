@@ -32,11 +32,9 @@ log = logging.getLogger(__name__)
 # A subscription is confirmed at once; a server that stays silent is as good as down.
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0
 # The subscription's connection is PINGed this often, so its reads always have an
-# answer coming; a client whose socket timeout is longer (READ_TIMEOUT_SECONDS
-# for the composition root's) then finds a connection gone silent, without a
-# reset (a partition, a NAT or load balancer that forgot it), and reconnects.
+# answer coming; with a client whose reads time out later (READ_TIMEOUT_SECONDS
+# for the composition root's), a connection gone silent is found and replaced.
 PING_SECONDS = 5.0
-READ_TIMEOUT_SECONDS = 15.0
 # Jobs' finished_at comes from other machines' clocks: look back a little further.
 CLOCK_SKEW = timedelta(seconds=5)
 # What ends the subscription until a reconnect: Redis going away, or any other

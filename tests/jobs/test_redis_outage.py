@@ -30,6 +30,7 @@ from core.models import Output
 from core.settings import Settings
 from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
+from jobs.arq_queue import open_arq_pool
 from jobs.claiming import claim_job
 from jobs.ending import cancel_job
 from jobs.events import JobEvent
@@ -523,3 +524,31 @@ async def test_a_quiet_subscription_stays_connected_past_its_read_timeout(
 async def follow_into(events: AsyncIterator[JobEvent], into: list[JobEvent]) -> None:
     async for one in events:
         into.append(one)
+
+
+async def test_a_worker_whose_connections_go_silent_takes_jobs_again(
+    redis_server: RedisServer, jobs: Jobs, accounts: Accounts
+):
+    # given an idle worker whose arq pool reaches Redis through a link
+    alice = await accounts.caller("alice@example.com")
+    engine = Engine(jobs.catalog, cache_dir=jobs.settings.data_dir / "models")
+    async with SilentLink(redis_server.port) as link:
+        pool = await open_arq_pool(link.url, read_timeout=1.0)
+        worker = build_worker(jobs, engine, handle_signals=False, redis_pool=pool)
+        task = asyncio.create_task(worker.async_run())
+        try:
+            await polling(jobs.settings.redis_url, task)
+            # when every connection it has goes silent, and then a job comes in
+            link.silence()
+            job = (
+                await submit_generation(
+                    jobs, caller=alice, params=QUICK, source=JobSource.API
+                )
+            ).job
+            # then the worker notices, reconnects and runs it
+            await wait_for_job(jobs, job_id=job.id, timeout=30)
+            assert (await accounts.job(job.id)).status is JobStatus.SUCCEEDED
+        finally:
+            async with asyncio.timeout(30):
+                await close_worker(worker)
+                await asyncio.wait({task})
