@@ -217,7 +217,10 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
     try:
         # One Redis pool for arq's polling and our enqueues; arq closes it.
         worker = build_worker(jobs, engine, burst=burst, redis_pool=jobs.queue.redis)
-        await run_beside(worker, build_webhook_worker(jobs, burst=burst), burst=burst)
+        # The webhook sender's own pool, with the same read timeout.
+        pool = await open_arq_pool(settings.redis_url)
+        webhooks = build_webhook_worker(jobs, burst=burst, redis_pool=pool)
+        await run_beside(worker, webhooks, burst=burst)
     finally:
         await jobs.events.close()
         if isinstance(jobs.events, RedisEventBus):

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import uuid
 
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
 
 from jobs.queue import TASK_WEBHOOK, WEBHOOK_QUEUE, DeliveryQueue
@@ -58,15 +58,18 @@ class WebhookWorker(WakingWorker):
             log.info("webhook sweep after the Redis outage: %d queued", queued)
 
 
-def build_webhook_worker(jobs: Jobs, *, burst: bool = False) -> Worker:
-    """An arq worker for the webhook queue, on its own Redis pool, leaving
-    signals to the job worker beside it."""
+def build_webhook_worker(
+    jobs: Jobs, *, burst: bool = False, redis_pool: ArqRedis | None = None
+) -> Worker:
+    """An arq worker for the webhook queue, on its own Redis pool (arq opens one
+    without `redis_pool`), leaving signals to the job worker beside it."""
     settings = jobs.settings
     return WebhookWorker(
         functions=[func(send_webhook, name=TASK_WEBHOOK)],
         queue_name=WEBHOOK_QUEUE,
         max_jobs=MAX_SENDS,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_pool=redis_pool,
         burst=burst,
         handle_signals=False,
         poll_delay=settings.worker_poll_delay_seconds,
