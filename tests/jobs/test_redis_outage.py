@@ -475,39 +475,48 @@ def event(job_id: uuid.UUID, kind: EventType, status: JobStatus) -> JobEvent:
     return JobEvent(job_id, uuid.UUID(int=1), kind, status, datetime.now(UTC))
 
 
-async def test_a_subscription_whose_connection_goes_silent_reconnects_and_gets_the_end(
-    redis_server: RedisServer,
-):
-    # given a subscriber following a started job through a link to Redis
-    direct = Redis.from_url(redis_server.url)
-    publisher = RedisEventBus(direct)
+@pytest.fixture
+async def publisher(redis_server: RedisServer) -> AsyncIterator[RedisEventBus]:
+    """A bus straight to Redis, as a worker publishes."""
+    client = Redis.from_url(redis_server.url)
+    yield RedisEventBus(client)
+    await client.aclose()
+
+
+async def follow_started_job(
+    bus: RedisEventBus, publisher: RedisEventBus
+) -> tuple[uuid.UUID, list[JobEvent], "asyncio.Task[None]"]:
+    """A started job, followed on `bus` once its first event has arrived there."""
     job_id = uuid.uuid4()
     await publisher.publish(event(job_id, EventType.STARTED, JobStatus.RUNNING))
+    seen: list[JobEvent] = []
+    follower = asyncio.create_task(follow_into(bus.watch_job(job_id), seen))
+    await until(lambda: bool(seen), timeout=10)
+    return job_id, seen, follower
+
+
+async def test_a_subscription_whose_connection_goes_silent_reconnects_and_gets_the_end(
+    redis_server: RedisServer, publisher: RedisEventBus
+):
+    # given a subscriber following a started job through a link to Redis
     async with SilentLink(redis_server.port) as link, bus_through(link) as bus:
-        seen: list[JobEvent] = []
-        follower = asyncio.create_task(follow_into(bus.watch_job(job_id), seen))
-        await until(lambda: bool(seen), timeout=10)
+        job_id, seen, follower = await follow_started_job(bus, publisher)
         # when every connection it has goes silent, and the job ends meanwhile
         link.silence()
         await publisher.publish(event(job_id, EventType.SUCCEEDED, JobStatus.SUCCEEDED))
         # then the subscriber still gets the end, within seconds, not never
         await asyncio.wait_for(follower, 15)
     assert [e.type for e in seen] == [EventType.STARTED, EventType.SUCCEEDED]
-    await direct.aclose()
 
 
 async def test_a_quiet_subscription_stays_connected_past_its_read_timeout(
-    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer,
+    publisher: RedisEventBus,
+    caplog: pytest.LogCaptureFixture,
 ):
     # given a subscriber on a healthy link, with nothing published for a while
-    direct = Redis.from_url(redis_server.url)
-    publisher = RedisEventBus(direct)
-    job_id = uuid.uuid4()
-    await publisher.publish(event(job_id, EventType.STARTED, JobStatus.RUNNING))
     async with SilentLink(redis_server.port) as link, bus_through(link) as bus:
-        seen: list[JobEvent] = []
-        follower = asyncio.create_task(follow_into(bus.watch_job(job_id), seen))
-        await until(lambda: bool(seen), timeout=10)
+        job_id, seen, follower = await follow_started_job(bus, publisher)
         with caplog.at_level(logging.WARNING, logger="jobs"):
             await asyncio.sleep(3)  # three read timeouts' worth of silence
             # when the job ends
@@ -518,7 +527,6 @@ async def test_a_quiet_subscription_stays_connected_past_its_read_timeout(
     # then the PINGs kept the connection: no outage was seen, nothing was missed
     assert not [r for r in caplog.records if "unavailable" in r.getMessage()]
     assert [e.type for e in seen] == [EventType.STARTED, EventType.SUCCEEDED]
-    await direct.aclose()
 
 
 async def follow_into(events: AsyncIterator[JobEvent], into: list[JobEvent]) -> None:
