@@ -242,7 +242,8 @@ class Mutation:
             resolver=webhooks.resolve_webhook_endpoint_rotate_secret,
             description=(
                 "Replace an endpoint's signing secret; the new one is in the payload "
-                "this once and signs every attempt from now on. Needs MANAGE."
+                "this once and signs every attempt from now on, beside the old one "
+                "for 24 hours so receivers can switch over. Needs MANAGE."
             ),
             permission_classes=needs(CanManage),
         )

@@ -241,6 +241,10 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2000)
     events: str = Field(max_length=200)  # comma-separated WebhookEvent values
     secret: str = Field(max_length=100)  # whsec_ + base64 of 32 random bytes
+    # The secret a rotation replaced, which still signs beside the new one until
+    # `previous_secret_until`, so receivers can switch without missing a delivery.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     is_active: bool = True  # False once deleted; its deliveries stay readable
     created_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False

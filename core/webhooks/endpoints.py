@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from core.webhooks.addresses import literal_ip, refusal
 from core.webhooks.signing import new_secret
 
 MAX_URL_LENGTH = 2000
+# How long a rotated-out secret keeps signing beside the new one.
+ROTATION_GRACE = timedelta(hours=24)
 
 
 def parse_events(raw: str) -> list[WebhookEvent]:
@@ -191,9 +194,20 @@ async def rotate_secret(
     session: AsyncSession, *, user_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> tuple[WebhookEndpoint, str]:
     """Give an endpoint a new secret, returned this once; every attempt from now
-    on, retries of earlier events included, is signed with it."""
+    on, retries of earlier events included, is signed with it, and for
+    ROTATION_GRACE with the secret it replaces too."""
     endpoint = await get_endpoint(session, user_id=user_id, endpoint_id=endpoint_id)
     secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_until = utcnow() + ROTATION_GRACE
     endpoint.secret = secret
     await session.flush()
     return endpoint, secret
+
+
+def previous_secret(endpoint: WebhookEndpoint, *, now: datetime) -> str | None:
+    """The replaced secret while it still signs beside the current one."""
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret is None or until is None or until <= now:
+        return None
+    return endpoint.previous_secret

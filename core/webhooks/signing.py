@@ -38,14 +38,25 @@ def signature(secret: str, *, msg_id: str, timestamp: int, body: str) -> str:
 
 
 def signed_headers(
-    secret: str, *, msg_id: str, body: str, timestamp: int | None = None
+    secret: str,
+    *,
+    msg_id: str,
+    body: str,
+    timestamp: int | None = None,
+    previous: str | None = None,
 ) -> dict[str, str]:
-    """The headers of one attempt, signed now (or at `timestamp`, in seconds)."""
+    """The headers of one attempt, signed now (or at `timestamp`, in seconds);
+    with `previous`, signed by it too, as the spec's space-separated list, so a
+    receiver still on the old secret verifies it."""
     at = int(time.time()) if timestamp is None else timestamp
+    secrets_ = [secret] if previous is None else [secret, previous]
+    signatures = [
+        signature(each, msg_id=msg_id, timestamp=at, body=body) for each in secrets_
+    ]
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(at),
-        "webhook-signature": signature(secret, msg_id=msg_id, timestamp=at, body=body),
+        "webhook-signature": " ".join(signatures),
     }

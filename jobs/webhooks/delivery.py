@@ -18,6 +18,7 @@ from core.webhooks.deliveries import (
     retry_delay,
     settle_attempt,
 )
+from core.webhooks.endpoints import previous_secret
 from core.webhooks.sender import Attempt, post_signed
 from core.webhooks.signing import message_id, signed_headers
 from jobs.queue import DeliveryQueue
@@ -87,7 +88,12 @@ async def _post(
     if not endpoint.is_active:
         return Attempt(False, error="the endpoint was deleted", retryable=False)
     msg_id = message_id(delivery.id)
-    headers = signed_headers(endpoint.secret, msg_id=msg_id, body=delivery.payload)
+    headers = signed_headers(
+        endpoint.secret,
+        msg_id=msg_id,
+        body=delivery.payload,
+        previous=previous_secret(endpoint, now=utcnow()),
+    )
     return await post_signed(
         endpoint.url,
         delivery.payload,

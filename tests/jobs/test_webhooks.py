@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from arq.connections import ArqRedis
 from sqlmodel import col
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from core.db import Database
 from core.enums import (
@@ -23,7 +24,7 @@ from core.enums import (
 )
 from core.models import Job, WebhookDelivery, WebhookEndpoint, utcnow
 from core.settings import Settings
-from core.webhooks.endpoints import create_endpoint, delete_endpoint
+from core.webhooks.endpoints import create_endpoint, delete_endpoint, rotate_secret
 from jobs.events import JobEvent
 from jobs.params import GenerationParams
 from jobs.services import Jobs
@@ -309,3 +310,43 @@ def test_payload_ids_are_the_schemas_global_ids() -> None:
     key = uuid.uuid4()
     for type_name in ("Job", "Output"):
         assert global_id(type_name, key) == str(ids.global_id(type_name, key))
+
+
+async def test_a_rotated_secret_signs_beside_the_new_one_until_its_grace_ends(
+    local_jobs: Jobs, accounts: Accounts
+) -> None:
+    # given an endpoint whose secret was just rotated
+    user_id, job_id = await a_job(local_jobs, accounts, "rio@example.com")
+    with receiver() as hook:
+        old = await endpoint(local_jobs, user_id, hook.url)
+        async with local_jobs.db.session() as session:
+            [row] = (
+                await session.scalars(
+                    sa.select(WebhookEndpoint).where(
+                        col(WebhookEndpoint.user_id) == user_id
+                    )
+                )
+            ).all()
+            _row, new = await rotate_secret(
+                session, user_id=user_id, endpoint_id=row.id
+            )
+        # when a delivery goes out within the grace
+        await record_job_event(local_jobs, end_of(user_id, job_id, EventType.FAILED))
+        await settled(local_jobs.db, job_id)
+        [during] = hook.wait_for(1)
+        # then a receiver on either secret verifies it
+        assert during.verified(old)["type"] == "job.failed"
+        assert during.verified(new)["type"] == "job.failed"
+        # when the grace is over, the next delivery is signed by the new one alone
+        async with local_jobs.db.session() as session:
+            await session.execute(
+                sa.update(WebhookEndpoint)
+                .where(col(WebhookEndpoint.id) == row.id)
+                .values(previous_secret_until=utcnow() - timedelta(seconds=1))
+            )
+        await record_job_event(local_jobs, end_of(user_id, job_id, EventType.STARTED))
+        await settled(local_jobs.db, job_id)
+        _during, after = hook.wait_for(2)
+    assert after.verified(new)["type"] == "job.started"
+    with pytest.raises(WebhookVerificationError):
+        after.verified(old)
