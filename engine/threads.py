@@ -28,10 +28,11 @@ def default_threads(cpu_count: int | None) -> int:
     With the passive wait policy an idle thread sleeps at once, so a thread
     sharing its core with another program no longer holds the others up, and
     the scheduler moves work onto whatever cores are free. Leaving a core
-    spare then only gives up CPU: on a shared 2-core box, through `darkroom
+    spare then only gives up CPU: on a loaded 2-core box, through `darkroom
     serve` (benchmarks/serve.py), one thread ran the default job 2-3x slower
     beside busy programs than two did, and the server answered queries during
-    jobs no faster.
+    jobs no faster. (On a quiet box the tiny model ran faster on one thread:
+    its layers are too small to split well, which a real model's are not.)
 
     Args:
         cpu_count: Cores this process may use (``len(os.sched_getaffinity(0))``
