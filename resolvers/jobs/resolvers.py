@@ -25,6 +25,7 @@ from resolvers.jobs.payloads import (
     UpscaleCreatePayload,
 )
 from resolvers.jobs.types import Job, UploadedImage
+from schema.arguments import After, Before, First, Last, arg
 from schema.ids import catalog_key, optional_row_id, row_id
 from schema.paging import Connection, connection, selects
 
@@ -36,11 +37,6 @@ Wait = Annotated[
     ),
 ]
 JobId = Annotated[relay.GlobalID, strawberry.argument(description="The job's id.")]
-
-
-def arg(description: str) -> Any:
-    """An argument's description."""
-    return strawberry.argument(description=description)
 
 
 def source_of(info: Info[Context, Any]) -> JobSource:
@@ -185,12 +181,10 @@ async def resolve_job(info: Info[Context, Any], id: JobId) -> Job:
 @refusals_in_graphql_terms
 async def resolve_jobs(
     info: Info[Context, Any],
-    first: Annotated[
-        int | None, arg("Read forwards this many, 1 to 100 (default 50).")
-    ] = None,
-    after: Annotated[str | None, arg("Start after this cursor (with first).")] = None,
-    last: Annotated[int | None, arg("Read backwards this many, 1 to 100.")] = None,
-    before: Annotated[str | None, arg("End before this cursor (with last).")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     where: Annotated[JobWhere | None, arg("Which jobs; default all.")] = None,
 ) -> Connection[Job]:
     """The caller's jobs, newest first; counted only when totalCount is asked for."""

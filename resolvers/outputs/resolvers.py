@@ -3,7 +3,6 @@
 import dataclasses
 from typing import Annotated, Any
 
-import strawberry
 from strawberry.types import Info
 
 from core.errors import ErrorCode
@@ -13,6 +12,7 @@ from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
 from resolvers.outputs import types as t
 from schema import filters as f
+from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
 from schema.paging import Connection, connection, selects
 
@@ -51,25 +51,19 @@ def core_where(value: Any, path: str = "where") -> Any:
     return target(**fields)
 
 
-def _arg(description: str) -> Any:
-    return strawberry.argument(description=description)
-
-
 @refusals_in_graphql_terms
 async def resolve_outputs(
     info: Info[Context, Any],
-    first: Annotated[
-        int | None, _arg("Read forwards this many, 1 to 100 (default 50).")
-    ] = None,
-    after: Annotated[str | None, _arg("Start after this cursor (with first).")] = None,
-    last: Annotated[int | None, _arg("Read backwards this many, 1 to 100.")] = None,
-    before: Annotated[str | None, _arg("End before this cursor (with last).")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     where: Annotated[
-        t.OutputWhere | None, _arg("Conditions; absent means every output.")
+        t.OutputWhere | None, arg("Conditions; absent means every output.")
     ] = None,
     order_by: Annotated[
         list[t.OutputOrderBy] | None,
-        _arg("Sort terms in order (default createdAt DESC); a cursor fits one order."),
+        arg("Sort terms in order (default createdAt DESC); a cursor fits one order."),
     ] = None,
 ) -> Connection[t.Output]:
     """Page through the caller's outputs; count them only when totalCount is asked for."""

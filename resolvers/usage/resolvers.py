@@ -2,7 +2,6 @@
 
 from typing import Annotated, Any
 
-import strawberry
 from strawberry.types import Info
 
 from core import usage
@@ -11,6 +10,7 @@ from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
 from resolvers.outputs.resolvers import core_where
 from resolvers.usage.types import UsageEntry, UsageWhere
+from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
 from schema.paging import Connection, connection, selects
 
@@ -34,21 +34,15 @@ def _core_where(where: UsageWhere | None) -> usage.UsageWhere | None:
     )
 
 
-def _arg(description: str) -> Any:
-    return strawberry.argument(description=description)
-
-
 @refusals_in_graphql_terms
 async def resolve_usage(
     info: Info[Context, Any],
-    first: Annotated[
-        int | None, _arg("Read forwards this many, 1 to 100 (default 50).")
-    ] = None,
-    after: Annotated[str | None, _arg("Start after this cursor (with first).")] = None,
-    last: Annotated[int | None, _arg("Read backwards this many, 1 to 100.")] = None,
-    before: Annotated[str | None, _arg("End before this cursor (with last).")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     where: Annotated[
-        UsageWhere | None, _arg("Conditions; absent means every job.")
+        UsageWhere | None, arg("Conditions; absent means every job.")
     ] = None,
 ) -> Connection[UsageEntry]:
     """Page through the caller's jobs, newest first, failed and cancelled included."""

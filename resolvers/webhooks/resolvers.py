@@ -26,6 +26,7 @@ from resolvers.webhooks.types import (
     WebhookEndpointDeletePayload,
     WebhookEndpointRotateSecretPayload,
 )
+from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
 from schema.paging import Connection, connection, selects
 
@@ -42,11 +43,6 @@ def _filter_id(
         return None
     code = ErrorCode.BAD_USER_INPUT
     return row_id(value, type_name, field=f"where.{field}", code=code)
-
-
-def arg(description: str) -> Any:
-    """An argument's description."""
-    return strawberry.argument(description=description)
 
 
 async def resolve_webhook_endpoints(info: Info[Context, Any]) -> list[WebhookEndpoint]:
@@ -125,12 +121,10 @@ async def resolve_webhook_endpoint_rotate_secret(
 @refusals_in_graphql_terms
 async def resolve_webhook_deliveries(
     info: Info[Context, Any],
-    first: Annotated[
-        int | None, arg("Read forwards this many, 1 to 100 (default 50).")
-    ] = None,
-    after: Annotated[str | None, arg("Start after this cursor (with first).")] = None,
-    last: Annotated[int | None, arg("Read backwards this many, 1 to 100.")] = None,
-    before: Annotated[str | None, arg("End before this cursor (with last).")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     where: Annotated[
         WebhookDeliveryWhere | None, arg("Which deliveries; default all.")
     ] = None,
