@@ -73,11 +73,6 @@ def _mean_run_seconds(dialect: str) -> sa.ScalarSelect[Any]:
     return sa.select(sa.func.avg(recent.c.seconds)).scalar_subquery()
 
 
-def _eta(place: int, per_run: float | None) -> float | None:
-    """As if one worker served the queue."""
-    return None if per_run is None else place * per_run
-
-
 @dataclass(frozen=True)
 class QueuePlace:
     """A queued job's 1-based place (see `_places`) and rough wait.
@@ -88,6 +83,14 @@ class QueuePlace:
 
     position: int
     eta_seconds: float | None
+
+    @classmethod
+    def read(cls, place: Any, per_run: Any) -> "QueuePlace":
+        """From a row: the place, and recent jobs' mean run seconds (NULL without
+        history)."""
+        position = int(place)
+        wait = None if per_run is None else position * float(per_run)
+        return cls(position, wait)
 
 
 async def queue_places(
@@ -109,9 +112,7 @@ async def queue_places_in(
     statement = _places_of_jobs(session.get_bind().dialect.name)
     rows = (await session.execute(statement, {"job_ids": job_ids})).all()
     return {
-        uuid.UUID(str(job_id)): QueuePlace(
-            int(place), _eta(int(place), None if per_run is None else float(per_run))
-        )
+        uuid.UUID(str(job_id)): QueuePlace.read(place, per_run)
         for job_id, place, per_run in rows
     }
 
@@ -139,33 +140,57 @@ async def publish_positions(jobs: Jobs) -> None:
     A job that starts meanwhile keeps its STARTED snapshot: the buses drop a
     QUEUED event that would follow a later one.
     """
-    places = _places()
     async with jobs.db.session() as session:
-        mean_run = _mean_run_seconds(session.get_bind().dialect.name).label("per_run")
-        rows = (
-            await session.execute(
-                sa.select(places, mean_run)
-                .order_by(places.c.place, places.c.id)
-                .limit(REFRESH_LIMIT)
-            )
-        ).all()
+        statement = _first_places(session.get_bind().dialect.name)
+        rows = (await session.execute(statement)).all()
     now = utcnow()
-    await jobs.events.publish_many([_queued_event(row, now) for row in rows])
+    await jobs.events.publish_many(
+        [
+            queued_event(
+                job_id=uuid.UUID(str(row.id)),
+                user_id=uuid.UUID(str(row.user_id)),
+                total_steps=row.total_steps,
+                cost=row.cost,
+                place=QueuePlace.read(row.place, row.per_run),
+                at=now,
+            )
+            for row in rows
+        ]
+    )
 
 
-def _queued_event(row: sa.Row[Any], at: datetime) -> JobEvent:
-    place = int(row.place)
-    per_run = None if row.per_run is None else float(row.per_run)
+@functools.cache
+def _first_places(dialect: str) -> sa.Select[Any]:
+    # Built once, as _places_of_jobs: every job's start and end runs it.
+    places = _places()
+    mean_run = _mean_run_seconds(dialect).label("per_run")
+    return (
+        sa.select(places, mean_run)
+        .order_by(places.c.place, places.c.id)
+        .limit(REFRESH_LIMIT)
+    )
+
+
+def queued_event(
+    *,
+    job_id: uuid.UUID,
+    user_id: uuid.UUID,
+    total_steps: int,
+    cost: int,
+    place: QueuePlace | None,
+    at: datetime,
+) -> JobEvent:
+    """A queued job's event: its place and wait when known."""
     return JobEvent(
-        job_id=uuid.UUID(str(row.id)),
-        user_id=uuid.UUID(str(row.user_id)),
+        job_id=job_id,
+        user_id=user_id,
         type=EventType.QUEUED,
         status=JobStatus.QUEUED,
         at=at,
-        queue_position=place,
-        eta_seconds=_eta(place, per_run),
+        queue_position=None if place is None else place.position,
+        eta_seconds=None if place is None else place.eta_seconds,
         step=0,
-        total_steps=row.total_steps,
+        total_steps=total_steps,
         percent=0.0,
-        charged=row.cost,
+        charged=cost,
     )

@@ -20,13 +20,12 @@ from core.credits import (
     lock_account,
     top_up_free_credits,
 )
-from core.enums import EventType, GalleryStatus, JobKind, JobSource, JobStatus, Tier
+from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
 from core.models import Job, Output, Upload, User, utcnow
 from core.settings import Settings
 from core.tokens import Caller, record_token_spend
 from core.uploads import UPSCALE_MAX_PIXELS, get_upload
-from jobs.events import JobEvent
 from jobs.lifecycle import (
     enqueue_all,
     is_dispatched,
@@ -41,7 +40,7 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.positions import QueuePlace, queue_places_in
+from jobs.positions import QueuePlace, queue_places_in, queued_event
 from jobs.services import Jobs
 
 UPSCALE_COST = 1
@@ -231,18 +230,13 @@ async def _after_submit(
     # The job is committed and charged: Redis being away must not turn that into
     # an error, which a client would retry and pay for twice. The sweeper sends
     # the job once Redis is back; until then nothing else here can work either.
-    event = JobEvent(
+    event = queued_event(
         job_id=job.id,
         user_id=job.user_id,
-        type=EventType.QUEUED,
-        status=JobStatus.QUEUED,
-        at=job.created_at,
-        queue_position=None if place is None else place.position,
-        eta_seconds=None if place is None else place.eta_seconds,
-        step=0,
         total_steps=job.total_steps,
-        percent=0.0,
-        charged=job.cost,
+        cost=job.cost,
+        place=place,
+        at=job.created_at,
     )
 
     async def enqueue() -> bool:
