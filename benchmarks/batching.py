@@ -14,10 +14,8 @@ start-up and model loading are left out; batches = distinct claim times.
 
 import argparse
 import asyncio
-import contextlib
 import datetime
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -35,6 +33,7 @@ import sqlalchemy as sa  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
+from benchmarks.machine import machine  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.credits import FreeCreditPolicy  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -52,21 +51,6 @@ PG = os.environ.get("DARKROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("DARKROOM_BENCH_REDIS", "redis://127.0.0.1:6379/13")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 MODES = (8, 1)  # DARKROOM_BATCH_MAX_IMAGES: batched, then one job at a time
-
-
-def machine() -> str:
-    """CPU model, usable cores, load and Python."""
-    model = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{model}, {len(os.sched_getaffinity(0))} usable cores, load {load} at"
-        f" start, Python {platform.python_version()}"
-    )
 
 
 async def account(db: Database, settings: Settings) -> Caller:

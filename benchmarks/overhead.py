@@ -45,6 +45,7 @@ from strawberry.extensions import SchemaExtension  # noqa: E402
 from strawberry.types.graphql import OperationType  # noqa: E402
 
 import darkroom.services  # noqa: E402
+from benchmarks.machine import machine  # noqa: E402
 from benchmarks.pipeline import (  # noqa: E402
     CREATE,
     FOLLOW_MINE,
@@ -57,7 +58,6 @@ from benchmarks.pipeline import (  # noqa: E402
     account,
     admin,
     flush_redis,
-    machine,
     open_ws,
     pct,
     updates,

@@ -28,7 +28,6 @@ import contextlib
 import datetime
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -55,6 +54,7 @@ from strawberry import relay  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.typing import Subprotocol  # noqa: E402
 
+from benchmarks.machine import machine  # noqa: E402
 from core.accounts import create_user  # noqa: E402
 from core.credits import FreeCreditPolicy  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -97,21 +97,6 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-def machine() -> str:
-    """CPU model from /proc/cpuinfo, core count, load and Python."""
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{model}, {os.cpu_count()} cores, load {load} at start, "
-        f"Python {platform.python_version()}, {platform.system()}"
-    )
 
 
 # --- graphql-transport-ws --------------------------------------------------------

@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import datetime
 import os
-import platform
 import re
 import shutil
 import socket
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from benchmarks.machine import machine, usable_cores  # noqa: E402
 from darkroom.client import connect  # noqa: E402
 from darkroom.client.sync.enums import JobUpdateType  # noqa: E402
 from darkroom.client.sync.input_types import GenerationCreateInput  # noqa: E402
@@ -65,26 +65,6 @@ class Client:
 
     url: str
     token: str
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (a container's or taskset's limit counts)."""
-    return len(os.sched_getaffinity(0))
-
-
-def machine() -> str:
-    """CPU model, usable cores, load and Python."""
-    model = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{model}, {usable_cores()} usable cores, load {load} at start,"
-        f" Python {platform.python_version()}"
-    )
 
 
 @dataclass
