@@ -7,12 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
 
 from core.accounts import create_user, get_user_by_email, list_users, set_tier
 from core.credits import FreeCreditPolicy, balance, grant_credits
 from core.enums import CreditType, Scope, Tier
+from core.errors import ErrorCode, ServiceError
 from core.tokens import create_token, list_tokens, revoke_token
 from darkroom.console import err, id_column, in_session, out, settings_or_exit
+from schema.ids import global_id, row_id
+
+TOKEN_TYPE = "ApiToken"  # the GraphQL type whose global ids name tokens
 
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 credits_app = typer.Typer(help="Grant credits.", no_args_is_help=True)
@@ -130,7 +135,8 @@ def token_create(
             max_active=settings.max_tokens_per_user,
         )
         out.print(
-            f"token {token.id} ({token.preview}) for {user.email}; store the secret now:"
+            f"token {token_global_id(token.id)} ({token.preview}) for {user.email}; "
+            "store the secret now:"
         )
         return secret
 
@@ -158,7 +164,7 @@ def token_list(email: str) -> None:
                 t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "-"
             )
             table.add_row(
-                str(t.id),
+                token_global_id(t.id),
                 t.name,
                 t.preview,
                 t.scopes,
@@ -172,21 +178,39 @@ def token_list(email: str) -> None:
     out.print(in_session(work))
 
 
+def token_global_id(token_id: uuid.UUID) -> str:
+    """The id the API knows a token by (`apiTokenCreate` returns it)."""
+    return str(global_id(TOKEN_TYPE, token_id))
+
+
+def parse_token_id(value: str) -> uuid.UUID:
+    """A token's row id from its global id (`ApiToken:...` base64) or raw UUID."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        pass
+    try:
+        return row_id(relay.GlobalID.from_id(value), TOKEN_TYPE)
+    except ValueError:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"no token {value}") from None
+
+
 @token_app.command("revoke")
-def token_revoke(token_id: uuid.UUID) -> None:
-    """Revoke a token by its id (from `darkroom token list`)."""
+def token_revoke(
+    token_id: Annotated[
+        str, typer.Argument(help="The token's id, as `darkroom token list` shows it.")
+    ],
+) -> None:
+    """Revoke a token by its id (from `darkroom token list` or `apiTokenCreate`)."""
 
     async def work(session: AsyncSession) -> str:
         from core.models import ApiToken
 
-        token = await session.get(ApiToken, token_id)
+        row = parse_token_id(token_id)
+        token = await session.get(ApiToken, row)
         if token is None:
-            return ""
-        await revoke_token(session, user_id=token.user_id, token_id=token_id)
+            raise ServiceError(ErrorCode.NOT_FOUND, f"no token {token_id}")
+        await revoke_token(session, user_id=token.user_id, token_id=row)
         return f"revoked {token.preview}"
 
-    message = in_session(work)
-    if not message:
-        err.print(f"[red]NOT_FOUND:[/red] no token {token_id}")
-        raise typer.Exit(1)
-    out.print(message)
+    out.print(in_session(work))

@@ -3,7 +3,6 @@ for users, credits and tokens are in darkroom/admin.py."""
 
 import asyncio
 import base64
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,16 +11,7 @@ import httpx
 import typer
 from rich.progress import Progress
 
-from core.accounts import (
-    count_users,
-    create_user,
-)
-from core.credits import FreeCreditPolicy
-from core.db import Database
-from core.enums import Scope, Tier
-from core.migrate import check_schema, upgrade_database
-from core.settings import Settings
-from core.tokens import create_token
+from core.migrate import upgrade_database
 from darkroom.admin import credits_app, token_app, user_app
 from darkroom.client import connect
 from darkroom.client.aio import exceptions as aio_errors
@@ -31,6 +21,14 @@ from darkroom.client.sync.enums import JobUpdateType
 from darkroom.client.sync.input_types import GenerationCreateInput
 from darkroom.console import err, out, settings_or_exit
 from darkroom.database import database_or_exit
+from darkroom.first_start import (
+    LOCAL_CREDITS,
+    LOCAL_EMAIL,
+    bind_or_exit,
+    local_access,
+    prepare_embedded,
+)
+from darkroom.logs import log_to_stderr, quiet_known_notices
 
 app = typer.Typer(
     help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True
@@ -39,39 +37,13 @@ app.add_typer(user_app, name="user")
 app.add_typer(credits_app, name="credits")
 app.add_typer(token_app, name="token")
 
-LOCAL_EMAIL = "local@darkroom.localhost"
-LOCAL_CREDITS = 1000
 SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits
 
 
-def prepare_embedded(settings: Settings) -> None:
-    """Create the data folder and bring the database to the newest schema."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.storage_root.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings.resolved_database_url)
-
-
-async def first_start_account(settings: Settings) -> str | None:
-    """On a brand-new database, create the local account; return its token's secret."""
-    db = Database(settings.resolved_database_url)
-    try:
-        await check_schema(db)
-        async with db.session() as session:
-            if await count_users(session):
-                return None
-            user = await create_user(
-                session,
-                email=LOCAL_EMAIL,
-                tier=Tier.PRO,
-                credits=LOCAL_CREDITS,
-                policy=FreeCreditPolicy.from_settings(settings),
-            )
-            _token, secret = await create_token(
-                session, user_id=user.id, name="local", scopes=list(Scope)
-            )
-            return secret
-    finally:
-        await db.dispose()
+@app.callback()
+def setup() -> None:
+    """Darkroom: a GraphQL API for AI image generation."""
+    quiet_known_notices()
 
 
 @app.command()
@@ -91,12 +63,17 @@ def serve(
         settings = settings.model_copy(
             update={"public_base_url": f"http://{shown}:{port}"}
         )
-    with database_or_exit(settings, err):
-        if settings.is_embedded:
-            prepare_embedded(settings)
-        secret = asyncio.run(first_start_account(settings))
+    sock = bind_or_exit(host, port)
+    try:
+        with database_or_exit(settings, err):
+            if settings.is_embedded:
+                prepare_embedded(settings)
+            access = asyncio.run(local_access(settings))
+    except BaseException:
+        sock.close()
+        raise
     url = f"http://{host}:{port}/graphql"
-    if secret:
+    if access.secret:
         out.print(
             f"Created the local account {LOCAL_EMAIL} with {LOCAL_CREDITS} credits."
         )
@@ -104,14 +81,20 @@ def serve(
         out.print(
             "Its API token (shown once; send it as `Authorization: Bearer <token>`):"
         )
-        print(secret, flush=True)
+        print(access.secret, flush=True)
     else:
         out.print(f"GraphiQL: {url}")
-    # Our own lines too (the engine's threads and warm-up), as the worker logs.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if access.token_command:
+        out.print(
+            f"No token of {LOCAL_EMAIL} has been used yet; if you no longer have "
+            f"the one printed on the first start, make another:\n  {access.token_command}",
+            soft_wrap=True,
+        )
+    log_to_stderr()
     app = build_app(settings, standalone=True)
     freeze_start_up_objects()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()
@@ -141,7 +124,7 @@ def worker(
             "Redis, `darkroom serve` runs jobs in-process and needs no worker"
         )
         raise typer.Exit(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log_to_stderr()
     run_worker(settings, burst=burst)
 
 

@@ -39,3 +39,56 @@ def test_every_setting_is_in_the_configuration_table() -> None:
         )
     ]
     assert missing == []
+
+
+# Programs a reader already has; everything else must be a path the README's
+# first command made (`.venv/bin/...`) or one a command before it in the block made.
+SHELL_WORDS = {"cd", "export", "source"}
+OUR_PROGRAMS = {"darkroom", "pytest", "ruff", "mypy", "lint-imports", "strawberry"}
+
+
+def shell_commands(block: str) -> list[str]:
+    """The simple commands of a bash block: continuations joined, comments cut."""
+    joined = re.sub(r"\\\n\s*", " ", block)
+    commands = []
+    for line in joined.splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", line).strip()
+        commands += [part.strip() for part in re.split(r"&&|\|\||;|\|", line)]
+    return [c for c in commands if c]
+
+
+def program_of(command: str) -> str:
+    """The program a command runs, after any VAR=value assignments."""
+    words = [w for w in command.split() if not re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", w)]
+    return words[0] if words else ""
+
+
+def test_every_readme_command_runs_as_written_after_the_first_command() -> None:
+    import shutil
+    import sys
+
+    venv_bin = Path(sys.executable).parent  # the venv the README's command made
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    not_found = []
+    for block in blocks[2:]:
+        made_venvs = {".venv"}
+        for command in shell_commands(block):
+            program = program_of(command)
+            if venv := re.search(r"-m venv (\S+)", command):
+                made_venvs.add(venv.group(1))
+            if not program or program in SHELL_WORDS:
+                continue
+            folder, _, name = program.rpartition("/")
+            if folder == ".venv/bin":
+                found = (venv_bin / name).exists()
+            elif folder.endswith("/bin") and folder[: -len("/bin")] in made_venvs:
+                found = True
+            elif folder:
+                found = (ROOT / program).exists()
+            else:
+                found = (
+                    program not in OUR_PROGRAMS and shutil.which(program) is not None
+                )
+            if not found:
+                not_found.append(command)
+    assert not_found == []

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from core.settings import Settings
-from darkroom.cli import first_start_account, prepare_embedded
+from darkroom.first_start import local_access, prepare_embedded
 from darkroom.services import build_app
 
 
@@ -36,7 +36,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     )
     # What `darkroom serve` does on a first start: migrate, create an account.
     prepare_embedded(settings)
-    token = asyncio.run(first_start_account(settings))
+    token = asyncio.run(local_access(settings)).secret
     assert token is not None
     server = uvicorn.Server(
         uvicorn.Config(build_app(settings), log_level="warning", access_log=False)

@@ -1,5 +1,6 @@
 """The darkroom CLI through Typer's runner, on a real SQLite database."""
 
+import base64
 import socket
 import sqlite3
 import uuid
@@ -203,3 +204,75 @@ def test_undecodable_bytes_in_arguments_are_refused_not_stored(data_dir: Path) -
         line = only_line(result)
         assert line.startswith("BAD_USER_INPUT")
         assert "U+DCFF" in line
+
+
+TOKEN_CREATE = """mutation { apiTokenCreate(input: {name: "from the api"}) {
+  apiToken { id } userErrors { code } } }"""
+TOKEN_REVOKE = """mutation($id: ID!) { apiTokenRevoke(id: $id) {
+  apiToken { id isActive } userErrors { code message } } }"""
+
+
+def listed_ids(email: str) -> dict[str, str]:
+    """Token name -> the id `darkroom token list` shows."""
+    rows = [line.split("│") for line in invoke("token", "list", email).splitlines()]
+    return {row[2].strip(): row[1].strip() for row in rows if len(row) > 3}
+
+
+def test_the_cli_and_the_api_name_a_token_by_the_same_global_id(
+    data_dir: Path,
+) -> None:
+    from starlette.testclient import TestClient
+
+    from core.settings import load_settings
+    from darkroom.services import build_app
+
+    # given an account with a managing token and a second one, made by the CLI
+    invoke("user", "create", "ed@example.com")
+    manage = invoke(
+        "token",
+        "create",
+        "ed@example.com",
+        "--name",
+        "admin",
+        "--scopes",
+        "GENERATE,READ,MANAGE",
+    )
+    secret = manage.strip().splitlines()[-1]
+    invoke("token", "create", "ed@example.com", "--name", "laptop")
+    cli_id = listed_ids("ed@example.com")["laptop"]
+    # then the CLI shows the global id the API uses, not a raw UUID
+    assert cli_id.startswith("QXBpVG9rZW46")  # base64 of "ApiToken:"
+    auth = {"Authorization": f"Bearer {secret}"}
+    with TestClient(build_app(load_settings())) as http:
+        # when the API revokes the token by the id the CLI showed
+        revoked = http.post(
+            "/graphql",
+            json={"query": TOKEN_REVOKE, "variables": {"id": cli_id}},
+            headers=auth,
+        ).json()["data"]["apiTokenRevoke"]
+        assert revoked == {
+            "apiToken": {"id": cli_id, "isActive": False},
+            "userErrors": [],
+        }
+        # and the API makes a token whose id the CLI then revokes
+        made = http.post("/graphql", json={"query": TOKEN_CREATE}, headers=auth).json()
+    api_id = made["data"]["apiTokenCreate"]["apiToken"]["id"]
+    assert listed_ids("ed@example.com")["from the api"] == api_id
+    assert "revoked" in invoke("token", "revoke", api_id)
+    # and a raw UUID is still accepted, while a malformed id is NOT_FOUND in one line
+    raw = base64.b64decode(listed_ids("ed@example.com")["admin"]).decode().split(":")[1]
+    assert "revoked" in invoke("token", "revoke", raw)
+    bad = runner.invoke(app, ["token", "revoke", "not-an-id"])
+    assert bad.exit_code == 1
+    assert "NOT_FOUND" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_help_names_arguments_in_capitals_and_flags_without_a_type() -> None:
+    result = runner.invoke(app, ["generate", "--help"], prog_name="darkroom")
+    assert result.exit_code == 0
+    assert "Usage: darkroom generate [OPTIONS] PROMPT" in result.output
+    assert "<bool>" not in result.output
+    assert "{prompt}" not in result.output
+    revoke = runner.invoke(app, ["token", "revoke", "--help"])
+    assert "TOKEN_ID" in revoke.output
