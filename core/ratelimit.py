@@ -6,6 +6,7 @@ at the same instant. A spend that would pass the limit is refused and not counte
 so a refused request costs nothing and retrying after `reset_at` succeeds.
 """
 
+import logging
 import math
 import threading
 import time
@@ -15,8 +16,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import ErrorCode, ServiceError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "darkroom"
 RATE_LIMIT = PREFIX + ":ratelimit:{subject}:{window}"
@@ -207,8 +212,98 @@ class RedisRateLimiter:
         await self.redis.aclose()
 
 
+# What a Redis that is away raises (redis-py wraps socket errors in these).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# A limiter call waits at most this long for Redis before counting it as away:
+# every request spends points, so a silent Redis must not hold them all up.
+REDIS_TIMEOUT_SECONDS = 1.0
+# After a failure, requests skip Redis this long before trying it again, so an
+# outage costs one refused connection a second rather than one per request.
+RETRY_REDIS_AFTER_SECONDS = 1.0
+
+
+class FallbackRateLimiter:
+    """Redis's shared buckets, or this process's own while Redis is away.
+
+    A Redis outage must not fail requests that need no Redis (a read of one's
+    history): while it lasts each API process counts on its own, so N processes
+    admit up to N times a limit; back on Redis, the shared counts hold again.
+    """
+
+    def __init__(
+        self,
+        shared: RedisRateLimiter,
+        local: MemoryRateLimiter | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.shared = shared
+        self.local = local or MemoryRateLimiter(clock)
+        self.clock = clock
+        self._away_since: float | None = None
+        self._next_try = 0.0
+
+    @property
+    def redis_is_away(self) -> bool:
+        """True while the last attempt on Redis failed."""
+        return self._away_since is not None
+
+    async def spend(self, subject: str, quota: Quota, cost: int) -> LimitState:
+        """Charge `cost` points unless that passes the limit; say what is left."""
+        if self._should_try_redis():
+            try:
+                state = await self.shared.spend(subject, quota, cost)
+            except REDIS_DOWN as err:
+                self._failed(err)
+            else:
+                self._ok()
+                return state
+        return await self.local.spend(subject, quota, cost)
+
+    async def peek(self, subject: str, quota: Quota) -> LimitState:
+        """The bucket's state without charging it."""
+        if self._should_try_redis():
+            try:
+                state = await self.shared.peek(subject, quota)
+            except REDIS_DOWN as err:
+                self._failed(err)
+            else:
+                self._ok()
+                return state
+        return await self.local.peek(subject, quota)
+
+    async def aclose(self) -> None:
+        """Close the Redis connections."""
+        await self.shared.aclose()
+
+    def _should_try_redis(self) -> bool:
+        return self._away_since is None or time.monotonic() >= self._next_try
+
+    def _failed(self, err: BaseException) -> None:
+        now = time.monotonic()
+        if self._away_since is None:
+            self._away_since = now
+            log.warning(
+                "rate limits: Redis is unavailable (%s); counting in this process "
+                "until it is back",
+                err,
+            )
+        self._next_try = now + RETRY_REDIS_AFTER_SECONDS
+
+    def _ok(self) -> None:
+        if self._away_since is not None:
+            away = time.monotonic() - self._away_since
+            log.info("rate limits: Redis is back after %.1f s; shared again", away)
+            self._away_since = None
+
+
 def open_rate_limiter(redis_url: str) -> RateLimiter:
-    """Redis-backed limits when a Redis URL is set, in-process ones otherwise."""
+    """Redis-backed limits (this process's own during an outage) when a Redis URL
+    is set, in-process ones otherwise."""
     if redis_url:
-        return RedisRateLimiter.from_url(redis_url)
+        redis = Redis.from_url(
+            redis_url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        return FallbackRateLimiter(RedisRateLimiter(redis))
     return MemoryRateLimiter()
