@@ -225,6 +225,17 @@ class Api:
         return result
 
 
+def empty_database(url: str) -> None:
+    """Empty every table of the migrated database at `url`, from sync code."""
+
+    async def empty() -> None:
+        database = Database(url)
+        await _empty_tables(database)
+        await database.dispose()
+
+    asyncio.run(empty())
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     """The app on an empty database (SQLite, then PostgreSQL), inside a TestClient."""
@@ -234,12 +245,7 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
 
     url = request.getfixturevalue(f"{request.param}_database_url")
 
-    async def empty() -> None:
-        database = Database(url)
-        await _empty_tables(database)
-        await database.dispose()
-
-    asyncio.run(empty())
+    empty_database(url)
     settings = Settings(data_dir=tmp_path / "data", database_url=url)
     with TestClient(build_app(settings)) as client:
         yield Api(client, settings)
@@ -252,12 +258,7 @@ def make_api(tmp_path: Path, sqlite_database_url: str) -> Iterator[Callable[...,
 
     from darkroom.services import build_app
 
-    async def empty() -> None:
-        database = Database(sqlite_database_url)
-        await _empty_tables(database)
-        await database.dispose()
-
-    asyncio.run(empty())
+    empty_database(sqlite_database_url)
     clients: list[TestClient] = []
 
     def start(**overrides: Any) -> Api:

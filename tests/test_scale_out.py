@@ -1,7 +1,6 @@
 """The scale-out path for real: PostgreSQL, Redis with a `darkroom worker`
 process, and S3 storage on moto's server, driven through the API."""
 
-import asyncio
 import io
 import os
 import subprocess
@@ -14,10 +13,9 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from core.db import Database
 from core.settings import Settings
 from darkroom.services import build_app
-from tests.conftest import Api, _empty_tables
+from tests.conftest import Api, empty_database
 from tests.resolvers.test_jobs_api import CREATE, follow
 
 pytestmark = pytest.mark.slow
@@ -27,12 +25,7 @@ pytestmark = pytest.mark.slow
 def scaled(
     postgresql_database_url: str, redis_url: str, s3_settings: Settings
 ) -> Iterator[Api]:
-    async def empty() -> None:
-        database = Database(postgresql_database_url)
-        await _empty_tables(database)
-        await database.dispose()
-
-    asyncio.run(empty())
+    empty_database(postgresql_database_url)
     settings = s3_settings.model_copy(
         update={"database_url": postgresql_database_url, "redis_url": redis_url}
     )

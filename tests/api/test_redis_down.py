@@ -10,10 +10,9 @@ import pytest
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
-from core.db import Database
 from core.settings import Settings
 from darkroom.services import build_app
-from tests.conftest import Api, _empty_tables
+from tests.conftest import Api, empty_database
 from tests.jobs.test_redis_outage import RedisServer
 
 ME = "{ me { email } rateLimit { limit remaining } }"
@@ -36,12 +35,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def api(
     tmp_path: Path, postgresql_database_url: str, redis_server: RedisServer
 ) -> Iterator[Api]:
-    async def empty() -> None:
-        database = Database(postgresql_database_url)
-        await _empty_tables(database)
-        await database.dispose()
-
-    asyncio.run(empty())
+    empty_database(postgresql_database_url)
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=postgresql_database_url,

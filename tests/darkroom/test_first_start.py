@@ -78,6 +78,17 @@ def printed_token(lines: list[str]) -> str | None:
     return next((line for line in lines if line.startswith("drk_")), None)
 
 
+def my_email(port: int, token: str) -> str:
+    """The email of the account `token` belongs to, asked of the server on `port`."""
+    me = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        json=ME,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    return str(me["data"]["me"]["email"])
+
+
 def unexpected(lines: list[str]) -> list[str]:
     """Lines a clean start should not print: warnings, advice, tracebacks."""
     ours = [line for line in lines if not line.startswith(EXPECTED_PREFIXES)]
@@ -123,13 +134,8 @@ def test_a_taken_port_burns_no_token_and_the_first_real_start_prints_it(
     with serving(port, env, until="engine ready in") as lines:
         token = printed_token(lines)
         assert token is not None, "\n".join(lines)
-        me = httpx.post(
-            f"http://127.0.0.1:{port}/graphql",
-            json=ME,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ).json()
-    assert me["data"]["me"]["email"] == "local@darkroom.localhost"
+        email = my_email(port, token)
+    assert email == "local@darkroom.localhost"
     assert not any("torchvision" in line for line in lines), "\n".join(lines)
     assert unexpected(lines) == [], "\n".join(lines)
 
@@ -155,13 +161,7 @@ def test_a_start_whose_account_never_used_a_token_says_how_to_make_one(
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
     with serving(port, env) as third:
-        me = httpx.post(
-            f"http://127.0.0.1:{port}/graphql",
-            json=ME,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ).json()
-        assert me["data"]["me"]["email"] == "local@darkroom.localhost"
+        assert my_email(port, token) == "local@darkroom.localhost"
     # and once a token has been used, starts stop offering the command
     with serving(port, env) as fourth:
         pass
