@@ -37,12 +37,22 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             url, echo=echo, **_engine_options(url)
         )
+        self._read_engine = self.engine
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
+            # WAL lets readers run beside the one writer, on connections of
+            # their own that never take the write lock.
+            self._read_engine = create_async_engine(
+                url, echo=echo, **_engine_options(url)
+            )
+            _sqlite_readers(self._read_engine)
         else:
             _ping_idle_connections(self.engine, idle_ping_seconds)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._read_sessions = async_sessionmaker(
+            self._read_engine, class_=AsyncSession, expire_on_commit=False
         )
 
     @property
@@ -56,6 +66,13 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """Open a transaction that only reads: on SQLite it runs beside the writer
+        (a snapshot, never the write lock), elsewhere it is `session()`."""
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
         async with self.engine.connect() as conn:
@@ -64,6 +81,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -99,6 +118,27 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             raise sa.exc.DisconnectionError("idle connection is gone") from exc
 
 
+def _configure_sqlite(dbapi_conn: Any) -> None:
+    dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_readers(engine: AsyncEngine) -> None:
+    """Make every transaction a deferred BEGIN: it reads a snapshot, lock-free."""
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        _configure_sqlite(dbapi_conn)
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     """Make every SQLite transaction BEGIN IMMEDIATE.
 
@@ -109,12 +149,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _configure_sqlite(dbapi_conn)
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -73,6 +73,12 @@ def _enum(enum: type[StrEnum], *, index: bool = False) -> Any:
     return Field(sa_type=EnumText(enum), nullable=False, index=index)
 
 
+def _partial_index(name: str, columns: list[str], where: str) -> sa.Index:
+    """An index over the rows matching `where`, on PostgreSQL and SQLite alike."""
+    condition = sa.text(where)
+    return sa.Index(name, *columns, postgresql_where=condition, sqlite_where=condition)
+
+
 class User(SQLModel, table=True):
     """An account."""
 
@@ -156,6 +162,26 @@ class Job(SQLModel, table=True):
         sa.UniqueConstraint("user_id", "idempotency_key"),
         sa.Index("ix_jobs_user_status", "user_id", "status"),
         sa.Index("ix_jobs_user_created", "user_id", "created_at"),
+        # Queue places (jobs/positions.py): each lane's head and tail, the jobs
+        # that left a lane out of turn, the oldest waiting jobs, and the recent
+        # successful runs behind the ETA; each read is an index range, so a place
+        # costs the same at any depth.
+        _partial_index(
+            "ix_jobs_queued_ticket",
+            ["paid_lane", "queue_ticket"],
+            "status = 'QUEUED' AND queue_ticket IS NOT NULL",
+        ),
+        _partial_index(
+            "ix_jobs_departed_ticket",
+            ["paid_lane", "queue_ticket"],
+            "status <> 'QUEUED' AND queue_ticket IS NOT NULL",
+        ),
+        _partial_index(
+            "ix_jobs_waiting",
+            ["created_at", "id"],
+            "status = 'QUEUED' AND enqueued_at IS NULL",
+        ),
+        sa.Index("ix_jobs_status_finished", "status", "finished_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -180,10 +206,26 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The job's turn in its lane, issued when it is dispatched (QueueLane.issued).
+    queue_ticket: int | None = Field(default=None, sa_type=sa.BigInteger)
     worker_id: str | None = Field(default=None, max_length=100)
     attempts: int = 0
     error_code: str | None = Field(default=None, max_length=40)
     error_message: str | None = Field(default=None, max_length=1000)
+
+
+class QueueLane(SQLModel, table=True):
+    """One lane of the queue (paid or free) and the last ticket it issued.
+
+    Dispatching a job takes the lane's next ticket under this row's lock, so
+    tickets run 1, 2, 3... in dispatch order with no gaps: a job's place is then
+    its ticket less the lane's head, less the jobs that left between them.
+    """
+
+    __tablename__ = "queue_lanes"
+
+    paid: bool = Field(primary_key=True)
+    issued: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class Output(SQLModel, table=True):

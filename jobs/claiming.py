@@ -85,7 +85,7 @@ async def claim_companions(
     session: AsyncSession, *, leader: Job, worker_id: str, max_images: int
 ) -> list[Claimed]:
     """Claim queued jobs that can run in the leader's engine call, in queue order
-    (paid lane first, then enqueue time), while all their images fit in
+    (paid lane first, then dispatch), while all their images fit in
     `max_images`; each is claimed as the leader was, so one that another worker
     took meanwhile is skipped. Their own deliveries then find them claimed.
 
@@ -104,7 +104,7 @@ async def claim_companions(
         sa.select(Job)
         .where(_queued(), col(Job.id) != leader.id, *_compatible(leader))
         .where(_param("num_outputs").as_integer() <= room)
-        .order_by(col(Job.paid_lane).desc(), col(Job.enqueued_at), col(Job.id))
+        .order_by(col(Job.paid_lane).desc(), col(Job.queue_ticket))
         .limit(room)  # every job has at least one image
         # PostgreSQL: rows another worker is claiming right now are passed
         # over, never waited for, so two claiming workers cannot deadlock.

@@ -24,6 +24,7 @@ from core.models import Job, Output, User, utcnow
 from core.settings import Settings
 from core.tokens import record_token_spend
 from jobs.events import JobEvent
+from jobs.positions import issue_tickets
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, JobQueue
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -113,6 +114,7 @@ async def _fill_slots(
         if rowcount(result):
             job.enqueued_at = now
             dispatched.append(job)
+    await issue_tickets(session, dispatched)
     return dispatched
 
 

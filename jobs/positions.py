@@ -1,14 +1,21 @@
 """Where queued jobs stand: their places in the lanes, a rough wait, and updates.
 
-The order is defined once, in `_places`: dispatched jobs first, the paid lane
-ahead of the free one, FIFO by enqueue time (then id) within a lane; a job still
-in its account's overflow comes after every dispatched job and the account's
-earlier waiting ones. Both the single-job lookup and the refresh that runs
-whenever the queue moves read it.
+The order: dispatched jobs first, the paid lane ahead of the free one, FIFO by
+dispatch within a lane; a job still in its account's overflow comes after every
+dispatched job and the account's earlier waiting ones (by creation, then id).
+
+Every read is an index range whatever the depth. Dispatching takes the lane's
+next ticket (`issue_tickets`), so tickets run gapless in dispatch order and a
+dispatched job's place in its lane is its ticket less the lane's head (its
+smallest queued ticket), plus one, less the jobs that left the lane out of turn
+between the two (cancelled, failed, or claimed as a batch companion); those are
+few, and the head passes them soon. An overflow job counts its account's earlier
+waiting jobs, at most `max_overflow`.
 """
 
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.enums import EventType, JobStatus
-from core.models import Job, utcnow
+from core.models import Job, QueueLane, utcnow
 from jobs.events import JobEvent
 from jobs.services import Jobs
 
@@ -26,37 +33,124 @@ from jobs.services import Jobs
 ETA_SAMPLE = 20
 # Queued jobs told their new place when the queue moves; the rest hear it later.
 REFRESH_LIMIT = 200
+LANES = (True, False)  # paid, then free
 
 
-def _places() -> sa.Subquery:
-    """Every QUEUED job with its 1-based place: the one definition of the order."""
-    dispatched = col(Job.enqueued_at).is_not(None)
-    in_lane = sa.func.row_number().over(
-        partition_by=dispatched,
-        order_by=(col(Job.paid_lane).desc(), col(Job.enqueued_at), col(Job.id)),
-    )
-    in_account = sa.func.row_number().over(
-        partition_by=(dispatched, col(Job.user_id)),
-        order_by=(col(Job.created_at), col(Job.id)),
-    )
-    all_dispatched = sa.func.count(col(Job.enqueued_at)).over()
-    place = sa.case((dispatched, in_lane), else_=all_dispatched + in_account)
-    return (
-        sa.select(
-            col(Job.id).label("id"),
-            col(Job.user_id).label("user_id"),
-            col(Job.total_steps).label("total_steps"),
-            col(Job.cost).label("cost"),
-            place.label("place"),
+async def issue_tickets(session: AsyncSession, dispatched: Sequence[Job]) -> None:
+    """Give each newly dispatched job its lane's next ticket, in the given order.
+
+    Call last in the dispatching transaction: the lane row stays locked until
+    commit, which is what keeps tickets gapless and in commit order.
+    """
+    for paid in LANES:
+        lane_jobs = [job for job in dispatched if job.paid_lane is paid]
+        if not lane_jobs:
+            continue
+        last = await session.scalar(
+            sa.update(QueueLane)
+            .where(col(QueueLane.paid) == paid)
+            .values(issued=col(QueueLane.issued) + len(lane_jobs))
+            .returning(col(QueueLane.issued))
         )
-        .where(col(Job.status) == JobStatus.QUEUED)
-        .subquery("places")
+        assert last is not None, "migration 0005 creates both lanes"
+        for ticket, job in enumerate(lane_jobs, start=last - len(lane_jobs) + 1):
+            job.queue_ticket = ticket
+            await session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id)
+                .values(queue_ticket=ticket)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _status_is(entity: Any, status: JobStatus) -> sa.ColumnElement[bool]:
+    """The status as a literal, not a parameter: only then may the planners use
+    the partial indexes these reads rely on (their predicates name the status)."""
+    return col(entity.status) == sa.literal_column(f"'{status.value}'")
+
+
+def _status_is_not(entity: Any, status: JobStatus) -> sa.ColumnElement[bool]:
+    return col(entity.status) != sa.literal_column(f"'{status.value}'")
+
+
+def _end_ticket(paid: bool, *, last: bool) -> sa.ScalarSelect[Any]:
+    """The lane's smallest (or largest) queued ticket; NULL when it is empty."""
+    queued = sa.orm.aliased(Job, name=f"{'tail' if last else 'head'}_{paid}")
+    ticket = col(queued.queue_ticket)
+    return (
+        sa.select(ticket)
+        .where(
+            _status_is(queued, JobStatus.QUEUED),
+            ticket.is_not(None),
+            col(queued.paid_lane) == paid,
+        )
+        .order_by(ticket.desc() if last else ticket)
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+
+
+def _left_between(paid: Any, low: Any, high: Any) -> sa.ScalarSelect[Any]:
+    """How many jobs left the lane `paid` (a value, or the outer job's column) with
+    a ticket strictly between low and high."""
+    departed = sa.orm.aliased(Job, name="departed")
+    ticket = col(departed.queue_ticket)
+    return (
+        sa.select(sa.func.count())
+        .where(
+            _status_is_not(departed, JobStatus.QUEUED),
+            ticket.is_not(None),
+            col(departed.paid_lane) == paid,
+            ticket > low,
+            ticket < high,
+        )
+        .scalar_subquery()
+    )
+
+
+def _lane_size(paid: bool) -> sa.ColumnElement[Any]:
+    """How many dispatched jobs wait in the lane."""
+    head, tail = _end_ticket(paid, last=False), _end_ticket(paid, last=True)
+    return sa.func.coalesce(tail - head + 1 - _left_between(paid, head, tail), 0)
+
+
+def _overflow_rank() -> sa.ScalarSelect[Any]:
+    """The outer job's place among its account's waiting jobs (1 = next)."""
+    earlier = sa.orm.aliased(Job, name="earlier")
+    return (
+        sa.select(sa.func.count())
+        .where(
+            col(earlier.user_id) == col(Job.user_id),
+            _status_is(earlier, JobStatus.QUEUED),
+            col(earlier.enqueued_at).is_(None),
+            sa.tuple_(col(earlier.created_at), col(earlier.id))
+            <= sa.tuple_(col(Job.created_at), col(Job.id)),
+        )
+        .scalar_subquery()
+    )
+
+
+def _place() -> sa.ColumnElement[Any]:
+    """The outer QUEUED job's 1-based place (see the module's docstring)."""
+    paid_waiting, free_waiting = _lane_size(True), _lane_size(False)
+    ticket = col(Job.queue_ticket)
+    head = sa.case(
+        (col(Job.paid_lane), _end_ticket(True, last=False)),
+        else_=_end_ticket(False, last=False),
+    )
+    in_lane = ticket - head + 1 - _left_between(col(Job.paid_lane), head, ticket)
+    ahead_of_lane = sa.case((col(Job.paid_lane), 0), else_=paid_waiting)
+    return sa.case(
+        (ticket.is_not(None), ahead_of_lane + in_lane),
+        else_=paid_waiting + free_waiting + _overflow_rank(),
     )
 
 
 def _mean_run_seconds(dialect: str) -> sa.ScalarSelect[Any]:
     """Mean run time of recent successful jobs, in seconds; NULL without history."""
-    started, finished = col(Job.started_at), col(Job.finished_at)
+    ran = sa.orm.aliased(Job, name="ran")
+    started, finished = col(ran.started_at), col(ran.finished_at)
     if dialect == "sqlite":  # SQLite stores times as text; julianday reads it
         seconds: Any = (
             sa.func.julianday(finished) - sa.func.julianday(started)
@@ -65,12 +159,13 @@ def _mean_run_seconds(dialect: str) -> sa.ScalarSelect[Any]:
         seconds = sa.func.extract("epoch", finished - started)
     recent = (
         sa.select(seconds.label("seconds"))
-        .where(col(Job.status) == JobStatus.SUCCEEDED, started.is_not(None))
+        .where(_status_is(ran, JobStatus.SUCCEEDED), started.is_not(None))
         .order_by(finished.desc())
         .limit(ETA_SAMPLE)
+        .correlate(None)
         .subquery()
     )
-    return sa.select(sa.func.avg(recent.c.seconds)).scalar_subquery()
+    return sa.select(sa.func.avg(recent.c.seconds)).correlate(None).scalar_subquery()
 
 
 @dataclass(frozen=True)
@@ -100,7 +195,7 @@ async def queue_places(
     and finished jobs have none)."""
     if not job_ids:
         return {}
-    async with jobs.db.session() as session:
+    async with jobs.db.reading() as session:
         return await queue_places_in(session, job_ids)
 
 
@@ -121,9 +216,9 @@ async def queue_places_in(
 def _places_of_jobs(dialect: str) -> sa.Select[Any]:
     # Built once: every submission runs it, and building it costs more than
     # PostgreSQL takes to answer it.
-    places = _places()
-    return sa.select(places.c.id, places.c.place, _mean_run_seconds(dialect)).where(
-        places.c.id.in_(sa.bindparam("job_ids", expanding=True))
+    return sa.select(col(Job.id), _place(), _mean_run_seconds(dialect)).where(
+        col(Job.id).in_(sa.bindparam("job_ids", expanding=True)),
+        _status_is(Job, JobStatus.QUEUED),
     )
 
 
@@ -137,12 +232,29 @@ async def queue_position(jobs: Jobs, *, job: Job) -> QueuePlace | None:
 async def publish_positions(jobs: Jobs) -> None:
     """Tell the first queued jobs their place and ETA now; call when the queue moves.
 
-    A job that starts meanwhile keeps its STARTED snapshot: the buses drop a
-    QUEUED event that would follow a later one.
+    The first `REFRESH_LIMIT` places in order, read from the lanes' heads: the
+    paid lane's first jobs, then, while room is left, the free lane's, then the
+    oldest waiting in the overflow. A job that starts meanwhile keeps its STARTED
+    snapshot: the buses drop a QUEUED event that would follow a later one.
     """
-    async with jobs.db.session() as session:
-        statement = _first_places(session.get_bind().dialect.name)
-        rows = (await session.execute(statement)).all()
+    async with jobs.db.reading() as session:
+        dialect = session.get_bind().dialect.name
+        per_run = await session.scalar(sa.select(_mean_run_seconds(dialect)))
+        shown: list[tuple[Any, int]] = []
+        for paid in LANES:
+            ahead = len(shown)
+            rows = await session.execute(
+                _lane_head(paid), {"room": REFRESH_LIMIT - ahead}
+            )
+            shown += [(row, ahead + i) for i, row in enumerate(rows, start=1)]
+            if len(shown) >= REFRESH_LIMIT:
+                break
+        else:  # both lanes are shorter than the limit: shown counts them all
+            dispatched = len(shown)
+            rows = await session.execute(
+                _overflow_head(), {"room": REFRESH_LIMIT - dispatched}
+            )
+            shown += [(row, dispatched + row.rank) for row in rows]
     now = utcnow()
     await jobs.events.publish_many(
         [
@@ -151,23 +263,41 @@ async def publish_positions(jobs: Jobs) -> None:
                 user_id=uuid.UUID(str(row.user_id)),
                 total_steps=row.total_steps,
                 cost=row.cost,
-                place=QueuePlace.read(row.place, row.per_run),
+                place=QueuePlace.read(place, per_run),
                 at=now,
             )
-            for row in rows
+            for row, place in shown
         ]
     )
 
 
+def _announced() -> tuple[Any, ...]:
+    return (col(Job.id), col(Job.user_id), col(Job.total_steps), col(Job.cost))
+
+
 @functools.cache
-def _first_places(dialect: str) -> sa.Select[Any]:
-    # Built once, as _places_of_jobs: every job's start and end runs it.
-    places = _places()
-    mean_run = _mean_run_seconds(dialect).label("per_run")
+def _lane_head(paid: bool) -> sa.Select[Any]:
+    """The lane's first `room` queued jobs, in order."""
     return (
-        sa.select(places, mean_run)
-        .order_by(places.c.place, places.c.id)
-        .limit(REFRESH_LIMIT)
+        sa.select(*_announced())
+        .where(
+            _status_is(Job, JobStatus.QUEUED),
+            col(Job.queue_ticket).is_not(None),
+            col(Job.paid_lane) == paid,
+        )
+        .order_by(col(Job.queue_ticket))
+        .limit(sa.bindparam("room"))
+    )
+
+
+@functools.cache
+def _overflow_head() -> sa.Select[Any]:
+    """The oldest `room` waiting jobs, with their places in their accounts."""
+    return (
+        sa.select(*_announced(), _overflow_rank().label("rank"))
+        .where(_status_is(Job, JobStatus.QUEUED), col(Job.enqueued_at).is_(None))
+        .order_by(col(Job.created_at), col(Job.id))
+        .limit(sa.bindparam("room"))
     )
 
 

@@ -26,7 +26,7 @@ _KEYS = [
 
 async def get_job(jobs: Jobs, *, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """One of the account's jobs; another account's id is simply not found."""
-    async with jobs.db.session() as session:
+    async with jobs.db.reading() as session:
         return await owned_job(session, user_id, job_id)
 
 
@@ -58,7 +58,7 @@ async def list_jobs(
         stmt = stmt.where(JOBS.c.status.in_(status))
     if kind is not None:
         stmt = stmt.where(JOBS.c.kind.in_(kind))
-    async with jobs.db.session() as session:
+    async with jobs.db.reading() as session:
         return await fetch_page(
             session,
             stmt,
@@ -78,7 +78,7 @@ async def jobs_by_ids(
     if not job_ids:
         return {}
     query = sa.select(Job).where(col(Job.id).in_(job_ids), col(Job.user_id) == user_id)
-    async with jobs.db.session() as session:
+    async with jobs.db.reading() as session:
         return {job.id: job for job in await session.scalars(query)}
 
 
@@ -98,7 +98,7 @@ async def outputs_of_jobs(
         )
         .order_by(col(Output.job_id), col(Output.index))
     )
-    async with jobs.db.session() as session:
+    async with jobs.db.reading() as session:
         for output in await session.scalars(query):
             found[output.job_id].append(output)
     return found
@@ -108,7 +108,7 @@ async def wait_for_job(jobs: Jobs, *, job_id: uuid.UUID, timeout: float) -> None
     """Return once the job is finished, or after `timeout` seconds."""
     try:
         async with asyncio.timeout(timeout):
-            async with jobs.db.session() as session:
+            async with jobs.db.reading() as session:
                 status = await session.scalar(
                     sa.select(col(Job.status)).where(col(Job.id) == job_id)
                 )

@@ -40,7 +40,7 @@ from jobs.params import (
     resolve_generation,
     stored_params,
 )
-from jobs.positions import QueuePlace, queue_places_in, queued_event
+from jobs.positions import QueuePlace, issue_tickets, queue_places_in, queued_event
 from jobs.services import Jobs
 
 UPSCALE_COST = 1
@@ -218,6 +218,8 @@ async def _charge_and_insert(
         await top_up_free_credits(session, user=user, policy=policy)
     await debit_credits(session, user_id=job.user_id, amount=job.cost, locked=True)
     await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
+    if job.enqueued_at is not None:
+        await issue_tickets(session, [job])
     # Read here rather than after commit: one transaction less on the way back.
     return (await queue_places_in(session, [job.id])).get(job.id)
 

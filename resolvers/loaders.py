@@ -60,7 +60,7 @@ class UpscaleByOutputIdLoader(DataLoader[uuid.UUID, Output | None]):
 
     def __init__(self, jobs: Jobs, user_id: uuid.UUID) -> None:
         async def batch(ids: list[uuid.UUID]) -> Mapping[uuid.UUID, Output | None]:
-            async with jobs.db.session() as session:
+            async with jobs.db.reading() as session:
                 return await upscales_of(session, user_id=user_id, output_ids=ids)
 
         super().__init__(load_fn=_each(batch, None), cache=False)

@@ -32,7 +32,7 @@ def _not_found(type_name: str) -> ServiceError:
 
 async def _output(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
     output_id = row_id(gid, "Output")
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         found = await get_outputs(
             session, user_id=info.context.user_caller.user.id, ids=[output_id]
         )
@@ -42,7 +42,7 @@ async def _output(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
 
 
 async def _api_token(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         token = await get_token(
             session,
             user_id=info.context.user_caller.user.id,
@@ -69,7 +69,7 @@ async def _job(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
 
 async def _upload(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
     upload_id = row_id(gid, "UploadedImage")
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         try:
             upload = await get_upload(
                 session, user_id=info.context.user_caller.user.id, upload_id=upload_id
@@ -82,7 +82,7 @@ async def _upload(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
 async def _webhook_endpoint(
     info: Info[Context, Any], gid: relay.GlobalID
 ) -> relay.Node:
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         endpoint = await get_endpoint(
             session,
             user_id=info.context.user_caller.user.id,
@@ -94,7 +94,7 @@ async def _webhook_endpoint(
 async def _webhook_delivery(
     info: Info[Context, Any], gid: relay.GlobalID
 ) -> relay.Node:
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         delivery = await get_delivery(
             session,
             user_id=info.context.user_caller.user.id,

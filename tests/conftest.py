@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database  # after the offline switches
 from core.enums import Scope, Tier
 from core.migrate import upgrade_database
+from core.models import QueueLane
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -101,6 +102,11 @@ async def _empty_tables(db: Database) -> None:
         else:
             names = ", ".join(t.name for t in tables)
             await session.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+        # The lanes are rows the migration made, as on a fresh install.
+        await session.execute(
+            sa.insert(QueueLane),
+            [{"paid": True, "issued": 0}, {"paid": False, "issued": 0}],
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -71,7 +71,7 @@ async def resolve_outputs(
         OutputOrder(o.field, o.direction or paging.Direction.DESC)
         for o in order_by or []
     ]
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         page = await list_outputs(
             session,
             user_id=info.context.user_caller.user.id,

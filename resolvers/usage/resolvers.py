@@ -46,7 +46,7 @@ async def resolve_usage(
     ] = None,
 ) -> Connection[UsageEntry]:
     """Page through the caller's jobs, newest first, failed and cancelled included."""
-    async with info.context.db.session() as session:
+    async with info.context.db.reading() as session:
         page = await usage.list_usage(
             session,
             user_id=info.context.user_caller.user.id,

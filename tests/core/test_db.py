@@ -1,5 +1,7 @@
 """Pooled PostgreSQL connections: no ping while busy, recovery after the server drops them."""
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -45,5 +47,25 @@ async def test_a_recently_used_connection_is_trusted_and_one_failure_resets_the_
         assert failure.value.connection_invalidated
         # then the pool was invalidated, and the next unit of work reconnects
         assert await backend_pid(db) != pid
+    finally:
+        await db.dispose()
+
+
+async def test_a_sqlite_read_runs_beside_a_writer_holding_the_lock(
+    sqlite_database_url: str,
+) -> None:
+    # given a writer holding SQLite's write lock, uncommitted
+    db = Database(sqlite_database_url)
+    try:
+        async with db.session() as writer:
+            await writer.execute(sa.text("DELETE FROM queue_lanes WHERE 1 = 0"))
+            # when a read starts meanwhile
+            async with asyncio.timeout(2):
+                async with db.reading() as reader:
+                    lanes = await reader.scalar(
+                        sa.text("SELECT count(*) FROM queue_lanes")
+                    )
+            # then it answered from a snapshot without waiting for the writer
+            assert lanes is not None
     finally:
         await db.dispose()

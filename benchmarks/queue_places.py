@@ -1,0 +1,257 @@
+"""Benchmark queue places at depth: one job's place and the refresh, shallow vs deep.
+
+For each database (PostgreSQL, and SQLite, the embedded default) and each depth it
+fills a fresh database with that many QUEUED jobs (paid and free lanes, a few
+accounts' overflow, some jobs that left the lanes out of turn) and 100,000
+finished ones behind the ETA, then times `queue_places` for the deepest job
+(what every submission reads) and `publish_positions` (what every job start and
+end runs). The figure is the deep depth's p50 over the shallow one's: the goal is
+at most 1.5x.
+
+    .venv/bin/python benchmarks/queue_places.py           # 100 vs 100,000 (PG), 100 vs 10,000 (SQLite)
+    .venv/bin/python benchmarks/queue_places.py --quick   # 100 vs 10,000 on both
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # ahead of benchmarks/, whose engine.py is not ours
+
+import asyncpg  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from benchmarks.machine import machine  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.enums import Tier  # noqa: E402
+from core.migrate import upgrade_database  # noqa: E402
+from core.models import Job, QueueLane, User  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from engine.catalog import builtin_catalog  # noqa: E402
+from jobs.events import MemoryEventBus  # noqa: E402
+from jobs.positions import publish_positions, queue_places  # noqa: E402
+from jobs.services import Jobs  # noqa: E402
+from jobs.worker.inprocess import InProcessQueue  # noqa: E402
+
+SERVER = os.environ.get("DARKROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+NAME = "darkroom_bench_places"
+RESULTS = Path(__file__).with_name("RESULTS.md")
+FINISHED = 100_000
+GOAL_RATIO = 1.5
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _job(user: uuid.UUID, i: int, **values: Any) -> dict[str, Any]:
+    row = {
+        "id": uuid.uuid4(),
+        "user_id": user,
+        "kind": "GENERATE",
+        "source": "API",
+        "status": "QUEUED",
+        "paid_lane": False,
+        "model_id": "darkroom-tiny",
+        "params": {},
+        "cost": 1,
+        "refunded": 0,
+        "total_steps": 2,
+        "step": 0,
+        "attempts": 0,
+        "created_at": T0 + timedelta(milliseconds=i),
+    }
+    row.update(values)
+    return row
+
+
+def _rows(depth: int, users: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
+    """`depth` queued jobs, the finished ones, and a hole every 500 tickets."""
+    tickets = {True: 0, False: 0}
+    for i in range(depth):
+        user = users[i % len(users)]
+        if i % 50 == 49:  # some accounts' overflow
+            yield _job(user, i)
+            continue
+        paid = i % 3 == 0
+        tickets[paid] += 1
+        at = T0 + timedelta(milliseconds=i)
+        yield _job(user, i, paid_lane=paid, enqueued_at=at, queue_ticket=tickets[paid])
+        if i % 500 == 250:  # one that left out of turn (cancelled mid-queue)
+            tickets[paid] += 1
+            yield _job(
+                user,
+                i,
+                status="CANCELLED",
+                paid_lane=paid,
+                enqueued_at=at,
+                queue_ticket=tickets[paid],
+                finished_at=at,
+            )
+    for i in range(FINISHED):
+        started = T0 - timedelta(seconds=FINISHED - i)
+        yield _job(
+            users[i % len(users)],
+            i,
+            status="SUCCEEDED",
+            started_at=started,
+            finished_at=started + timedelta(seconds=2),
+        )
+    yield {"__lanes__": tickets}
+
+
+async def _fill(db: Database, depth: int) -> uuid.UUID:
+    """Fill the database; return the id of the deepest queued job."""
+    users = [uuid.uuid4() for _ in range(200)]
+    async with db.session() as session:
+        session.add_all(
+            User(id=u, email=f"{u.hex}@example.com", tier=Tier.PRO) for u in users
+        )
+    batch: list[dict[str, Any]] = []
+    deepest: uuid.UUID | None = None
+    lanes: dict[bool, int] = {}
+    for row in _rows(depth, users):
+        if "__lanes__" in row:
+            lanes = row["__lanes__"]
+            break
+        if (
+            row["status"] == "QUEUED"
+            and row.get("queue_ticket")
+            and not row["paid_lane"]
+        ):
+            deepest = row["id"]
+        batch.append(row)
+        if len(batch) == 5000:
+            await _insert(db, batch)
+            batch = []
+    await _insert(db, batch)
+    async with db.session() as session:
+        for paid, issued in lanes.items():
+            await session.execute(
+                sa.update(QueueLane).where(QueueLane.paid == paid).values(issued=issued)
+            )
+    if db.engine.dialect.name == "postgresql":
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    assert deepest is not None
+    return deepest
+
+
+async def _insert(db: Database, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = sorted({k for row in rows for k in row})
+    table: Any = Job.__table__  # type: ignore[attr-defined]
+    async with db.session() as session:
+        await session.execute(
+            sa.insert(table), [{k: row.get(k) for k in keys} for row in rows]
+        )
+
+
+async def _timed(call: Callable[[], Awaitable[Any]], runs: int) -> float:
+    for _ in range(10):
+        await call()
+    took = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await call()
+        took.append((time.perf_counter() - start) * 1000)
+    return statistics.median(took)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(f"{SERVER}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def measure(kind: str, depth: int, runs: int, folder: Path) -> dict[str, float]:
+    """p50 ms of one place and of the refresh at this depth, on a fresh database."""
+    if kind == "postgresql":
+        await _admin(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+        await _admin(f'CREATE DATABASE "{NAME}"')
+        url = f"{SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{NAME}"
+    else:
+        url = f"sqlite+aiosqlite:///{folder / f'places-{depth}.db'}"
+    await asyncio.to_thread(upgrade_database, url)
+    db = Database(url)
+    try:
+        deepest = await _fill(db, depth)
+        settings = Settings(data_dir=folder, database_url=url)
+        jobs = Jobs(
+            db=db,
+            settings=settings,
+            catalog=builtin_catalog(folder / "models"),
+            queue=InProcessQueue(),
+            events=MemoryEventBus(),
+            storage=None,  # type: ignore[arg-type]  # never touched here
+        )
+        place = await _timed(lambda: queue_places(jobs, job_ids=[deepest]), runs)
+        refresh = await _timed(lambda: publish_positions(jobs), max(20, runs // 5))
+        found = (await queue_places(jobs, job_ids=[deepest]))[deepest].position
+        print(
+            f"{kind} {depth:>7,} queued: place {place:.2f} ms (deepest at {found:,}),"
+            f" refresh {refresh:.2f} ms",
+            flush=True,
+        )
+        return {"place": place, "refresh": refresh}
+    finally:
+        await db.dispose()
+        if kind == "postgresql":
+            await _admin(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
+async def main(args: argparse.Namespace) -> None:
+    depths = {
+        "postgresql": (100, 10_000 if args.quick else 100_000),
+        "sqlite": (100, 10_000),
+    }
+    lines = [
+        f"## Queue places at depth ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"`benchmarks/queue_places.py{' --quick' if args.quick else ''}` on "
+        f"{machine()}. Each depth on a fresh database with {FINISHED:,} finished "
+        f"jobs behind the ETA; p50 of {args.runs} calls of `queue_places` for the "
+        "deepest free-lane job, and of `publish_positions` (the first 200 places).",
+        "",
+        "| database | queued | place ms | refresh ms |",
+        "|---|---|---|---|",
+    ]
+    verdicts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, (shallow, deep) in depths.items():
+            low = await measure(kind, shallow, args.runs, Path(tmp))
+            high = await measure(kind, deep, args.runs, Path(tmp))
+            for depth, figures in ((shallow, low), (deep, high)):
+                lines.append(
+                    f"| {kind} | {depth:,} | {figures['place']:.2f} | "
+                    f"{figures['refresh']:.2f} |"
+                )
+            for what in ("place", "refresh"):
+                ratio = high[what] / low[what]
+                verdict = "PASS" if ratio <= GOAL_RATIO else "MISS"
+                verdicts.append(
+                    f"- {kind} {what}: x{ratio:.2f} at {deep:,} vs {shallow:,} "
+                    f"(goal <= x{GOAL_RATIO}) {verdict}"
+                )
+    lines += ["", *verdicts, ""]
+    text = "\n".join(lines)
+    print(text)
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write(("\n" if RESULTS.exists() and RESULTS.stat().st_size else "") + text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 deep on both")
+    parser.add_argument("--runs", type=int, default=300)
+    asyncio.run(main(parser.parse_args()))
