@@ -76,9 +76,12 @@ class Settings(BaseSettings):
 
     # Jobs: run-time limits, liveness and the per-account overflow queue.
     job_timeout_seconds: Annotated[float, Field(gt=0)] = 600
-    heartbeat_seconds: Annotated[float, Field(gt=0)] = 5
-    # A RUNNING job whose heartbeat is older than this is presumed dead.
-    heartbeat_stale_seconds: Annotated[float, Field(gt=0)] = 60
+    heartbeat_seconds: Annotated[float, Field(gt=0)] = 2
+    # A RUNNING job whose heartbeat is older than this is presumed dead, and each
+    # worker looks for such jobs this often: a job whose worker was killed starts
+    # again on another within about the sum of the two.
+    heartbeat_stale_seconds: Annotated[float, Field(gt=0)] = 10
+    dead_run_check_seconds: Annotated[float, Field(gt=0)] = 3
     queued_expiry_minutes: Annotated[float, Field(gt=0)] = 30
     max_overflow: Annotated[int, Field(ge=0)] = 50
     max_attempts: PositiveInt = 3

@@ -53,6 +53,14 @@ async def sweep(jobs: Jobs) -> SweepReport:
     return report
 
 
+async def repair_dead_runs(jobs: Jobs) -> SweepReport:
+    """Only the dead-worker part of the sweep: cheap (few jobs run at once), so
+    every worker runs it every few seconds beside its jobs."""
+    report = SweepReport()
+    await _repair_dead_runs(jobs, stale_before(jobs.settings), report)
+    return report
+
+
 async def _repair_dead_runs(jobs: Jobs, stale: datetime, report: SweepReport) -> None:
     """Hand jobs of dead workers out again, or fail them after too many tries."""
     dead = await _select(

@@ -18,7 +18,7 @@ from redis.asyncio.client import PubSub
 from jobs.outage import REDIS_DOWN, Outage
 from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL
 from jobs.services import Jobs
-from jobs.sweeper import sweep
+from jobs.sweeper import repair_dead_runs, sweep
 from jobs.worker.engine import Engine
 from jobs.worker.generation import run_generation
 from jobs.worker.tasks import WorkerContext, worker_id
@@ -48,11 +48,34 @@ async def startup(ctx: WorkerContext) -> None:
     # A worker that died mid-job left it RUNNING; pick it up now, not in a minute.
     report = await sweep(jobs)
     log.info("startup sweep: %s", report)
+    ctx["dead_runs"] = asyncio.create_task(_watch_dead_runs(jobs), name="dead runs")
 
 
 async def shutdown(ctx: WorkerContext) -> None:
     """Stop the engine thread; the services are closed by whoever opened them."""
+    watcher = ctx.pop("dead_runs", None)
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
     ctx["engine"].close()
+
+
+async def _watch_dead_runs(jobs: Jobs) -> None:
+    """Hand out the jobs of workers that died, every few seconds.
+
+    A task of the worker process rather than an arq cron job: cron jobs queue
+    behind the jobs, so a busy fleet would never run them.
+    """
+    while True:
+        await asyncio.sleep(jobs.settings.dead_run_check_seconds)
+        try:
+            report = await repair_dead_runs(jobs)
+        except Exception:  # Redis or the database away: the next round retries
+            log.warning("could not look for jobs of dead workers", exc_info=True)
+            continue
+        if report.requeued or report.timed_out:
+            log.info("dead workers' jobs: %s", report)
 
 
 async def sweep_jobs(ctx: WorkerContext) -> None:

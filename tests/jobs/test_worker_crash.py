@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,16 @@ from .conftest import Accounts
 pytestmark = pytest.mark.slow
 
 
-def start_worker(jobs: Jobs, tmp_path: Path, log: str) -> subprocess.Popen[bytes]:
+SHORT_LIVENESS = {
+    "DARKROOM_HEARTBEAT_SECONDS": "0.3",
+    "DARKROOM_HEARTBEAT_STALE_SECONDS": "2",
+    "DARKROOM_WORKER_POLL_DELAY_SECONDS": "0.05",
+}
+
+
+def start_worker(
+    jobs: Jobs, tmp_path: Path, log: str, liveness: dict[str, str] = SHORT_LIVENESS
+) -> subprocess.Popen[bytes]:
     settings = jobs.settings
     env = {
         **os.environ,
@@ -32,9 +42,7 @@ def start_worker(jobs: Jobs, tmp_path: Path, log: str) -> subprocess.Popen[bytes
         "DARKROOM_REDIS_URL": settings.redis_url,
         "DARKROOM_DATA_DIR": str(settings.data_dir),
         "DARKROOM_STORAGE_URL": str(jobs.storage.root),  # type: ignore[attr-defined]
-        "DARKROOM_HEARTBEAT_SECONDS": "0.3",
-        "DARKROOM_HEARTBEAT_STALE_SECONDS": "2",
-        "DARKROOM_WORKER_POLL_DELAY_SECONDS": "0.05",
+        **liveness,
     }
     with open(tmp_path / log, "wb") as out:
         return subprocess.Popen(
@@ -91,3 +99,54 @@ async def test_a_job_whose_worker_is_killed_completes_once_after_a_restart(
         )
     assert [(o.index, o.seed, o.width) for o in outputs] == [(0, 3, 256)]
     assert await jobs.storage.exists(f"outputs/{job.id}/0.png")
+
+
+async def test_a_killed_workers_job_moves_to_a_live_worker_within_15_s_by_default(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given two workers on the default liveness settings, one running a long job
+    alice = await accounts.caller("alice@example.com")
+    params = GenerationParams(
+        prompt="a red fox",
+        width=256,
+        height=256,
+        inference_steps=40,
+        num_outputs=1,
+        seed=5,
+    )
+    workers = [start_worker(jobs, tmp_path, f"w{i}.log", liveness={}) for i in (1, 2)]
+    try:
+        await asyncio.sleep(8)  # both loaded and polling
+        job = (
+            await submit_generation(
+                jobs, caller=alice, params=params, source=JobSource.API
+            )
+        ).job
+        async with asyncio.timeout(60):
+            async for event in jobs.events.watch_job(job.id):
+                if event.type is EventType.PROGRESS:
+                    break
+        running = await accounts.job(job.id)
+        pid = int(str(running.worker_id).split(":")[2])
+        victim = next(w for w in workers if w.pid == pid)
+        # when the worker running it is killed outright
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        killed_at = time.monotonic()
+        # then the other worker starts it again within 15 s
+        while (await accounts.job(job.id)).attempts < 2:
+            assert time.monotonic() - killed_at < 15, "not taken over in 15 s"
+            await asyncio.sleep(0.2)
+        took = time.monotonic() - killed_at
+        await wait_for_job(jobs, job_id=job.id, timeout=120)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    # and it succeeded there, charged once
+    done = await accounts.job(job.id)
+    assert (done.status, done.attempts, done.refunded) == (JobStatus.SUCCEEDED, 2, 0)
+    assert str(done.worker_id).split(":")[2] != str(pid)
+    assert await accounts.balance(alice) == 49
+    print(f"taken over {took:.1f} s after the kill")
