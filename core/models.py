@@ -324,3 +324,15 @@ class WebhookDelivery(SQLModel, table=True):
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False
     )
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WorkerBeat(SQLModel, table=True):
+    """A running worker as it last reported itself: a worker alive between jobs
+    has no running job whose heartbeat would show it. A clean stop removes it."""
+
+    __tablename__ = "workers"
+
+    id: str = Field(primary_key=True, max_length=100)  # the id jobs' worker_id holds
+    kind: str = Field(max_length=20)  # arq or inproc
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

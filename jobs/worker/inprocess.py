@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime
 
+from jobs.presence import forget_worker, report_forever
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
 from jobs.services import Jobs
 from jobs.sweeper import sweep
@@ -44,6 +45,7 @@ class InProcessQueue:
         self._order = itertools.count()
         self._consumer: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._presence: asyncio.Task[None] | None = None
         self._ctx: WorkerContext | None = None
 
     def bind(self, jobs: Jobs, engine: Engine) -> None:
@@ -58,17 +60,32 @@ class InProcessQueue:
             self._consumer = asyncio.create_task(self._consume(self._ctx))
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(self._ctx["jobs"]))
+        if self._presence is None or self._presence.done():
+            jobs = self._ctx["jobs"]
+            self._presence = asyncio.create_task(
+                report_forever(
+                    jobs.db,
+                    worker_id=self._ctx["worker_id"],
+                    kind="inproc",
+                    every=jobs.settings.heartbeat_seconds,
+                )
+            )
         if self._warm_up and self._warming is None:
             self._warming = asyncio.create_task(_warm(self._ctx["engine"]))
 
     async def stop(self) -> None:
         """Stop the consumer; a job in progress is abandoned for the sweeper."""
-        for task in (self._consumer, self._sweeper, self._warming):
+        for task in (self._consumer, self._sweeper, self._warming, self._presence):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._consumer = self._sweeper = None
+        if self._presence is not None and self._ctx is not None:
+            with contextlib.suppress(Exception):  # the row goes stale otherwise
+                await forget_worker(
+                    self._ctx["jobs"].db, worker_id=self._ctx["worker_id"]
+                )
+        self._consumer = self._sweeper = self._presence = None
 
     async def enqueue(
         self,
