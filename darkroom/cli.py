@@ -29,6 +29,7 @@ from darkroom.first_start import (
     prepare_embedded,
 )
 from darkroom.logs import log_to_stderr, quiet_known_notices
+from darkroom.status import status
 
 app = typer.Typer(
     help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(user_app, name="user")
 app.add_typer(credits_app, name="credits")
 app.add_typer(token_app, name="token")
+app.command()(status)
 
 SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits
 

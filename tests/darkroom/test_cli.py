@@ -1,5 +1,6 @@
 """The darkroom CLI through Typer's runner, on a real SQLite database."""
 
+import asyncio
 import base64
 import socket
 import sqlite3
@@ -45,6 +46,7 @@ def invoke(*args: str) -> str:
         ["token", "create"],
         ["token", "list"],
         ["token", "revoke"],
+        ["status"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -276,3 +278,102 @@ def test_help_names_arguments_in_capitals_and_flags_without_a_type() -> None:
     assert "{prompt}" not in result.output
     revoke = runner.invoke(app, ["token", "revoke", "--help"])
     assert "TOKEN_ID" in revoke.output
+
+
+def seed_operations(data_dir: Path) -> dict[str, str]:
+    """A live worker running one job, one job queued on each lane, two finished
+    in the last hour (2 s and 4 s runs) and one from yesterday."""
+    from datetime import timedelta
+
+    from core.accounts import create_user
+    from core.credits import FreeCreditPolicy
+    from core.db import Database
+    from core.enums import JobKind, JobSource, JobStatus, Tier
+    from core.models import Job, WorkerBeat, utcnow
+    from core.settings import Settings
+
+    now = utcnow()
+
+    async def seed() -> dict[str, str]:
+        settings = Settings(data_dir=data_dir)
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.session() as session:
+                user = await create_user(
+                    session,
+                    email="ops@example.com",
+                    tier=Tier.PRO,
+                    credits=0,
+                    policy=FreeCreditPolicy.from_settings(settings),
+                )
+
+                def job(status: JobStatus, **fields: object) -> Job:
+                    row = Job(
+                        user_id=user.id,
+                        kind=JobKind.GENERATE,
+                        source=JobSource.CLI,
+                        status=status,
+                        model_id="darkroom-tiny",
+                        total_steps=20,
+                        **fields,
+                    )
+                    session.add(row)
+                    return row
+
+                worker = "arq:host:1:abc123"
+                session.add(
+                    WorkerBeat(id=worker, kind="arq", started_at=now, seen_at=now)
+                )
+                session.add(
+                    WorkerBeat(
+                        id="arq:gone:2:dead00",
+                        kind="arq",
+                        started_at=now - timedelta(hours=2),
+                        seen_at=now - timedelta(hours=1),
+                    )
+                )
+                running = job(
+                    JobStatus.RUNNING, worker_id=worker, started_at=now, step=7
+                )
+                job(JobStatus.QUEUED, paid_lane=True)
+                job(JobStatus.QUEUED, paid_lane=False)
+                for seconds in (2, 4):
+                    job(
+                        JobStatus.SUCCEEDED,
+                        started_at=now - timedelta(seconds=10),
+                        finished_at=now - timedelta(seconds=10 - seconds),
+                    )
+                job(
+                    JobStatus.FAILED,
+                    created_at=now - timedelta(days=1),
+                    started_at=now - timedelta(days=1),
+                    finished_at=now - timedelta(days=1) + timedelta(seconds=90),
+                )
+                await session.flush()
+                return {"worker": worker, "running": str(running.id)}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(seed())
+
+
+def test_status_shows_the_queue_the_workers_and_the_last_hour(data_dir: Path) -> None:
+    # given a worker running a job, queued jobs on both lanes and finished ones
+    seeded = seed_operations(data_dir)
+    # when the operator asks for the status
+    output = invoke("status")
+    lines = [" ".join(line.replace("│", " ").split()) for line in output.splitlines()]
+    # then each lane has one job queued, the live worker shows its job, a worker
+    # silent for an hour is left out, and the last hour counts and times its runs
+    assert "paid 1" in lines
+    assert "free 1" in lines
+    worker_line = next(line for line in lines if seeded["worker"] in line)
+    assert seeded["running"] in worker_line
+    assert "step 7/20" in worker_line
+    assert "arq:gone" not in output
+    assert "SUCCEEDED 2" in lines
+    assert "RUNNING 1" in lines
+    assert "QUEUED 2" in lines
+    assert "FAILED 0" in lines  # yesterday's failure is outside the hour
+    assert "p50 2.00" in lines
+    assert "p95 4.00" in lines
