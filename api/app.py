@@ -1,5 +1,7 @@
-"""The Starlette app: /graphql (with GraphiQL and its files), /healthz, lifespan."""
+"""The Starlette app: /graphql (with GraphiQL and its files), /healthz, /readyz,
+/metrics, lifespan."""
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -9,14 +11,18 @@ from typing import Any
 import strawberry
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api.health import Readiness, healthz
 from api.ide import STATIC_PATH, static_file
+from api.metrics import metrics_page, unauthenticated_listener
 from api.sockets import SocketRegistry
 from api.view import DarkroomGraphQL
 from core.files import FileAccess, file_access
+from core.metrics import QueueDepth, exported_registry
 from core.storage import LocalStorage
+from jobs.overview import count_queue_depths
 from resolvers.context import Services
 
 log = logging.getLogger("darkroom.api")
@@ -41,11 +47,29 @@ def create_app(
     sockets = SocketRegistry(
         services.db, interval=services.settings.revocation_check_seconds
     )
+    readiness = Readiness(services)
+    # The process's metrics and this app's queue depth; filled in by the lifespan,
+    # as the depth is counted on the running loop.
+    registry = exported_registry()
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with resources(), sockets.watching():
-            yield
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        depth = QueueDepth(
+            functools.partial(count_queue_depths, services.db),
+            asyncio.get_running_loop(),
+        )
+        registry.register(depth)
+        address = services.settings.metrics_address
+        try:
+            async with resources(), sockets.watching():
+                with unauthenticated_listener(address, registry) as port:
+                    app.state.metrics_port = port
+                    if port is not None:
+                        log.info("metrics without authentication on port %d", port)
+                    yield
+        finally:
+            registry.unregister(depth)
+        await readiness.aclose()
         await services.db.dispose()
         if services.rate_limiter is not None:
             await services.rate_limiter.aclose()
@@ -57,23 +81,13 @@ def create_app(
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route(STATIC_PATH + "/{name}", static_file),
-            Route("/healthz", functools.partial(healthz, services)),
+            Route("/healthz", healthz),
+            Route("/readyz", readiness.check),
+            Route("/metrics", functools.partial(metrics_page, services, registry)),
             Route("/files/{key:path}", functools.partial(files, services)),
         ],
         lifespan=lifespan,
     )
-
-
-async def healthz(services: Services, _request: Request) -> JSONResponse:
-    """200 while the database answers; 503, saying so, when it does not."""
-    try:
-        await services.db.ping()
-    except Exception as err:  # any failure means unhealthy; say which
-        log.warning("health check failed: %s", err)
-        return JSONResponse(
-            {"status": "error", "database": "unreachable"}, status_code=503
-        )
-    return JSONResponse({"status": "ok", "database": "ok"})
 
 
 async def files(services: Services, request: Request) -> Response:

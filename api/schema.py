@@ -10,6 +10,7 @@ from api.caches import CachedParsing, CachedValidation
 from api.cost import QueryCost
 from api.errors import ErrorCodes, QuietSchema
 from api.fanout import FanoutExecutor
+from api.metrics import OperationTiming
 from api.shape import ShapeLimits
 from api.text_input import TextInputRules
 from resolvers import nodes
@@ -274,6 +275,7 @@ def build_schema(*, debug: bool = False) -> QuietSchema:
         execution_context_class=FanoutExecutor,
         # Factories, so each request gets fresh extension state.
         extensions=[
+            OperationTiming,  # first: its time spans every other extension's work
             lambda: MaxTokensLimiter(max_token_count=2000),
             CachedParsing,
             # Depth, aliases and expanded size, before validation walks anything.

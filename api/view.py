@@ -24,6 +24,7 @@ from api import http
 from api.context import authenticate_header
 from api.fanout import encode_frame, is_raw_frame
 from api.ide import graphiql_page
+from api.metrics import count_request
 from api.sockets import SocketRegistry
 from api.websocket import LegacyWSHandler, TransportWSHandler
 from core.errors import ErrorCode
@@ -78,6 +79,7 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         finally:
             # Uploads spooled to temporary files, whether or not a resolver read them.
             await request.close()
+        count_request(scope, response.status_code)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:

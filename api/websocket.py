@@ -16,6 +16,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from core.errors import ErrorCode
+from core.metrics import SUBSCRIPTIONS_ACTIVE
 from core.text import text_problem
 from resolvers.context import Context
 
@@ -85,6 +86,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Any) -> None:
+        """Strawberry's operation task, counted while it runs."""
+        with SUBSCRIPTIONS_ACTIVE.track_inprogress():
+            await super().run_operation(operation)
+
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol, with the same checks."""
@@ -112,3 +118,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             )
             return
         await super().handle_start(message)
+
+    async def handle_async_results(self, *args: Any, **kwargs: Any) -> None:
+        """Strawberry's operation task, counted while it runs."""
+        with SUBSCRIPTIONS_ACTIVE.track_inprogress():
+            await super().handle_async_results(*args, **kwargs)

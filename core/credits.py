@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from core.enums import CreditType, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
+from core.metrics import count_credits_on_commit
 from core.models import CreditRow, User, utcnow
 from core.settings import Settings
 
@@ -194,6 +195,7 @@ async def debit_credits(
             # transaction back, which `async with db.session()` does.
             raise RuntimeError(f"credit row {row.id} changed under the account lock")
         set_committed_value(row, "remaining", row.remaining - take)
+    count_credits_on_commit(session.sync_session, amount)
     return [(row.id, take) for row, take in draws]
 
 

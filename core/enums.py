@@ -23,6 +23,8 @@ class Scope(StrEnum):
     GENERATE = "GENERATE"
     READ = "READ"
     MANAGE = "MANAGE"
+    # Operators' scrapers: never a default, and only a token holding it grants it.
+    METRICS = "METRICS"
 
 
 DEFAULT_SCOPES = (Scope.GENERATE, Scope.READ)

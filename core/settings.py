@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     webhook_max_attempts: PositiveInt = 6
     webhook_retry_base_seconds: Annotated[float, Field(gt=0)] = 10
 
+    # Metrics. /metrics on the API needs a token with the METRICS scope; set
+    # `host:port` here to serve them unauthenticated on that address as well (a
+    # private network). A worker serves them on this port (all interfaces, no
+    # authentication) when it is not 0.
+    metrics_address: str = ""
+    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -8,16 +8,19 @@ runs jobs itself: the in-process runner is imported only on the embedded setup.
 import asyncio
 import functools
 import gc
+import logging
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from api.app import create_app
+from api.metrics import unauthenticated_listener
 from api.schema import build_schema
 from core.db import Database
+from core.metrics import exported_registry
 from core.ratelimit import open_rate_limiter
 from core.s3 import S3Storage
 from core.settings import Settings
@@ -29,11 +32,14 @@ from jobs.arq_queue import ArqQueue, open_arq_pool
 from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_terminal_events
 from jobs.outage import READ_TIMEOUT_SECONDS
+from jobs.presence import reporting
 from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.runner import InProcessDeliveries
 from resolvers.context import Services
+
+log = logging.getLogger("darkroom.worker")
 
 
 def open_storage(settings: Settings, *, signing_key: bytes | None = None) -> Storage:
@@ -188,6 +194,16 @@ def build_app(
     return create_app(services, build_schema(debug=settings.debug), resources=jobs_open)
 
 
+@contextmanager
+def worker_metrics(port: int) -> Iterator[None]:
+    """Serve this worker's metrics on `port` (all interfaces) unless it is 0."""
+    address = f"0.0.0.0:{port}" if port else ""
+    with unauthenticated_listener(address, exported_registry()) as bound:
+        if bound is not None:
+            log.info("worker metrics on port %d", bound)
+        yield
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Run an arq worker until stopped (or, with burst, until the queue is empty)."""
     asyncio.run(_serve_worker(settings, burst=burst))
@@ -220,7 +236,15 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
         # The webhook sender's own pool, with the same read timeout.
         pool = await open_arq_pool(settings.redis_url)
         webhooks = build_webhook_worker(jobs, burst=burst, redis_pool=pool)
-        await run_beside(worker, webhooks, burst=burst)
+        presence = reporting(
+            db,
+            worker_id=worker.ctx["worker_id"],
+            kind="arq",
+            every=settings.heartbeat_seconds,
+        )
+        with worker_metrics(settings.worker_metrics_port):
+            async with presence:
+                await run_beside(worker, webhooks, burst=burst)
     finally:
         await jobs.events.close()
         if isinstance(jobs.events, RedisEventBus):

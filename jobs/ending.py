@@ -4,6 +4,12 @@ import uuid
 
 from core.enums import JobStatus
 from core.errors import ErrorCode, ServiceError
+from core.metrics import (
+    JOB_QUEUE_WAIT_SECONDS,
+    JOB_RUN_SECONDS,
+    JOBS_FINISHED,
+    model_label,
+)
 from core.models import Job
 from core.tokens import Caller
 from jobs.lifecycle import Ending, Guard, enqueue_all, finish_job, terminal_event
@@ -60,6 +66,7 @@ async def announce_end(
     seconds is logged, not raised: event readers take the end from the row once
     Redis is back, and the sweeper sends the dispatched jobs.
     """
+    _count_end(jobs, finished)
     event = terminal_event(finished)
     published = await retry_redis(
         lambda: jobs.events.publish(event),
@@ -78,3 +85,25 @@ async def announce_end(
             await publish_positions(jobs)
 
     await retry_redis(fill_slots, what=f"job {finished.id}: next jobs", patience=0)
+
+
+def _count_end(jobs: Jobs, finished: Job) -> None:
+    """Count the end, and time the wait and the run of a job that started.
+
+    announce_end follows the one write that made the job terminal (the guarded
+    update in finish_job), so each job is counted once.
+    """
+    JOBS_FINISHED.labels(kind=finished.kind.value, status=finished.status.value).inc()
+    if finished.started_at is None:
+        return  # cancelled or expired while queued: it never waited its turn out
+    queued_at = finished.enqueued_at or finished.created_at
+    wait = (finished.started_at - queued_at).total_seconds()
+    JOB_QUEUE_WAIT_SECONDS.observe(max(0.0, wait))
+    if finished.finished_at is not None:
+        catalog = jobs.catalog
+        model = model_label(
+            finished.model_id,
+            lambda m: m in catalog.models or m in catalog.upscalers,
+        )
+        run = (finished.finished_at - finished.started_at).total_seconds()
+        JOB_RUN_SECONDS.labels(model=model).observe(max(0.0, run))

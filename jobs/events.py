@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from core.enums import EventType, JobStatus
+from core.metrics import EVENTS_PUBLISHED
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ class MemoryEventBus(BusBase):
         while len(self._last) > self.MAX_SNAPSHOTS:
             self._last.popitem(last=False)
         self._fanout.deliver(seq, event)
+        EVENTS_PUBLISHED.labels(type=event.type.value).inc()
 
     async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         return self._last.get(job_id)

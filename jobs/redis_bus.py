@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.enums import EventType
+from core.metrics import EVENTS_PUBLISHED
 from core.models import utcnow
 from jobs.events import BusBase, JobEvent, Numbered
 from jobs.outage import REDIS_DOWN, Outage
@@ -145,6 +146,7 @@ class RedisEventBus(BusBase):
     async def publish(self, event: JobEvent) -> None:
         """Number, store and publish the event atomically."""
         await self._script(keys=_keys(event), args=_args(event))
+        EVENTS_PUBLISHED.labels(type=event.type.value).inc()
 
     async def publish_many(self, events: Sequence[JobEvent]) -> None:
         """As `publish`, each event atomically, all of them in one pipeline."""
@@ -157,6 +159,8 @@ class RedisEventBus(BusBase):
             for event in events:
                 await self._script(keys=_keys(event), args=_args(event), client=pipe)
             await pipe.execute()
+        for event in events:
+            EVENTS_PUBLISHED.labels(type=event.type.value).inc()
 
     async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         raw = await self.redis.get(JOB_LAST.format(job_id=job_id))

@@ -22,6 +22,7 @@ from core.credits import (
 )
 from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError, ValidationFailed
+from core.metrics import JOBS_SUBMITTED
 from core.models import Job, Output, Upload, User, utcnow
 from core.settings import Settings
 from core.tokens import Caller, record_token_spend
@@ -250,6 +251,7 @@ async def _after_submit(
             patience=0,
         )
 
+    JOBS_SUBMITTED.labels(kind=job.kind.value).inc()
     enqueued, _announced = await asyncio.gather(
         enqueue(),
         retry_redis(

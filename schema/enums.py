@@ -34,6 +34,7 @@ Scope = described(
         "GENERATE": "Create, cancel and watch jobs; upload input images.",
         "READ": "Read outputs, jobs, usage, credits; favorite outputs.",
         "MANAGE": "Create and revoke tokens, delete outputs, change visibility and gallery status.",
+        "METRICS": "Read /metrics (Prometheus). Never a default; only a token holding it can grant it.",
     },
 )
 CreditType = described(

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from core.db import Database
 from core.enums import WebhookDeliveryStatus
+from core.metrics import WEBHOOK_DELIVERIES
 from core.models import WebhookDelivery, WebhookEndpoint, utcnow
 from core.settings import Settings
 from core.webhooks.deliveries import (
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 # Past the attempt's own timeout, a claimed attempt that never settled is
 # presumed lost with its sender, and the sweeper makes it again.
 LEASE_MARGIN_SECONDS = 30
+# The `result` label of darkroom_webhook_deliveries_total for each settled status.
+_RESULTS = {
+    WebhookDeliveryStatus.DELIVERED: "delivered",
+    WebhookDeliveryStatus.PENDING: "retrying",
+    WebhookDeliveryStatus.FAILED: "failed",
+}
 
 
 async def attempt_delivery(
@@ -75,6 +82,7 @@ async def attempt_delivery(
             error=outcome.error,
             next_attempt_at=next_at,
         )
+    WEBHOOK_DELIVERIES.labels(result=_RESULTS[status]).inc()
     if settled and next_at is not None:
         try:
             await queue.enqueue(delivery.id, attempt=delivery.attempts, at=next_at)

@@ -169,12 +169,6 @@ def test_revoking_another_accounts_token_is_not_found(api: Api) -> None:
     )
 
 
-def test_healthz_reports_the_database(api: Api) -> None:
-    response = api.client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
-
-
 def test_graphiql_is_served_to_browsers(api: Api) -> None:
     response = api.client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200

@@ -122,6 +122,7 @@ class Scope(str, Enum):
     GENERATE = "GENERATE"
     READ = "READ"
     MANAGE = "MANAGE"
+    METRICS = "METRICS"
 
 
 class Tier(str, Enum):

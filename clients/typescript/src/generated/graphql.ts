@@ -399,6 +399,8 @@ export type Scope =
   | 'GENERATE'
   /** Create and revoke tokens, delete outputs, change visibility and gallery status. */
   | 'MANAGE'
+  /** Read /metrics (Prometheus). Never a default; only a token holding it can grant it. */
+  | 'METRICS'
   /** Read outputs, jobs, usage, credits; favorite outputs. */
   | 'READ';
 
