@@ -8,12 +8,23 @@ results and catalog model ids only; never an account, job, token or prompt.
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+# A `_created` series per counter and histogram doubles the page for nothing a
+# dashboard of ours reads; Prometheus tells resets from the values themselves.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated
 
 # Seconds: GraphQL operations are milliseconds; job runs and waits are seconds to
 # minutes (the job timeout is ten minutes by default).

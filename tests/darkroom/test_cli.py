@@ -377,3 +377,15 @@ def test_status_shows_the_queue_the_workers_and_the_last_hour(data_dir: Path) ->
     assert "FAILED 0" in lines  # yesterday's failure is outside the hour
     assert "p50 2.00" in lines
     assert "p95 4.00" in lines
+
+
+def test_token_create_grants_metrics_only_when_asked(data_dir: Path) -> None:
+    invoke("user", "create", "op@example.com")
+    invoke("token", "create", "op@example.com", "--scopes", "METRICS")
+    invoke("token", "create", "op@example.com", "--name", "plain")
+    scopes = [
+        line.split("│")[4].strip()
+        for line in invoke("token", "list", "op@example.com").splitlines()
+        if line.startswith("│")
+    ]
+    assert sorted(scopes) == ["GENERATE,READ", "METRICS"]

@@ -199,6 +199,7 @@ async def test_an_end_gives_up_after_its_attempts_and_other_events_are_sent_once
         settings=local_jobs.settings.model_copy(update={"webhook_max_attempts": 3}),
     )
     user_id, job_id = await a_job(jobs, accounts, "cy@example.com")
+    counted = {result: delivery_count(result) for result in ("failed", "retrying")}
     with receiver(default=500) as hook:
         await endpoint(jobs, user_id, hook.url)
         # when the job's start and its failure are announced
@@ -213,6 +214,19 @@ async def test_an_end_gives_up_after_its_attempts_and_other_events_are_sent_once
     }
     assert {r.last_error for r in rows} == {"HTTP 500"}
     assert len(hook.requests) == 4
+    # and the metric counted each attempt by its result
+    assert delivery_count("failed") - counted["failed"] == 2
+    assert delivery_count("retrying") - counted["retrying"] == 2
+
+
+def delivery_count(result: str) -> float:
+    """darkroom_webhook_deliveries_total{result} in this process."""
+    from prometheus_client import REGISTRY
+
+    found = REGISTRY.get_sample_value(
+        "darkroom_webhook_deliveries_total", {"result": result}
+    )
+    return found or 0.0
 
 
 @pytest.fixture
