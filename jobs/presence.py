@@ -20,6 +20,9 @@ from core.db import Database
 from core.models import WorkerBeat, utcnow
 
 log = logging.getLogger(__name__)
+# A row silent this long is a worker that died without removing it; any live
+# worker's report clears such rows, so the table stays the size of the fleet.
+FORGOTTEN_AFTER = timedelta(days=1)
 
 
 async def report_worker(
@@ -38,6 +41,9 @@ async def report_worker(
             session.add(
                 WorkerBeat(id=worker_id, kind=kind, started_at=started_at, seen_at=now)
             )
+        await session.execute(
+            sa.delete(WorkerBeat).where(col(WorkerBeat.seen_at) < now - FORGOTTEN_AFTER)
+        )
 
 
 async def forget_worker(db: Database, *, worker_id: str) -> None:
