@@ -7,7 +7,9 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from core.errors import ServiceError, ValidationFailed
+from api.http import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from core.db import is_database_down
+from core.errors import ErrorCode, ServiceError, ValidationFailed
 
 log = logging.getLogger("darkroom.api")
 
@@ -55,6 +57,18 @@ class ErrorCodes(MaskErrors):
         if original is None or isinstance(original, GraphQLError):
             # Parse and validation errors, or errors that already carry a code.
             extensions.setdefault("code", "BAD_USER_INPUT")
+        elif is_database_down(original):
+            log_unavailable(original)
+            return GraphQLError(
+                DATABASE_UNAVAILABLE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={
+                    **extensions,
+                    "code": ErrorCode.UNAVAILABLE.value,
+                    "retryAfter": RETRY_AFTER_SECONDS,
+                },
+            )
         else:
             log.error("unexpected error in %s", error.path, exc_info=original)
             if not self.debug:
@@ -64,6 +78,11 @@ class ErrorCodes(MaskErrors):
             extensions["code"] = "INTERNAL"
         error.extensions = extensions
         return error
+
+
+def log_unavailable(error: BaseException) -> None:
+    """One line, no traceback: an outage is expected now and then, not a bug."""
+    log.warning("database unavailable: %s", str(error).splitlines()[0][:200])
 
 
 def _refusal(error: GraphQLError, refusal: ServiceError) -> GraphQLError:

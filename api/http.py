@@ -43,6 +43,25 @@ class RequestRefused(Exception):  # noqa: N818  # reads as the event it reports
         self.headers = dict(headers or {})
 
 
+# What a client waits before retrying while a dependency restarts.
+RETRY_AFTER_SECONDS = 2
+DATABASE_UNAVAILABLE = (
+    "the database is unavailable for a moment; retry after "
+    f"{RETRY_AFTER_SECONDS} s (give submissions an idempotencyKey, so a retry "
+    "cannot run or charge a job twice)"
+)
+
+
+def database_unavailable() -> RequestRefused:
+    """The refusal of a request the database could not serve: 503, Retry-After."""
+    return RequestRefused(
+        503,
+        DATABASE_UNAVAILABLE,
+        ErrorCode.UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def body_limit(scope: Scope, max_body_bytes: int) -> int:
     """The most bytes a request may send: an upload's limit plus its JSON parts."""
     content_type = _header(scope, b"content-type")

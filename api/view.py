@@ -22,11 +22,13 @@ from strawberry.types.unset import UnsetType
 
 from api import http
 from api.context import authenticate_header
+from api.errors import log_unavailable
 from api.fanout import encode_frame, is_raw_frame
 from api.ide import graphiql_page
 from api.metrics import count_request
 from api.sockets import SocketRegistry
 from api.websocket import LegacyWSHandler, TransportWSHandler
+from core.db import is_database_down
 from core.errors import ErrorCode
 from resolvers.context import Context, Services
 
@@ -76,6 +78,15 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             response = http.error_response(refusal, graphql_response=graphql_response)
         except http.RequestRefused as refusal:
             response = http.error_response(refusal, graphql_response=graphql_response)
+        except Exception as err:
+            # Before execution (the token lookup, say): a database that is away is
+            # a moment's refusal with a code, never a 500 with a traceback.
+            if not is_database_down(err):
+                raise
+            log_unavailable(err)
+            response = http.error_response(
+                http.database_unavailable(), graphql_response=graphql_response
+            )
         finally:
             # Uploads spooled to temporary files, whether or not a resolver read them.
             await request.close()

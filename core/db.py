@@ -1,9 +1,11 @@
 """The async database: engine, sessions and the SQLite settings that make it safe."""
 
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import (
@@ -12,6 +14,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -154,3 +159,48 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLSTATE classes of a server that is gone or not accepting work yet: connection
+# exceptions (08...), and shutdown or start-up in progress (57P01-57P03).
+_DOWN_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_database_down(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database server is away,
+    rather than that a statement was wrong."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, sa.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, sa.exc.InterfaceError | ConnectionError):
+            return True
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_DOWN_STATES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def retry_database(
+    call: Callable[[], Awaitable[T]], *, what: str, patience: float
+) -> T:
+    """Run `call`, again while the database is away, for up to `patience` seconds.
+
+    A restarted server fails the pooled connections once; SQLAlchemy then drops
+    the pool, so the next try connects afresh. Other errors raise at once.
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.2
+    warned = False
+    while True:
+        try:
+            return await call()
+        except Exception as err:
+            if not is_database_down(err) or time.monotonic() >= deadline:
+                raise
+            if not warned:
+                log.warning("%s: the database is unavailable, retrying: %s", what, err)
+                warned = True
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)

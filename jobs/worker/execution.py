@@ -13,6 +13,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
+from core.db import is_database_down
 from core.enums import EventType, JobStatus
 from core.models import Job, Output, utcnow
 from jobs.events import JobEvent
@@ -184,14 +185,22 @@ class JobRun:
         settings = self.jobs.settings
         while True:
             await asyncio.sleep(settings.heartbeat_seconds)
-            async with self.jobs.db.session() as session:
-                ours = await beat(
-                    session,
-                    job_id=self.job.id,
-                    worker_id=self.worker_id,
-                    step=self.step,
-                    total_steps=self.total,
-                )
+            try:
+                async with self.jobs.db.session() as session:
+                    ours = await beat(
+                        session,
+                        job_id=self.job.id,
+                        worker_id=self.worker_id,
+                        step=self.step,
+                        total_steps=self.total,
+                    )
+            except Exception as err:
+                if not is_database_down(err):
+                    raise
+                # The job runs on; past the stale limit another worker may
+                # take it, and then the next beat finds it is no longer ours.
+                log.warning("job %s: heartbeat missed: %s", self.job.id, err)
+                continue
             if not ours:
                 self.request_stop(StopReason.LOST)
                 return

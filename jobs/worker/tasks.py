@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from core.db import retry_database
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
 from core.models import Job, Output
@@ -34,6 +35,8 @@ from jobs.services import Jobs
 from jobs.worker.execution import JobRun, StopReason
 
 log = logging.getLogger(__name__)
+# How long a worker waits for a database that went away before giving up a write.
+DATABASE_PATIENCE_SECONDS = 120
 WorkerContext = dict[str, Any]  # arq's ctx: "jobs", "engine", "worker_id"
 # One claimed job's work on the engine; it raises to end the job otherwise.
 Body = Callable[[JobRun, Tier], Awaitable[None]]
@@ -60,7 +63,20 @@ async def claim(
     jobs: Jobs, job_id: uuid.UUID, worker_id: str, *, companions: bool = False
 ) -> list[Claimed]:
     """Claim the job and, with `companions`, the queued jobs that can share its
-    engine call; empty when the job is finished, cancelled or held elsewhere."""
+    engine call; empty when the job is finished, cancelled or held elsewhere.
+
+    A database that is away waits here (its restart must not lose the delivery:
+    arq would not run the task again)."""
+    return await retry_database(
+        lambda: _claim_group(jobs, job_id, worker_id, companions=companions),
+        what=f"job {job_id}: claim",
+        patience=DATABASE_PATIENCE_SECONDS,
+    )
+
+
+async def _claim_group(
+    jobs: Jobs, job_id: uuid.UUID, worker_id: str, *, companions: bool
+) -> list[Claimed]:
     async with jobs.db.session() as session:
         leader = await claim_job(
             session,
@@ -142,15 +158,22 @@ async def _run_body(
     kept = [] if ending.status is JobStatus.FAILED else run.outputs
     if ending.status is JobStatus.CANCELLED:
         ending = replace(ending, refund=run.job.cost - len(kept))
-    async with jobs.db.session() as session:
-        done = await finish_job(
-            session,
-            job_id=run.job.id,
-            ending=replace(ending, outputs=tuple(kept)),
-            settings=jobs.settings,
-            guard=Guard(only_from=(JobStatus.RUNNING,), worker_id=worker_id),
-            user_id=run.job.user_id,
-        )
+
+    async def write_end() -> tuple[Job, list[Job]] | None:
+        async with jobs.db.session() as session:
+            return await finish_job(
+                session,
+                job_id=run.job.id,
+                ending=replace(ending, outputs=tuple(kept)),
+                settings=jobs.settings,
+                guard=Guard(only_from=(JobStatus.RUNNING,), worker_id=worker_id),
+                user_id=run.job.user_id,
+            )
+
+    # The work is done and stored: wait out a database restart to record it.
+    done = await retry_database(
+        write_end, what=f"job {run.job.id}: end", patience=DATABASE_PATIENCE_SECONDS
+    )
     if done is not None:
         # Announced once their rows are committed, so a subscriber can read them.
         for output in kept:

@@ -1,0 +1,58 @@
+"""A PostgreSQL server of a test's own, on a free port, to stop and start at will."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+BIN = next(Path("/usr/lib/postgresql").glob("*/bin"), Path("/usr/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """initdb into a folder, then pg_ctl start / stop -m immediate (a crash)."""
+
+    def __init__(self) -> None:
+        if not (BIN / "initdb").exists():
+            raise RuntimeError(
+                "PostgreSQL's server binaries are missing: apt-get install postgresql"
+            )
+        # Its own folder under /tmp: the server's user cannot enter pytest's.
+        folder = Path(tempfile.mkdtemp(prefix="darkroom-pg-"))
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = _free_port()
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+        if os.geteuid() == 0:  # the server refuses to run as root
+            shutil.chown(folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(BIN / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        log = str(self.folder / "server.log")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start"
+        )
+
+    def crash(self) -> None:
+        """Stop at once, as a killed server does: clients' connections drop."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
