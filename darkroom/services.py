@@ -30,7 +30,7 @@ from engine.catalog import Catalog, load_catalog
 from engine.threads import default_threads
 from jobs.arq_queue import ArqQueue, open_arq_pool
 from jobs.events import MemoryEventBus
-from jobs.lifecycle import read_terminal_events
+from jobs.lifecycle import read_row_events
 from jobs.outage import READ_TIMEOUT_SECONDS
 from jobs.presence import reporting
 from jobs.redis_bus import RedisEventBus
@@ -148,7 +148,7 @@ async def open_jobs(
         # No command, and no read of the subscription, waits on a dead connection
         # for longer than this; the bus PINGs its subscription well within it.
         Redis.from_url(settings.redis_url, socket_timeout=READ_TIMEOUT_SECONDS),
-        row_ends=functools.partial(read_terminal_events, db),
+        row_events=functools.partial(read_row_events, db),
     )
     return Jobs(
         db, settings, catalog, ArqQueue(pool), events, storage, ArqDeliveryQueue(pool)

@@ -215,22 +215,31 @@ class BusBase(ABC):
         """The snapshot, then live events, ending after the terminal one."""
         await self._listen()
         inbox = self._fanout.add(self._fanout.by_job, job_id)
+        outputs = _SeenOutputs()
         try:
             last_seq = 0
             # Registered before reading: whatever follows the snapshot is queued.
             snapshot = await self._snapshot(job_id)
             if snapshot is not None:
                 last_seq, event = snapshot
+                outputs.first_time(event)
                 yield event
                 if event.type.is_terminal:
                     return
             while True:
                 seq, event = await inbox.get()
+                if seq == 0 and event.type is EventType.OUTPUT:
+                    # Replayed from its row after an outage: new unless seen.
+                    if outputs.first_time(event):
+                        yield event
+                    continue
                 # An end always goes through: after Redis restarted empty the
                 # numbers start again from 1, and an end read from a row has none.
                 if seq <= last_seq and not event.type.is_terminal:
                     continue  # already covered by the snapshot
                 last_seq = seq
+                if not outputs.first_time(event):
+                    continue
                 yield event
                 if event.type.is_terminal:
                     return
@@ -241,12 +250,36 @@ class BusBase(ABC):
         """Live events of every job of one account, until the subscriber stops."""
         await self._listen()
         inbox = self._fanout.add(self._fanout.by_user, user_id)
+        outputs = _SeenOutputs()
         try:
             while True:
                 _seq, event = await inbox.get()
-                yield event
+                if outputs.first_time(event):
+                    yield event
         finally:
             self._fanout.remove(self._fanout.by_user, user_id, inbox)
+
+
+class _SeenOutputs:
+    """The OUTPUT events one subscriber was given, by output id, so one replayed
+    from its row after an outage is not given twice; the latest ids are kept."""
+
+    LIMIT = 1000
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[object, None] = OrderedDict()
+
+    def first_time(self, event: JobEvent) -> bool:
+        """False for an OUTPUT event whose output was given already; True otherwise."""
+        if event.type is not EventType.OUTPUT or event.output is None:
+            return True
+        key = event.output.get("id")
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.LIMIT:
+            self._ids.popitem(last=False)
+        return True
 
 
 class MemoryEventBus(BusBase):

@@ -278,28 +278,53 @@ def terminal_event(job: Job) -> JobEvent:
     )
 
 
-async def read_terminal_events(
+def output_event(job: Job, output: Output) -> JobEvent:
+    """An OUTPUT event, as the worker sends it when the image is stored."""
+    return JobEvent(
+        job_id=job.id,
+        user_id=job.user_id,
+        type=EventType.OUTPUT,
+        status=JobStatus.RUNNING,
+        at=output.created_at,
+        step=job.step,
+        total_steps=job.total_steps,
+        charged=job.cost,
+        output=output.model_dump(mode="json"),
+    )
+
+
+async def read_row_events(
     db: Database,
     *,
     job_ids: list[uuid.UUID],
     user_ids: list[uuid.UUID],
     since: datetime,
 ) -> list[JobEvent]:
-    """The ends that rows record: of those jobs that finished, and of the accounts'
-    jobs that finished since `since` (for event readers after a Redis outage)."""
+    """What rows record of these jobs, and of the accounts' jobs that changed since
+    `since`: each stored output's OUTPUT event, then the job's end if it ended (for
+    event readers after a Redis outage, which pub/sub does not replay)."""
+    mine = sa.or_(
+        col(Job.id).in_(job_ids),
+        sa.and_(
+            col(Job.user_id).in_(user_ids),
+            sa.or_(col(Job.finished_at) >= since, col(Job.status) == JobStatus.RUNNING),
+        ),
+    )
     async with db.session() as session:
-        rows = await session.scalars(
-            sa.select(Job).where(
-                col(Job.status).in_(list(_TERMINAL_EVENT)),
-                sa.or_(
-                    col(Job.id).in_(job_ids),
-                    sa.and_(
-                        col(Job.user_id).in_(user_ids), col(Job.finished_at) >= since
-                    ),
-                ),
+        found = list(await session.scalars(sa.select(Job).where(mine)))
+        outputs = await session.scalars(
+            sa.select(Output)
+            .where(
+                col(Output.job_id).in_([job.id for job in found]),
+                col(Output.deleted_at).is_(None),
             )
+            .order_by(col(Output.job_id), col(Output.index))
         )
-        return [terminal_event(job) for job in rows]
+    by_id = {job.id: job for job in found}
+    events = [output_event(by_id[o.job_id], o) for o in outputs]
+    return events + [
+        terminal_event(job) for job in found if job.status in _TERMINAL_EVENT
+    ]
 
 
 def stale_before(settings: Settings) -> datetime:

@@ -102,13 +102,14 @@ def _parse(message: bytes | str) -> Numbered:
     return int(seq), JobEvent.from_json(body)
 
 
-class RowEnds(Protocol):
-    """Reads the terminal events that finished jobs' rows record."""
+class RowEvents(Protocol):
+    """Reads the events that jobs' rows record: stored outputs and ends."""
 
     async def __call__(
         self, *, job_ids: list[uuid.UUID], user_ids: list[uuid.UUID], since: datetime
     ) -> list[JobEvent]:
-        """The ends of these jobs, and of these accounts' jobs finished since then."""
+        """OUTPUT events then ends, of these jobs and of these accounts' jobs that
+        changed since then."""
         ...
 
 
@@ -118,8 +119,9 @@ class RedisEventBus(BusBase):
     Each process holds one pattern subscription to all job channels and fans
     messages out locally, so 500 subscribers cost one connection, not 500.
     Pub/sub keeps nothing for a dropped connection, so after reconnecting the
-    reader catches up from the snapshots and, given `row_ends`, from the rows
-    of jobs that ended meanwhile: a subscriber always gets its job's end.
+    reader catches up from the rows, given `row_events` (each stored output and
+    each end: a subscriber always gets its job's OUTPUT events and its end), and
+    from the snapshots.
     """
 
     # Ends delivered lately, so that a catch-up never delivers one twice.
@@ -129,7 +131,7 @@ class RedisEventBus(BusBase):
         self,
         redis: "Redis",
         *,
-        row_ends: RowEnds | None = None,
+        row_events: RowEvents | None = None,
         ping_seconds: float = PING_SECONDS,
     ) -> None:
         super().__init__()
@@ -137,7 +139,7 @@ class RedisEventBus(BusBase):
         self._ping_seconds = ping_seconds
         self._pinger: asyncio.Task[None] | None = None
         self._script = redis.register_script(_PUBLISH)
-        self._row_ends = row_ends
+        self._row_events = row_events
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -243,24 +245,30 @@ class RedisEventBus(BusBase):
             return pubsub
 
     async def _catch_up(self, since: datetime) -> None:
-        """Deliver what the dropped connection missed: each followed job's snapshot,
-        then the ends that rows record, for Redis may have restarted empty or a
-        worker given up publishing. Sequence numbers and `_ended` drop repeats."""
+        """Deliver what the dropped connection missed, in order: the outputs rows
+        record (pub/sub does not replay them), each followed job's snapshot, then
+        the ends rows record, for Redis may have restarted empty or a worker given
+        up publishing. Sequence numbers, output ids and `_ended` drop repeats."""
         job_ids = list(self._fanout.by_job)
+        user_ids = list(self._fanout.by_user)
+        rows: list[JobEvent] = []
+        if self._row_events is not None and (job_ids or user_ids):
+            try:
+                rows = await self._row_events(
+                    job_ids=job_ids, user_ids=user_ids, since=since
+                )
+            except Exception:
+                log.exception("could not read jobs' rows after a Redis outage")
+        for event in rows:
+            if event.type is EventType.OUTPUT:
+                self._deliver(0, event)  # no number: watch_job checks its id
         for job_id in job_ids:
             snapshot = await self._snapshot(job_id)
             if snapshot is not None:
                 self._deliver(*snapshot)
-        user_ids = list(self._fanout.by_user)
-        if self._row_ends is None or not (job_ids or user_ids):
-            return
-        try:
-            ends = await self._row_ends(job_ids=job_ids, user_ids=user_ids, since=since)
-        except Exception:
-            log.exception("could not read the ends of jobs after a Redis outage")
-            return
-        for event in ends:
-            self._deliver(0, event)  # no number: watch_job lets an end through
+        for event in rows:
+            if event.type.is_terminal:
+                self._deliver(0, event)  # no number: watch_job lets an end through
 
     def _followed(self, channel: bytes | str, data: bytes | str) -> bool:
         """Whether anyone here follows the message's job or account: every

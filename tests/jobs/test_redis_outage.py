@@ -24,9 +24,9 @@ from redis.asyncio import Redis
 from sqlmodel import col
 
 from core.db import Database
-from core.enums import EventType, JobSource, JobStatus
+from core.enums import EventType, GalleryStatus, JobSource, JobStatus
 from core.errors import ErrorCode, ServiceError
-from core.models import Output
+from core.models import Output, utcnow
 from core.settings import Settings
 from darkroom.services import close_jobs, open_jobs, open_storage
 from engine.catalog import Catalog
@@ -34,6 +34,7 @@ from jobs.arq_queue import open_arq_pool
 from jobs.claiming import claim_job
 from jobs.ending import cancel_job
 from jobs.events import JobEvent
+from jobs.lifecycle import Ending, finish_job
 from jobs.outage import REDIS_DOWN
 from jobs.params import GenerationParams
 from jobs.queue import ARQ_QUEUE
@@ -329,6 +330,73 @@ async def test_subscribers_get_the_end_of_a_job_cancelled_while_redis_was_down(
     await until(lambda: any(e.type is EventType.CANCELLED for e in account), 30)
     account_task.cancel()
     assert [(e.job_id, e.type) for e in account] == [(job.id, EventType.CANCELLED)]
+
+
+async def test_outputs_stored_while_redis_was_down_reach_subscribers_before_the_end(
+    redis_server: RedisServer, jobs: Jobs, accounts: Accounts
+):
+    # given a queued job of two images, followed by its own and its account's
+    # subscribers
+    alice = await accounts.caller("alice@example.com")
+    two = dataclasses.replace(QUICK, num_outputs=2)
+    job = (
+        await submit_generation(jobs, caller=alice, params=two, source=JobSource.API)
+    ).job
+    follower = Follower(jobs, job.id)
+    await follower.until(EventType.QUEUED)
+    account: list[JobEvent] = []
+    account_task = asyncio.create_task(collect(jobs, alice.user.id, account))
+    await asyncio.sleep(0.1)  # let it subscribe
+    # when Redis goes away, and meanwhile a worker runs the job and records its
+    # two outputs and its end (none of its events can reach this process)
+    redis_server.stop()
+    async with jobs.db.session() as session:
+        claimed = await claim_job(
+            session, job_id=job.id, worker_id="elsewhere", stale_before=utcnow()
+        )
+        assert claimed is not None
+        images = tuple(
+            Output(
+                job_id=job.id,
+                user_id=job.user_id,
+                index=i,
+                storage_key=f"outputs/{job.id}/{i}.png",
+                format="png",
+                width=64,
+                height=64,
+                model_id=job.model_id,
+                source=JobSource.API,
+                gallery_status=GalleryStatus.NOT_SUBMITTED,
+            )
+            for i in range(2)
+        )
+        await finish_job(
+            session,
+            job_id=job.id,
+            ending=Ending(status=JobStatus.SUCCEEDED, outputs=images),
+            settings=jobs.settings,
+        )
+    await asyncio.sleep(OUTAGE_SECONDS)
+    await redis_server.start()
+    # then the job's subscriber gets each OUTPUT, in order, then the end
+    events = await asyncio.wait_for(follower.task, 30)
+    assert [e.type for e in events] == [
+        EventType.QUEUED,
+        EventType.OUTPUT,
+        EventType.OUTPUT,
+        EventType.SUCCEEDED,
+    ]
+    assert [e.output["index"] for e in events[1:3]] == [0, 1]  # type: ignore[index]
+    assert [e.output["id"] for e in events[1:3]] == [str(o.id) for o in images]  # type: ignore[index]
+    # and so does the account's subscriber, each once
+    await until(lambda: any(e.type is EventType.SUCCEEDED for e in account), 30)
+    await asyncio.sleep(0.2)
+    account_task.cancel()
+    assert [e.type for e in account] == [
+        EventType.OUTPUT,
+        EventType.OUTPUT,
+        EventType.SUCCEEDED,
+    ]
 
 
 async def test_cancelling_a_running_job_while_redis_is_down_says_try_again(
