@@ -5,7 +5,7 @@ Every change is a conditional update or an idempotent enqueue, so two sweepers
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from jobs.lifecycle import (
     Guard,
     enqueue_all,
     finish_job,
+    rowcount,
     stale_before,
     task_of,
 )
@@ -27,6 +28,10 @@ from jobs.services import Jobs
 from jobs.webhooks.delivery import sweep_webhooks
 
 BATCH = 100  # jobs per kind of repair per run
+
+
+# A heartbeat that every stale limit finds dead.
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -59,6 +64,25 @@ async def repair_dead_runs(jobs: Jobs) -> SweepReport:
     report = SweepReport()
     await _repair_dead_runs(jobs, stale_before(jobs.settings), report)
     return report
+
+
+async def hand_back(jobs: Jobs, worker_id: str) -> int:
+    """Give up the jobs a stopping worker still runs, so that another worker
+    starts them within seconds rather than once their heartbeat is stale: mark
+    them stale now and hand them out. Returns how many were handed back."""
+    async with jobs.db.session() as session:
+        result = await session.execute(
+            sa.update(Job)
+            .where(
+                col(Job.status) == JobStatus.RUNNING, col(Job.worker_id) == worker_id
+            )
+            .values(heartbeat_at=LONG_AGO)
+            .execution_options(synchronize_session=False)
+        )
+    handed = rowcount(result)
+    if handed:
+        await repair_dead_runs(jobs)
+    return handed
 
 
 async def _repair_dead_runs(jobs: Jobs, stale: datetime, report: SweepReport) -> None:

@@ -18,7 +18,7 @@ from redis.asyncio.client import PubSub
 from jobs.outage import REDIS_DOWN, Outage
 from jobs.queue import ARQ_QUEUE, TASK_GENERATION, TASK_UPSCALE, WAKE_CHANNEL
 from jobs.services import Jobs
-from jobs.sweeper import repair_dead_runs, sweep
+from jobs.sweeper import hand_back, repair_dead_runs, sweep
 from jobs.worker.engine import Engine
 from jobs.worker.generation import run_generation
 from jobs.worker.tasks import WorkerContext, worker_id
@@ -52,12 +52,20 @@ async def startup(ctx: WorkerContext) -> None:
 
 
 async def shutdown(ctx: WorkerContext) -> None:
-    """Stop the engine thread; the services are closed by whoever opened them."""
+    """Hand back the jobs SIGTERM cut short, then stop the engine thread; the
+    services are closed by whoever opened them."""
     watcher = ctx.pop("dead_runs", None)
     if watcher is not None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+    try:
+        handed = await hand_back(ctx["jobs"], ctx["worker_id"])
+    except Exception:  # the database or Redis away: the stale limit still applies
+        log.warning("could not hand back this worker's jobs", exc_info=True)
+    else:
+        if handed:
+            log.info("handed back %d unfinished job(s) to the queue", handed)
     ctx["engine"].close()
 
 

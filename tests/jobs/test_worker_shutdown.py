@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from core.enums import EventType, JobSource, JobStatus
+from jobs.lifecycle import stale_before
 from jobs.params import GenerationParams
 from jobs.reads import wait_for_job
 from jobs.services import Jobs
 from jobs.submission import submit_generation
-from jobs.sweeper import sweep
 
 from .conftest import Accounts
 from .test_worker_crash import start_worker
@@ -58,10 +58,10 @@ async def test_sigterm_after_a_job_stops_the_worker_promptly_and_cleanly(
     assert code == 0, log
 
 
-async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
+async def test_sigterm_mid_job_hands_the_job_back_for_another_worker_at_once(
     jobs: Jobs, accounts: Accounts, tmp_path: Path
 ):
-    # given a slow job running in a worker process
+    # given a slow job running in a worker process on the default liveness limits
     alice = await accounts.caller("alice@example.com")
     params = GenerationParams(
         prompt="a red fox", width=256, height=256, inference_steps=40, num_outputs=1
@@ -69,7 +69,8 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
     job = (
         await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
     ).job
-    worker = start_worker(jobs, tmp_path, "worker.log")
+    worker = start_worker(jobs, tmp_path, "worker.log", liveness={})
+    second = None
     try:
         async with asyncio.timeout(120):
             async for event in jobs.events.watch_job(job.id):
@@ -78,19 +79,26 @@ async def test_sigterm_mid_job_leaves_the_job_for_the_sweeper(
         # when it is sent SIGTERM
         worker.send_signal(signal.SIGTERM)
         code = await exit_code(worker, 20)
+        log = (tmp_path / "worker.log").read_text()
+        # then the worker exits cleanly, the job charged, unrefunded and already
+        # claimable (not after the 10 s stale limit)
+        assert code == 0, log
+        assert "handed back 1 unfinished job(s)" in log
+        left = await accounts.job(job.id)
+        assert (left.status, left.attempts, left.refunded) == (JobStatus.RUNNING, 1, 0)
+        assert left.heartbeat_at is not None
+        assert left.heartbeat_at < stale_before(jobs.settings)
+        # and another worker runs it to the end, charged once
+        second = start_worker(jobs, tmp_path, "second.log", liveness={})
+        await wait_for_job(jobs, job_id=job.id, timeout=120)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    log = (tmp_path / "worker.log").read_text()
-    # then the worker exits cleanly, leaving the job RUNNING, charged, unrefunded
-    assert code == 0, log
-    left = await accounts.job(job.id)
-    assert (left.status, left.attempts, left.refunded) == (JobStatus.RUNNING, 1, 0)
-    assert left.heartbeat_at is not None
-    # and once its heartbeat is stale the sweeper hands it out again
-    await asyncio.sleep(jobs.settings.heartbeat_stale_seconds + 0.5)
-    assert (await sweep(jobs)).requeued == 1
+        for process in (worker, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    done = await accounts.job(job.id)
+    assert (done.status, done.attempts, done.refunded) == (JobStatus.SUCCEEDED, 2, 0)
+    assert await accounts.balance(alice) == 49
 
 
 async def test_closing_a_worker_whose_job_task_was_cancelled_still_shuts_down(
