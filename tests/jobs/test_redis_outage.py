@@ -294,8 +294,8 @@ async def test_a_cancel_after_a_redis_restart_still_stops_a_running_job(
         await redis_server.outage()
         # when alice cancels it once Redis is back
         await cancel_job(jobs, caller=alice, job_id=job.id)
-        # then it stops within seconds, cancelled and refunded
-        events = await asyncio.wait_for(follower.task, 20)
+        # then it stops within a step (seconds here; a minute guards a busy box)
+        events = await asyncio.wait_for(follower.task, 60)
     assert events[-1].type is EventType.CANCELLED
     done = await accounts.job(job.id)
     assert (done.status, done.refunded) == (JobStatus.CANCELLED, 1)
