@@ -25,6 +25,8 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
+    from tests.pg_server import PostgresServer
+
 T = TypeVar("T")
 
 PG_SERVER = os.environ.get("DARKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -229,6 +231,20 @@ class Api:
         assert not body.get("errors"), body["errors"]
         result: dict[str, Any] = body["data"]
         return result
+
+
+@pytest.fixture
+def postgres() -> Iterator["PostgresServer"]:
+    """A migrated PostgreSQL server of this test's own, to crash and restart."""
+    from tests.pg_server import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        upgrade_database(server.url)
+        yield server
+    finally:
+        server.stop()
 
 
 def empty_database(url: str) -> None:

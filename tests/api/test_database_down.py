@@ -8,24 +8,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from core.migrate import upgrade_database
 from core.settings import Settings
 from darkroom.services import build_app
 from tests.conftest import Api
 from tests.pg_server import PostgresServer
 
 CREDITS = "{ me { email credits { total } } }"
-
-
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    try:
-        upgrade_database(server.url)
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

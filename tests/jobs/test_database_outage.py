@@ -3,7 +3,7 @@ server is back, and its subscriber gets the end; no process restarted."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from redis.asyncio import Redis
 
 from core.db import Database, retry_database
 from core.enums import EventType, JobSource, JobStatus
-from core.migrate import upgrade_database
 from core.settings import Settings
 from core.storage import LocalStorage
 from engine.catalog import Catalog
@@ -28,17 +27,6 @@ from .conftest import Accounts
 from .test_worker_crash import start_worker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    try:
-        upgrade_database(server.url)
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -112,8 +100,13 @@ async def test_jobs_running_and_queued_through_a_postgresql_crash_all_end_once(
         postgres.start()
         back = time.monotonic()
         # then every subscriber gets its job's end soon after
-        async with asyncio.timeout(60):
-            types = await asyncio.gather(*ends)
+        try:
+            async with asyncio.timeout(60):
+                types = await asyncio.gather(*ends)
+        except TimeoutError:
+            states = [(await accounts.job(j.id)).status for j in submitted]
+            log = (tmp_path / "worker.log").read_text()[-4000:]
+            raise AssertionError(f"not all ended: {states}\n{log}") from None
         ended_within = time.monotonic() - back
         assert worker.poll() is None, "the worker must ride the outage out"
     finally:
