@@ -75,7 +75,16 @@ def _sort_keys(order: Sequence[OutputOrder] | None) -> list[SortKey]:
 
 def visible_outputs(user_id: uuid.UUID) -> sa.Select[Any]:
     """The caller's outputs that are not deleted and whose original is not deleted."""
-    joined = OUTPUTS.outerjoin(_PARENT, OUTPUTS.c.upscaled_from_id == _PARENT.c.id)
+    # An upscale's original is always the same account's: saying so keeps the
+    # join (and a count over it) to this account's rows, where without it
+    # PostgreSQL hashed every account's outputs to count one account's.
+    joined = OUTPUTS.outerjoin(
+        _PARENT,
+        sa.and_(
+            OUTPUTS.c.upscaled_from_id == _PARENT.c.id,
+            _PARENT.c.user_id == user_id,
+        ),
+    )
     return (
         sa.select(Output)
         .select_from(joined)
