@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -17,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.health import Readiness, healthz
 from api.ide import STATIC_PATH, static_file
 from api.metrics import metrics_page, unauthenticated_listener
+from api.request_ids import RequestIds
 from api.sockets import SocketRegistry
 from api.view import DarkroomGraphQL
 from core.files import FileAccess, file_access
@@ -87,6 +89,7 @@ def create_app(
             Route("/files/{key:path}", functools.partial(files, services)),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestIds)],
     )
 
 

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 from api.http import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from core.db import is_database_down
 from core.errors import ErrorCode, ServiceError, ValidationFailed
+from core.logcontext import request_id
 
 log = logging.getLogger("darkroom.api")
 
@@ -38,6 +39,14 @@ class ErrorCodes(MaskErrors):
         self.debug = debug
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        coded = self._code_all(errors)
+        rid = request_id.get()
+        if rid is not None:  # what a user quotes to find the request's log lines
+            for error in coded:
+                error.extensions = {**(error.extensions or {}), "requestId": rid}
+        return coded
+
+    def _code_all(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         coded: list[GraphQLError] = []
         for error in errors:
             original = error.original_error

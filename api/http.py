@@ -15,6 +15,7 @@ from starlette.types import Message, Receive, Scope
 from strawberry.types import ExecutionResult
 
 from core.errors import ErrorCode
+from core.logcontext import request_id
 from core.uploads import MAX_UPLOAD_BYTES
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -162,7 +163,11 @@ def error_response(
     refusal: RequestRefused, *, graphql_response: bool = False
 ) -> Response:
     """A refusal as a GraphQL response body."""
-    error = {"message": refusal.message, "extensions": {"code": refusal.code.value}}
+    extensions = {"code": refusal.code.value}
+    rid = request_id.get()
+    if rid is not None:
+        extensions["requestId"] = rid
+    error = {"message": refusal.message, "extensions": extensions}
     return Response(
         json.dumps({"errors": [error]}, separators=(",", ":")),
         status_code=refusal.status,

@@ -30,6 +30,7 @@ from api.sockets import SocketRegistry
 from api.websocket import LegacyWSHandler, TransportWSHandler
 from core.db import is_database_down
 from core.errors import ErrorCode
+from core.logcontext import account_id
 from resolvers.context import Context, Services
 
 # Subscriptions stream over websockets; over HTTP they would resolve to null.
@@ -209,6 +210,8 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             caller = await authenticate_header(
                 self.services, request.headers.get("authorization")
             )
+        if caller is not None:
+            account_id.set(str(caller.user.id))
         return Context(
             services=self.services, request=request, response=response, caller=caller
         )

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # after the n-th failure: 10 s, 40 s, 160 s, 11 min, 43 min by default.
     webhook_max_attempts: PositiveInt = 6
     webhook_retry_base_seconds: Annotated[float, Field(gt=0)] = 10
+
+    # Log lines: `text` (readable) or `json` (one object a line).
+    log_format: Literal["text", "json"] = "text"
 
     # Metrics. /metrics on the API needs a token with the METRICS scope; set
     # `host:port` here to serve them unauthenticated on that address as well (a

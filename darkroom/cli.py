@@ -92,10 +92,14 @@ def serve(
             f"the one printed on the first start, make another:\n  {access.token_command}",
             soft_wrap=True,
         )
-    log_to_stderr()
+    log_to_stderr(settings.log_format)
     app = build_app(settings, standalone=True)
     freeze_start_up_objects()
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's lines go through our handler, in our format;
+    # the access lines are the app's own (api/request_ids.py), with request ids.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -126,7 +130,7 @@ def worker(
             "Redis, `darkroom serve` runs jobs in-process and needs no worker"
         )
         raise typer.Exit(2)
-    log_to_stderr()
+    log_to_stderr(settings.log_format)
     run_worker(settings, burst=burst)
 
 

@@ -2,6 +2,8 @@
 
 import logging
 
+from core.logcontext import ContextFilter, JsonFormatter, TextFormatter
+
 # transformers 5 warns once per image-processor name that diffusers imports
 # (CLIP, Siglip, Siglip2) that torchvision is missing and it falls back to the
 # PIL processor. Darkroom leaves torchvision out on purpose (it pulls a CUDA
@@ -24,6 +26,16 @@ def quiet_known_notices() -> None:
         logger.addFilter(_DropTorchvisionFallback())
 
 
-def log_to_stderr() -> None:
-    """Our own lines (the engine's threads and warm-up, the worker's jobs)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+def log_to_stderr(log_format: str = "text") -> None:
+    """Every line to stderr (ours, uvicorn's, the libraries'): readable, or one
+    JSON object a line with `json`; each carries the request, job and account
+    in context and no secret."""
+    handler = logging.StreamHandler()
+    handler.addFilter(ContextFilter())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            TextFormatter("%(asctime)s %(levelname)s %(name)s | %(message)s")
+        )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from core import logcontext
 from core.db import retry_database
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
@@ -127,6 +128,9 @@ async def run_claimed(
 
 
 async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> None:
+    # Each job runs in a task of its own (gather), so this stays with its lines.
+    logcontext.job_id.set(str(claimed.job.id))
+    logcontext.account_id.set(str(claimed.job.user_id))
     async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
         done = await _run_body(jobs, run, body, claimed.tier, worker_id)
         if done is not None:
