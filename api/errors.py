@@ -41,10 +41,22 @@ class ErrorCodes(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         coded = self._code_all(errors)
         rid = request_id.get()
-        if rid is not None:  # what a user quotes to find the request's log lines
-            for error in coded:
-                error.extensions = {**(error.extensions or {}), "requestId": rid}
-        return coded
+        if rid is None:
+            return coded
+        # What a user quotes to find the request's log lines. Copies: a cached
+        # validation error is shared by every request that sends its document.
+        return [
+            GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=error.original_error,
+                extensions={**(error.extensions or {}), "requestId": rid},
+            )
+            for error in coded
+        ]
 
     def _code_all(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         coded: list[GraphQLError] = []
