@@ -44,13 +44,13 @@ class Database:
         )
         self._read_engine = self.engine
         if self.is_sqlite:
-            _serialise_sqlite_writers(self.engine)
+            _sqlite_transactions(self.engine, "BEGIN IMMEDIATE")
             # WAL lets readers run beside the one writer, on connections of
             # their own that never take the write lock.
             self._read_engine = create_async_engine(
                 url, echo=echo, **_engine_options(url)
             )
-            _sqlite_readers(self._read_engine)
+            _sqlite_transactions(self._read_engine, "BEGIN")
         else:
             _ping_idle_connections(self.engine, idle_ping_seconds)
         self._sessions = async_sessionmaker(
@@ -123,42 +123,29 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             raise sa.exc.DisconnectionError("idle connection is gone") from exc
 
 
-def _configure_sqlite(dbapi_conn: Any) -> None:
-    dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_transactions(engine: AsyncEngine, begin: str) -> None:
+    """WAL, a busy timeout and foreign keys on each connection; each transaction
+    opened with `begin`.
 
-
-def _sqlite_readers(engine: AsyncEngine) -> None:
-    """Make every transaction a deferred BEGIN: it reads a snapshot, lock-free."""
-
-    @sa.event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        _configure_sqlite(dbapi_conn)
-
-    @sa.event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
-    """Make every SQLite transaction BEGIN IMMEDIATE.
-
-    A deferred transaction that reads and then writes cannot wait for the write
-    lock (SQLite answers "database is locked" at once), so concurrent debits would
-    fail instead of queueing. Taking the lock at BEGIN makes writers wait their turn.
+    Writers use BEGIN IMMEDIATE: a deferred transaction that reads and then
+    writes cannot wait for the write lock (SQLite answers "database is locked" at
+    once), so concurrent debits would fail instead of queueing; taking the lock at
+    BEGIN makes writers wait their turn. Readers use a deferred BEGIN: a snapshot,
+    lock-free beside the writer.
     """
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        _configure_sqlite(dbapi_conn)
+        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
     @sa.event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 # SQLSTATE classes of a server that is gone or not accepting work yet: connection

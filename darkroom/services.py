@@ -32,6 +32,7 @@ from jobs.arq_queue import ArqQueue, open_arq_pool
 from jobs.events import MemoryEventBus
 from jobs.lifecycle import read_row_events
 from jobs.outage import READ_TIMEOUT_SECONDS
+from jobs.positions import updating_places
 from jobs.presence import reporting
 from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
@@ -187,7 +188,9 @@ def build_app(
             standalone=standalone,
         )
         try:
-            yield
+            # Followers here learn their queued jobs' new places as the queue moves.
+            async with updating_places(services.jobs):
+                yield
         finally:
             await close_jobs(services.jobs)
 

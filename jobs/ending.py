@@ -14,7 +14,6 @@ from core.models import Job
 from core.tokens import Caller
 from jobs.lifecycle import Ending, Guard, enqueue_all, finish_job, terminal_event
 from jobs.outage import REDIS_DOWN, retry_redis
-from jobs.positions import publish_positions
 from jobs.reads import get_job, owned_job
 from jobs.services import Jobs
 from jobs.webhooks.hook import record_job_event
@@ -82,7 +81,7 @@ async def announce_end(
     async def fill_slots() -> None:
         await enqueue_all(jobs.queue, dispatched)
         if left_queue or dispatched:
-            await publish_positions(jobs)
+            await jobs.events.queue_moved()
 
     await retry_redis(fill_slots, what=f"job {finished.id}: next jobs", patience=0)
 

@@ -97,6 +97,20 @@ class EventBus(Protocol):
         """Live events of every job of one account."""
         ...
 
+    async def queue_moved(self) -> None:
+        """Tell every process that queued jobs' places may have changed (a job
+        was dispatched, started or left the queue)."""
+        ...
+
+    async def next_queue_move(self) -> None:
+        """Wait until the queue moved, or somebody here began following a job or
+        an account, since the last call returned."""
+        ...
+
+    def followed(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """The jobs and the accounts that subscribers in this process follow."""
+        ...
+
     async def close(self) -> None:
         """Stop listening and release connections."""
         ...
@@ -194,6 +208,7 @@ class BusBase(ABC):
 
     def __init__(self) -> None:
         self._fanout = _Fanout()
+        self._moved = asyncio.Event()
 
     @abstractmethod
     async def publish(self, event: JobEvent) -> None:
@@ -203,6 +218,19 @@ class BusBase(ABC):
         """One by one; a bus with a network between overrides it."""
         for event in events:
             await self.publish(event)
+
+    @abstractmethod
+    async def queue_moved(self) -> None:
+        """See EventBus.queue_moved."""
+
+    async def next_queue_move(self) -> None:
+        """See EventBus.next_queue_move."""
+        await self._moved.wait()
+        self._moved.clear()
+
+    def followed(self) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """See EventBus.followed."""
+        return list(self._fanout.by_job), list(self._fanout.by_user)
 
     async def _listen(self) -> None:  # noqa: B027  # a hook; the memory bus needs none
         """Make sure live events reach the fan-out before a snapshot is read."""
@@ -215,6 +243,7 @@ class BusBase(ABC):
         """The snapshot, then live events, ending after the terminal one."""
         await self._listen()
         inbox = self._fanout.add(self._fanout.by_job, job_id)
+        self._moved.set()  # a new follower learns the job's place now
         outputs = _SeenOutputs()
         try:
             last_seq = 0
@@ -250,6 +279,7 @@ class BusBase(ABC):
         """Live events of every job of one account, until the subscriber stops."""
         await self._listen()
         inbox = self._fanout.add(self._fanout.by_user, user_id)
+        self._moved.set()  # as in watch_job, for the account's queued jobs
         outputs = _SeenOutputs()
         try:
             while True:
@@ -307,6 +337,10 @@ class MemoryEventBus(BusBase):
 
     async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         return self._last.get(job_id)
+
+    async def queue_moved(self) -> None:
+        """Wake this process's place updates: there is no other process."""
+        self._moved.set()
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -13,9 +13,12 @@ few, and the head passes them soon. An overflow job counts its account's earlier
 waiting jobs, at most `max_overflow`.
 """
 
+import asyncio
+import contextlib
 import functools
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,10 +32,15 @@ from core.models import Job, QueueLane, utcnow
 from jobs.events import JobEvent
 from jobs.services import Jobs
 
+log = logging.getLogger(__name__)
+
 # Recent successful runs averaged for the ETA.
 ETA_SAMPLE = 20
-# Queued jobs told their new place when the queue moves; the rest hear it later.
-REFRESH_LIMIT = 200
+# The most often one process updates its followers' places (see PlaceUpdates).
+UPDATE_INTERVAL_SECONDS = 0.5
+# A change of the wait alone is news past this fraction (the mean run time that
+# it comes from shifts with every job that ends).
+ETA_NEWS_FRACTION = 0.1
 LANES = (True, False)  # paid, then free
 
 
@@ -54,13 +62,8 @@ async def issue_tickets(session: AsyncSession, dispatched: Sequence[Job]) -> Non
         )
         assert last is not None, "migration 0005 creates both lanes"
         for ticket, job in enumerate(lane_jobs, start=last - len(lane_jobs) + 1):
-            job.queue_ticket = ticket
-            await session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id)
-                .values(queue_ticket=ticket)
-                .execution_options(synchronize_session=False)
-            )
+            job.queue_ticket = ticket  # written by the flush, once
+    await session.flush()
 
 
 def _status_is(entity: Any, status: JobStatus) -> sa.ColumnElement[bool]:
@@ -73,17 +76,22 @@ def _status_is_not(entity: Any, status: JobStatus) -> sa.ColumnElement[bool]:
     return col(entity.status) != sa.literal_column(f"'{status.value}'")
 
 
+def _queued_in_lane(entity: Any, paid: bool) -> sa.ColumnElement[bool]:
+    """Dispatched jobs still queued in the lane (what ix_jobs_queued_ticket holds)."""
+    return sa.and_(
+        _status_is(entity, JobStatus.QUEUED),
+        col(entity.queue_ticket).is_not(None),
+        col(entity.paid_lane) == paid,
+    )
+
+
 def _end_ticket(paid: bool, *, last: bool) -> sa.ScalarSelect[Any]:
     """The lane's smallest (or largest) queued ticket; NULL when it is empty."""
     queued = sa.orm.aliased(Job, name=f"{'tail' if last else 'head'}_{paid}")
     ticket = col(queued.queue_ticket)
     return (
         sa.select(ticket)
-        .where(
-            _status_is(queued, JobStatus.QUEUED),
-            ticket.is_not(None),
-            col(queued.paid_lane) == paid,
-        )
+        .where(_queued_in_lane(queued, paid))
         .order_by(ticket.desc() if last else ticket)
         .limit(1)
         .correlate(None)
@@ -187,6 +195,16 @@ class QueuePlace:
         wait = None if per_run is None else position * float(per_run)
         return cls(position, wait)
 
+    def news_after(self, before: "QueuePlace") -> bool:
+        """Whether a follower told `before` should hear this: another place, or a
+        wait that appeared or moved by more than ETA_NEWS_FRACTION."""
+        if self.position != before.position:
+            return True
+        if self.eta_seconds is None or before.eta_seconds is None:
+            return self.eta_seconds != before.eta_seconds
+        change = abs(self.eta_seconds - before.eta_seconds)
+        return change > ETA_NEWS_FRACTION * before.eta_seconds
+
 
 async def queue_places(
     jobs: Jobs, *, job_ids: list[uuid.UUID]
@@ -229,75 +247,121 @@ async def queue_position(jobs: Jobs, *, job: Job) -> QueuePlace | None:
     return (await queue_places(jobs, job_ids=[job.id])).get(job.id)
 
 
-async def publish_positions(jobs: Jobs) -> None:
-    """Tell the first queued jobs their place and ETA now; call when the queue moves.
+class PlaceUpdates:
+    """Tells the queued jobs followed in this process their new places.
 
-    The first `REFRESH_LIMIT` places in order, read from the lanes' heads: the
-    paid lane's first jobs, then, while room is left, the free lane's, then the
-    oldest waiting in the overflow. A job that starts meanwhile keeps its STARTED
-    snapshot: the buses drop a QUEUED event that would follow a later one.
+    When the queue moves (`EventBus.queue_moved`, from any process) or somebody
+    here starts following, one statement reads the places of the followed jobs
+    and of the followed accounts' queued jobs (an account has few: its parallel
+    limit and its overflow), and only the places that changed since this process
+    last told them are published. So events and database time per second are
+    bounded by the followers, whatever the depth and however fast jobs end: at
+    most one read per `interval`, however many moves it covers.
+
+    With several processes following one job, each sends what it sees change;
+    the last place published is always its sender's latest, so once the queue
+    rests every follower holds the true place.
     """
-    async with jobs.db.reading() as session:
-        dialect = session.get_bind().dialect.name
-        per_run = await session.scalar(sa.select(_mean_run_seconds(dialect)))
-        shown: list[tuple[Any, int]] = []
-        for paid in LANES:
-            ahead = len(shown)
-            rows = await session.execute(
-                _lane_head(paid), {"room": REFRESH_LIMIT - ahead}
+
+    def __init__(
+        self, jobs: Jobs, *, interval: float = UPDATE_INTERVAL_SECONDS
+    ) -> None:
+        self._jobs = jobs
+        self._interval = interval
+        # The place each followed queued job was last told from here.
+        self._told: dict[uuid.UUID, QueuePlace] = {}
+
+    async def run(self) -> None:
+        """Update after every move, at most once per interval, until cancelled.
+
+        A failed update (the database or Redis away) is tried again each interval
+        until one succeeds, with one warning for the outage.
+        """
+        loop = asyncio.get_running_loop()
+        failing = False
+        while True:
+            if not failing:
+                await self._jobs.events.next_queue_move()
+            began = loop.time()
+            try:
+                await self.update()
+            except Exception as err:
+                if not failing:
+                    log.warning("queue places not updated (%s); retrying", err)
+                failing = True
+            else:
+                failing = False
+            await asyncio.sleep(max(0.0, began + self._interval - loop.time()))
+
+    async def update(self) -> int:
+        """Publish the followed jobs' places that changed; return how many."""
+        job_ids, user_ids = self._jobs.events.followed()
+        if not job_ids and not user_ids:
+            self._told.clear()
+            return 0
+        async with self._jobs.db.reading() as session:
+            statement = _places_of_followed(session.get_bind().dialect.name)
+            rows = (
+                await session.execute(
+                    statement, {"job_ids": job_ids, "user_ids": user_ids}
+                )
+            ).all()
+        now = utcnow()
+        told: dict[uuid.UUID, QueuePlace] = {}
+        changed: list[JobEvent] = []
+        for row in rows:
+            job_id = uuid.UUID(str(row.id))
+            place = QueuePlace.read(row.place, row.per_run)
+            before = self._told.get(job_id)
+            if before is not None and not place.news_after(before):
+                told[job_id] = before
+                continue
+            told[job_id] = place
+            changed.append(
+                queued_event(
+                    job_id=job_id,
+                    user_id=uuid.UUID(str(row.user_id)),
+                    total_steps=row.total_steps,
+                    cost=row.cost,
+                    place=place,
+                    at=now,
+                )
             )
-            shown += [(row, ahead + i) for i, row in enumerate(rows, start=1)]
-            if len(shown) >= REFRESH_LIMIT:
-                break
-        else:  # both lanes are shorter than the limit: shown counts them all
-            dispatched = len(shown)
-            rows = await session.execute(
-                _overflow_head(), {"room": REFRESH_LIMIT - dispatched}
-            )
-            shown += [(row, dispatched + row.rank) for row in rows]
-    now = utcnow()
-    await jobs.events.publish_many(
-        [
-            queued_event(
-                job_id=uuid.UUID(str(row.id)),
-                user_id=uuid.UUID(str(row.user_id)),
-                total_steps=row.total_steps,
-                cost=row.cost,
-                place=QueuePlace.read(place, per_run),
-                at=now,
-            )
-            for row, place in shown
-        ]
-    )
+        await self._jobs.events.publish_many(changed)
+        # Only now: what failed to go out is sent next time. Jobs that left the
+        # queue or lost their followers are forgotten.
+        self._told = told
+        return len(changed)
 
 
-def _announced() -> tuple[Any, ...]:
-    return (col(Job.id), col(Job.user_id), col(Job.total_steps), col(Job.cost))
+@contextlib.asynccontextmanager
+async def updating_places(jobs: Jobs) -> AsyncIterator[PlaceUpdates]:
+    """Run this process's PlaceUpdates while the block runs."""
+    updates = PlaceUpdates(jobs)
+    task = asyncio.create_task(updates.run(), name="queue places")
+    try:
+        yield updates
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @functools.cache
-def _lane_head(paid: bool) -> sa.Select[Any]:
-    """The lane's first `room` queued jobs, in order."""
-    return (
-        sa.select(*_announced())
-        .where(
-            _status_is(Job, JobStatus.QUEUED),
-            col(Job.queue_ticket).is_not(None),
-            col(Job.paid_lane) == paid,
-        )
-        .order_by(col(Job.queue_ticket))
-        .limit(sa.bindparam("room"))
-    )
-
-
-@functools.cache
-def _overflow_head() -> sa.Select[Any]:
-    """The oldest `room` waiting jobs, with their places in their accounts."""
-    return (
-        sa.select(*_announced(), _overflow_rank().label("rank"))
-        .where(_status_is(Job, JobStatus.QUEUED), col(Job.enqueued_at).is_(None))
-        .order_by(col(Job.created_at), col(Job.id))
-        .limit(sa.bindparam("room"))
+def _places_of_followed(dialect: str) -> sa.Select[Any]:
+    return sa.select(
+        col(Job.id),
+        col(Job.user_id),
+        col(Job.total_steps),
+        col(Job.cost),
+        _place().label("place"),
+        _mean_run_seconds(dialect).label("per_run"),
+    ).where(
+        _status_is(Job, JobStatus.QUEUED),
+        sa.or_(
+            col(Job.id).in_(sa.bindparam("job_ids", expanding=True)),
+            col(Job.user_id).in_(sa.bindparam("user_ids", expanding=True)),
+        ),
     )
 
 

@@ -26,6 +26,7 @@ JOB_LAST = PREFIX + ":job:{job_id}:last"  # snapshot for late subscribers
 JOB_SEQ = PREFIX + ":job:{job_id}:seq"  # event counter; orders snapshot and stream
 JOB_CANCEL = PREFIX + ":job:{job_id}:cancel"  # read by should_stop
 WAKE_CHANNEL = f"{PREFIX}:queue:wake"  # pub/sub: a job was queued, poll now
+QUEUE_MOVED = f"{PREFIX}:queue:moved"  # pub/sub: queued jobs' places changed
 
 # How far ahead of free jobs paid jobs sort: larger than any real wait.
 PAID_BAND_MS = 10**12
@@ -86,6 +87,11 @@ class JobQueue(Protocol):
 
     async def cancel_requested(self, job_id: uuid.UUID) -> bool:
         """True once the job's cancel flag is raised."""
+        ...
+
+    async def finish_running(self) -> None:
+        """Start no more jobs in this process and wait for those it runs to end
+        (a stopping server's drain); a queue whose jobs run elsewhere returns."""
         ...
 
     async def close(self) -> None:

@@ -26,6 +26,7 @@ from jobs.queue import (
     JOB_LAST,
     JOB_SEQ,
     KEY_TTL_SECONDS,
+    QUEUE_MOVED,
 )
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,10 @@ class RedisEventBus(BusBase):
         for event in events:
             EVENTS_PUBLISHED.labels(type=event.type.value).inc()
 
+    async def queue_moved(self) -> None:
+        """Tell every process's reader; those following jobs update their places."""
+        await self.redis.publish(QUEUE_MOVED, b"")
+
     async def _snapshot(self, job_id: uuid.UUID) -> Numbered | None:
         raw = await self.redis.get(JOB_LAST.format(job_id=job_id))
         return None if raw is None else _parse(cast("bytes | str", raw))
@@ -182,6 +187,9 @@ class RedisEventBus(BusBase):
     async def _subscribe(self) -> PubSub:
         pubsub = self.redis.pubsub()
         try:
+            # The queue's moves first: a move missed here is made up for, as
+            # each new follower triggers an update anyway; a job event is not.
+            await pubsub.subscribe(QUEUE_MOVED)
             await pubsub.psubscribe(JOB_EVENTS_PATTERN)
             # Wait for the confirmation: from then on every publish reaches us.
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
@@ -207,6 +215,8 @@ class RedisEventBus(BusBase):
                         message["channel"], message["data"]
                     ):
                         self._deliver(*_parse(message["data"]))
+                    elif message["type"] == "message":  # QUEUE_MOVED, the only one
+                        self._moved.set()
             except _LOST as err:
                 lost = err
             since = utcnow() - CLOCK_SKEW
@@ -242,6 +252,7 @@ class RedisEventBus(BusBase):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
                 continue
             outage.ok()
+            self._moved.set()  # the queue may have moved meanwhile
             return pubsub
 
     async def _catch_up(self, since: datetime) -> None:

@@ -251,14 +251,21 @@ async def _after_submit(
             patience=0,
         )
 
+    async def moved() -> None:
+        # Queued jobs behind it (the free lane's behind a paid job, the waiting
+        # ones behind any) moved back a place; its row is the news, committed.
+        if job.enqueued_at is not None:
+            await retry_redis(jobs.events.queue_moved, what="queue moved", patience=0)
+
     JOBS_SUBMITTED.labels(kind=job.kind.value).inc()
-    enqueued, _announced = await asyncio.gather(
+    enqueued, _announced, _moved = await asyncio.gather(
         enqueue(),
         retry_redis(
             lambda: jobs.events.publish(event),
             what=f"job {job.id}: QUEUED event",
             patience=0,
         ),
+        moved(),
     )
     return place if enqueued else None
 

@@ -31,7 +31,6 @@ from jobs.claiming import Claimed, claim_companions, claim_job
 from jobs.ending import announce_end
 from jobs.lifecycle import Ending, Guard, finish_job, stale_before
 from jobs.outage import PATIENCE_SECONDS, retry_redis
-from jobs.positions import publish_positions
 from jobs.services import Jobs
 from jobs.worker.execution import JobRun, StopReason
 
@@ -103,25 +102,14 @@ async def run_claimed(
 ) -> None:
     """Run the claimed jobs side by side, each under its own JobRun; each writes
     and announces its end as soon as it has one."""
-    positions: asyncio.Task[bool] | None = None
     if any(c.job.attempts == 1 for c in claimed):
-        # They left the queue: those behind move up. Off the jobs' own path,
-        # beside the engine; awaited before the task ends.
-        positions = asyncio.create_task(
-            retry_redis(
-                lambda: publish_positions(jobs), what="queue places", patience=0
-            ),
-            name="positions",
-        )
-    try:
-        # One job's failure must not cut the others short: collect, then raise.
-        results = await asyncio.gather(
-            *(_run_one(jobs, c, worker_id, body) for c in claimed),
-            return_exceptions=True,
-        )
-    finally:
-        if positions is not None:
-            await _settle(positions)
+        # They left the queue: those behind move up.
+        await retry_redis(jobs.events.queue_moved, what="queue moved", patience=0)
+    # One job's failure must not cut the others short: collect, then raise.
+    results = await asyncio.gather(
+        *(_run_one(jobs, c, worker_id, body) for c in claimed),
+        return_exceptions=True,
+    )
     for result in results:
         if isinstance(result, BaseException):
             raise result
@@ -140,13 +128,6 @@ async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> 
             await announce_end(
                 jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
             )
-
-
-async def _settle(task: "asyncio.Task[Any]") -> None:
-    """Wait for a side task; log its failure rather than fail the job."""
-    await asyncio.wait({task})
-    if not task.cancelled() and task.exception() is not None:
-        log.error("%s failed", task.get_name(), exc_info=task.exception())
 
 
 async def _run_body(

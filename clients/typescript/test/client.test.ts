@@ -134,6 +134,9 @@ test("cancelling a queued job refunds it in full", LIMIT, async () => {
     cancelled = await client.cancel(queued.id);
   } finally {
     await client.cancel(blocker.id);
+    // A running job's refund lands when the runner stops it: wait for that, or
+    // it could arrive during the next test's balance check.
+    await finished(blocker.id);
   }
   // then it ends CANCELLED with its 2 credits back
   assert.equal(cancelled.status, "CANCELLED");
@@ -190,4 +193,11 @@ function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`set ${name} (pytest tests/clients starts a server and does)`);
   return value;
+}
+
+/** Wait until the job has ended: watch ends after its terminal event. */
+async function finished(jobId: string): Promise<void> {
+  for await (const _ of client.watch(jobId)) {
+    // nothing to check here; the loop ends after the terminal update
+  }
 }
