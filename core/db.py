@@ -93,7 +93,15 @@ class Database:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
-    return {"pool_recycle": RECYCLE_SECONDS, "pool_size": 10, "max_overflow": 20}
+    return {
+        "pool_recycle": RECYCLE_SECONDS,
+        "pool_size": 10,
+        "max_overflow": 20,
+        # No JIT: our statements are short, and a correlated subquery's estimate
+        # made PostgreSQL compile one (70 ms) to run it in 5 ms (the followed
+        # jobs' places at 100,000 queued, benchmarks/queue_places.py).
+        "connect_args": {"server_settings": {"jit": "off"}},
+    }
 
 
 def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:

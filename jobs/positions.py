@@ -222,20 +222,49 @@ async def queue_places_in(
 ) -> dict[uuid.UUID, QueuePlace]:
     """As queue_places, in a transaction of the caller's: one statement, the recent
     run times behind the ETA included."""
-    statement = _places_of_jobs(session.get_bind().dialect.name)
-    rows = (await session.execute(statement, {"job_ids": job_ids})).all()
     return {
-        uuid.UUID(str(job_id)): QueuePlace.read(place, per_run)
-        for job_id, place, per_run in rows
+        uuid.UUID(str(row.id)): QueuePlace.read(row.place, row.per_run)
+        for row in await _queued_rows(session, job_ids)
     }
+
+
+async def _queued_rows(session: AsyncSession, job_ids: list[uuid.UUID]) -> list[Any]:
+    """`_places_of_jobs` rows of those of these jobs that are queued."""
+    statement = _places_of_jobs(session.get_bind().dialect.name)
+    rows = await session.execute(statement, {"job_ids": job_ids})
+    return [row for row in rows if row.status is JobStatus.QUEUED]
+
+
+def _places(dialect: str) -> sa.Select[Any]:
+    """Jobs with their places (meaningful for queued ones) and what their QUEUED
+    events carry."""
+    return sa.select(
+        col(Job.id),
+        col(Job.user_id),
+        col(Job.status),
+        col(Job.total_steps),
+        col(Job.cost),
+        _place().label("place"),
+        _mean_run_seconds(dialect).label("per_run"),
+    )
 
 
 @functools.cache
 def _places_of_jobs(dialect: str) -> sa.Select[Any]:
+    """These jobs' places; the caller keeps the queued ones' (a status condition
+    here would have SQLite walk every queued job rather than look the ids up)."""
     # Built once: every submission runs it, and building it costs more than
     # PostgreSQL takes to answer it.
-    return sa.select(col(Job.id), _place(), _mean_run_seconds(dialect)).where(
-        col(Job.id).in_(sa.bindparam("job_ids", expanding=True)),
+    return _places(dialect).where(
+        col(Job.id).in_(sa.bindparam("job_ids", expanding=True))
+    )
+
+
+@functools.cache
+def _places_of_accounts(dialect: str) -> sa.Select[Any]:
+    """The places of these accounts' queued jobs (ix_jobs_user_status)."""
+    return _places(dialect).where(
+        col(Job.user_id).in_(sa.bindparam("user_ids", expanding=True)),
         _status_is(Job, JobStatus.QUEUED),
     )
 
@@ -299,18 +328,20 @@ class PlaceUpdates:
         if not job_ids and not user_ids:
             self._told.clear()
             return 0
+        rows: list[Any] = []
         async with self._jobs.db.reading() as session:
-            statement = _places_of_followed(session.get_bind().dialect.name)
-            rows = (
-                await session.execute(
-                    statement, {"job_ids": job_ids, "user_ids": user_ids}
-                )
-            ).all()
+            if job_ids:
+                rows += await _queued_rows(session, job_ids)
+            if user_ids:
+                statement = _places_of_accounts(session.get_bind().dialect.name)
+                rows += await session.execute(statement, {"user_ids": user_ids})
         now = utcnow()
         told: dict[uuid.UUID, QueuePlace] = {}
         changed: list[JobEvent] = []
         for row in rows:
             job_id = uuid.UUID(str(row.id))
+            if job_id in told:
+                continue  # followed itself and through its account
             place = QueuePlace.read(row.place, row.per_run)
             before = self._told.get(job_id)
             if before is not None and not place.news_after(before):
@@ -345,24 +376,6 @@ async def updating_places(jobs: Jobs) -> AsyncIterator[PlaceUpdates]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-@functools.cache
-def _places_of_followed(dialect: str) -> sa.Select[Any]:
-    return sa.select(
-        col(Job.id),
-        col(Job.user_id),
-        col(Job.total_steps),
-        col(Job.cost),
-        _place().label("place"),
-        _mean_run_seconds(dialect).label("per_run"),
-    ).where(
-        _status_is(Job, JobStatus.QUEUED),
-        sa.or_(
-            col(Job.id).in_(sa.bindparam("job_ids", expanding=True)),
-            col(Job.user_id).in_(sa.bindparam("user_ids", expanding=True)),
-        ),
-    )
 
 
 def queued_event(
