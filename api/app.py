@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api.drain import Drain
 from api.health import Readiness, healthz
 from api.ide import STATIC_PATH, static_file
 from api.metrics import metrics_page, unauthenticated_listener
@@ -49,7 +50,12 @@ def create_app(
     sockets = SocketRegistry(
         services.db, interval=services.settings.revocation_check_seconds
     )
-    readiness = Readiness(services)
+    drain = Drain(
+        sockets,
+        seconds=services.settings.drain_seconds,
+        jobs_finished=functools.partial(_jobs_finished, services),
+    )
+    readiness = Readiness(services, drain)
     # The process's metrics and this app's queue depth; filled in by the lifespan,
     # as the depth is counted on the running loop.
     registry = exported_registry()
@@ -76,8 +82,8 @@ def create_app(
         if services.rate_limiter is not None:
             await services.rate_limiter.aclose()
 
-    graphql: Any = DarkroomGraphQL(schema, services, sockets)
-    return Starlette(
+    graphql: Any = DarkroomGraphQL(schema, services, sockets, drain)
+    app = Starlette(
         routes=[
             # Every method: the view answers the others with a GraphQL 405.
             Route("/graphql", graphql),
@@ -91,6 +97,16 @@ def create_app(
         lifespan=lifespan,
         middleware=[Middleware(RequestIds)],
     )
+    app.state.drain = (
+        drain  # begun by `darkroom serve` on SIGTERM (darkroom/serving.py)
+    )
+    return app
+
+
+async def _jobs_finished(services: Services) -> None:
+    """Wait for the jobs this process runs (the embedded runner's) to end."""
+    if services.jobs is not None:
+        await services.jobs.queue.finish_running()
 
 
 async def files(services: Services, request: Request) -> Response:

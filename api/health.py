@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.drain import Drain
 from jobs.presence import live_workers
 from resolvers.context import Services
 
@@ -28,12 +29,16 @@ class Readiness:
     """The /readyz checks for one app; its Redis client is opened lazily and
     closed with the app."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, drain: Drain) -> None:
         self.services = services
+        self.drain = drain
         self._redis: Redis | None = None
 
     async def check(self, _request: Request) -> JSONResponse:
-        """200 and `ready` when every check passes; 503 naming what is down."""
+        """200 and `ready` when every check passes; 503 naming what is down, or
+        `draining` once the server is stopping (send new work elsewhere)."""
+        if self.drain.draining:
+            return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
         checks: dict[str, Check] = {
             "database": self.services.db.ping,
             "storage": self._storage,

@@ -46,6 +46,7 @@ class RequestRefused(Exception):  # noqa: N818  # reads as the event it reports
 
 # What a client waits before retrying while a dependency restarts.
 RETRY_AFTER_SECONDS = 2
+SHUTTING_DOWN = "the server is shutting down; retry in a moment"
 DATABASE_UNAVAILABLE = (
     "the database is unavailable for a moment; retry after "
     f"{RETRY_AFTER_SECONDS} s (give submissions an idempotencyKey, so a retry "
@@ -58,6 +59,16 @@ def database_unavailable() -> RequestRefused:
     return RequestRefused(
         503,
         DATABASE_UNAVAILABLE,
+        ErrorCode.UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def shutting_down() -> RequestRefused:
+    """The refusal of a new operation by a draining server: 503, Retry-After."""
+    return RequestRefused(
+        503,
+        SHUTTING_DOWN,
         ErrorCode.UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

@@ -56,7 +56,15 @@ class SocketRegistry:
             # Refuse anything that races the close on this connection.
             context.caller = None
             self._open.pop(key, None)
-            await _close(context.request)
+            await _close(context.request, code=FORBIDDEN, reason="Forbidden")
+
+    async def close_all(self, code: int, reason: str) -> int:
+        """Close every open socket (a stopping server's last word); how many."""
+        open_now = [c for c in self._open.values() if _is_open(c.request)]
+        self._open.clear()
+        for context in open_now:
+            await _close(context.request, code=code, reason=reason)
+        return len(open_now)
 
     @contextlib.asynccontextmanager
     async def watching(self) -> AsyncIterator[None]:
@@ -86,9 +94,9 @@ def _is_open(connection: object) -> bool:
     )
 
 
-async def _close(connection: object) -> None:
+async def _close(connection: object, *, code: int, reason: str) -> None:
     if not isinstance(connection, WebSocket):
         return
     # The client may be leaving at this very moment; either way it is closed.
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-        await connection.close(code=FORBIDDEN, reason="Forbidden")
+        await connection.close(code=code, reason=reason)

@@ -22,6 +22,7 @@ from strawberry.types.unset import UnsetType
 
 from api import http
 from api.context import authenticate_header
+from api.drain import GOING_AWAY, Drain
 from api.errors import log_unavailable
 from api.fanout import encode_frame, is_raw_frame
 from api.ide import graphiql_page
@@ -54,15 +55,23 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(
-        self, schema: strawberry.Schema, services: Services, sockets: SocketRegistry
+        self,
+        schema: strawberry.Schema,
+        services: Services,
+        sockets: SocketRegistry,
+        drain: Drain,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.services = services
         self.sockets = sockets
+        self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Bound the body, and answer every refusal as a GraphQL error body."""
         if scope["type"] != "http":
+            if self.drain.draining:  # refused at the handshake: try another
+                await WebSocket(scope, receive, send).close(code=GOING_AWAY)
+                return
             await super().__call__(scope, receive, send)
             return
         request = Request(scope)
@@ -70,6 +79,8 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             request.headers.get("accept", "")
         )
         try:
+            if self.drain.draining:
+                raise http.shutting_down()
             limit = http.body_limit(scope, self.services.settings.max_body_bytes)
             request = Request(scope, http.limited_receive(scope, receive, limit))
             response = await self.run(request)

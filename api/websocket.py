@@ -15,6 +15,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from api.drain import Drain
+from api.http import SHUTTING_DOWN
 from core.errors import ErrorCode
 from core.metrics import SUBSCRIPTIONS_ACTIVE
 from core.text import text_problem
@@ -59,6 +61,17 @@ def limit_error(limit: int) -> GraphQLError:
     )
 
 
+def shutting_down_error() -> GraphQLError:
+    """The refusal of a new operation by a draining server."""
+    return GraphQLError(SHUTTING_DOWN, extensions={"code": ErrorCode.UNAVAILABLE.value})
+
+
+def _drain(handler: Any) -> Drain:
+    """The drain of the handler's view (api/view.py's DarkroomGraphQL)."""
+    drain: Drain = handler.view.drain
+    return drain
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, refusing malformed frames with 4400."""
 
@@ -71,7 +84,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: Any) -> None:
-        """Refuse one operation too many with a coded error."""
+        """Refuse one operation too many, or any once draining, with a coded error."""
+        if _drain(self).draining and message["id"] not in self.operations:
+            await self.send_message(
+                {
+                    "id": message["id"],
+                    "type": "error",
+                    "payload": [shutting_down_error().formatted],
+                }
+            )
+            return
         limit = self.max_subscriptions_per_connection
         if (
             self.connection_acknowledged
@@ -88,7 +110,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Any) -> None:
         """Strawberry's operation task, counted while it runs."""
-        with SUBSCRIPTIONS_ACTIVE.track_inprogress():
+        with SUBSCRIPTIONS_ACTIVE.track_inprogress(), _drain(self).operation():
             await super().run_operation(operation)
 
 
@@ -104,7 +126,13 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_message(message)
 
     async def handle_start(self, message: Any) -> None:
-        """Refuse one operation too many with a coded error."""
+        """Refuse one operation too many, or any once draining, with a coded error."""
+        if _drain(self).draining and message["id"] not in self.tasks:
+            error = shutting_down_error()
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": error.formatted}
+            )
+            return
         limit = self.max_subscriptions_per_connection
         if (
             self.connection_acknowledged
@@ -121,5 +149,5 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_async_results(self, *args: Any, **kwargs: Any) -> None:
         """Strawberry's operation task, counted while it runs."""
-        with SUBSCRIPTIONS_ACTIVE.track_inprogress():
+        with SUBSCRIPTIONS_ACTIVE.track_inprogress(), _drain(self).operation():
             await super().handle_async_results(*args, **kwargs)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     queued_expiry_minutes: Annotated[float, Field(gt=0)] = 30
     max_overflow: Annotated[int, Field(ge=0)] = 50
     max_attempts: PositiveInt = 3
+    # How long a stopping process (SIGTERM) lets running jobs and subscriptions
+    # finish before it hands its jobs back to the queue and closes its sockets;
+    # with the API's last FINAL_REQUESTS_SECONDS, within Kubernetes' default 30 s.
+    drain_seconds: Annotated[float, Field(ge=0)] = 25
     # Least time between two PROGRESS events of one job (the last step always goes).
     progress_interval_seconds: Annotated[float, Field(ge=0)] = 0.1
     # Longest an idle arq worker waits before looking for jobs. Enqueueing wakes it

@@ -57,6 +57,7 @@ def serve(
     import uvicorn
 
     from darkroom.services import build_app, freeze_start_up_objects
+    from darkroom.serving import FINAL_REQUESTS_SECONDS, DrainingServer
 
     settings = settings_or_exit()
     if "public_base_url" not in settings.model_fields_set:
@@ -98,9 +99,16 @@ def serve(
     # log_config=None: uvicorn's lines go through our handler, in our format;
     # the access lines are the app's own (api/request_ids.py), with request ids.
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # After the drain, what in-flight HTTP requests may still take (they ran
+        # beside it all along).
+        timeout_graceful_shutdown=FINAL_REQUESTS_SECONDS,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    DrainingServer(config, app.state.drain).run(sockets=[sock])
 
 
 @app.command()

@@ -75,6 +75,9 @@ class ArqQueue:
         # Idle workers wait on this rather than sleeping out their poll delay.
         await self.redis.publish(WAKE_CHANNEL, b"1")
 
+    async def finish_running(self) -> None:
+        """Nothing runs here: workers run the jobs, and drain on their own SIGTERM."""
+
     async def request_cancel(self, job_id: uuid.UUID) -> None:
         """Set the cancel flag key; workers poll it."""
         await self.redis.set(JOB_CANCEL.format(job_id=job_id), b"1", ex=KEY_TTL_SECONDS)

@@ -7,6 +7,7 @@ to `build_worker`; startup only warms the engine and repairs what a crash left.
 import asyncio
 import contextlib
 import logging
+import math
 import warnings
 from typing import Any
 
@@ -227,6 +228,9 @@ def build_worker(
         handle_signals=handle_signals,
         poll_delay=settings.worker_poll_delay_seconds,
         job_timeout=settings.job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
+        # On SIGTERM: claim nothing more, let the running job finish for this
+        # long, then cancel it; `shutdown` hands it back (0: at once).
+        job_completion_wait=math.ceil(settings.drain_seconds),
         ctx={"jobs": jobs, "engine": engine, "worker_id": worker_id("arq")},
     )
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from jobs.presence import forget_worker, report_forever
 from jobs.queue import TASK_GENERATION, TASK_UPSCALE, queue_score_ms
 from jobs.services import Jobs
-from jobs.sweeper import sweep
+from jobs.sweeper import hand_back, sweep
 from jobs.worker.engine import Engine
 from jobs.worker.generation import run_generation
 from jobs.worker.tasks import WorkerContext, worker_id
@@ -47,6 +47,9 @@ class InProcessQueue:
         self._sweeper: asyncio.Task[None] | None = None
         self._presence: asyncio.Task[None] | None = None
         self._ctx: WorkerContext | None = None
+        # Held while a job runs; once draining, no job starts.
+        self._running = asyncio.Lock()
+        self._draining = False
 
     def bind(self, jobs: Jobs, engine: Engine) -> None:
         """Give the runner what its tasks need (the facade holds this queue)."""
@@ -74,12 +77,21 @@ class InProcessQueue:
             self._warming = asyncio.create_task(_warm(self._ctx["engine"]))
 
     async def stop(self) -> None:
-        """Stop the consumer; a job in progress is abandoned for the sweeper."""
+        """Stop the consumer; a job in progress is handed back to the queue, to
+        start again at once on the next start (its queued row waits for the sweep)."""
         for task in (self._consumer, self._sweeper, self._warming, self._presence):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._consumer is not None and self._ctx is not None:
+            try:
+                handed = await hand_back(self._ctx["jobs"], self._ctx["worker_id"])
+            except Exception:  # the database away: the stale limit still applies
+                log.warning("could not hand back the running job", exc_info=True)
+            else:
+                if handed:
+                    log.info("handed back %d unfinished job(s) to the queue", handed)
         if self._presence is not None and self._ctx is not None:
             with contextlib.suppress(Exception):  # the row goes stale otherwise
                 await forget_worker(
@@ -102,6 +114,13 @@ class InProcessQueue:
         self._seen.add((job_id, attempt))
         score = queue_score_ms(enqueued_at, paid=paid)
         self._queue.put_nowait((score, next(self._order), task, job_id))
+
+    async def finish_running(self) -> None:
+        """Start no more jobs; wait for the one running to end. The jobs still
+        queued here wait in their rows for the next start's sweep."""
+        self._draining = True
+        async with self._running:
+            pass
 
     async def join(self) -> None:
         """Wait until every queued delivery has been run, including those of jobs
@@ -138,7 +157,9 @@ class InProcessQueue:
         while True:
             _score, _n, task, job_id = await self._queue.get()
             try:
-                await TASKS[task](ctx, str(job_id))
+                async with self._running:
+                    if not self._draining:
+                        await TASKS[task](ctx, str(job_id))
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
             finally:

@@ -58,10 +58,51 @@ async def test_sigterm_after_a_job_stops_the_worker_promptly_and_cleanly(
     assert code == 0, log
 
 
-async def test_sigterm_mid_job_hands_the_job_back_for_another_worker_at_once(
+async def test_sigterm_mid_job_finishes_the_job_and_claims_no_other(
     jobs: Jobs, accounts: Accounts, tmp_path: Path
 ):
-    # given a slow job running in a worker process on the default liveness limits
+    # given a worker process running a job, another job queued behind it
+    alice = await accounts.caller("alice@example.com")
+    bob = await accounts.caller("bob@example.com")
+    params = GenerationParams(
+        prompt="a red fox", width=256, height=256, inference_steps=20, num_outputs=1
+    )
+    running, waiting = [
+        (
+            await submit_generation(jobs, caller=c, params=params, source=JobSource.API)
+        ).job
+        for c in (alice, bob)
+    ]
+    worker = start_worker(
+        jobs, tmp_path, "worker.log", liveness={"DARKROOM_BATCH_MAX_IMAGES": "1"}
+    )
+    try:
+        async with asyncio.timeout(120):
+            async for event in jobs.events.watch_job(running.id):
+                if event.type is EventType.PROGRESS:
+                    break
+        # when it is sent SIGTERM (the default drain: up to 25 s)
+        worker.send_signal(signal.SIGTERM)
+        # then the running job ends there, charged once, and the worker exits
+        ends = [e async for e in jobs.events.watch_job(running.id)]
+        code = await exit_code(worker, 60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    log = (tmp_path / "worker.log").read_text()
+    assert code == 0, log
+    assert ends[-1].type is EventType.SUCCEEDED
+    done = await accounts.job(running.id)
+    assert (done.status, done.attempts, done.refunded) == (JobStatus.SUCCEEDED, 1, 0)
+    # and the one queued behind was left for other workers
+    assert (await accounts.job(waiting.id)).status is JobStatus.QUEUED
+
+
+async def test_sigterm_mid_job_past_the_drain_hands_the_job_back_at_once(
+    jobs: Jobs, accounts: Accounts, tmp_path: Path
+):
+    # given a slow job running in a worker process that drains for 1 s at most
     alice = await accounts.caller("alice@example.com")
     params = GenerationParams(
         prompt="a red fox", width=256, height=256, inference_steps=40, num_outputs=1
@@ -69,7 +110,9 @@ async def test_sigterm_mid_job_hands_the_job_back_for_another_worker_at_once(
     job = (
         await submit_generation(jobs, caller=alice, params=params, source=JobSource.API)
     ).job
-    worker = start_worker(jobs, tmp_path, "worker.log", liveness={})
+    worker = start_worker(
+        jobs, tmp_path, "worker.log", liveness={"DARKROOM_DRAIN_SECONDS": "1"}
+    )
     second = None
     try:
         async with asyncio.timeout(120):
