@@ -11,13 +11,14 @@ import sys
 from dataclasses import dataclass
 
 import typer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import count_users, create_user, get_user_by_email
 from core.credits import FreeCreditPolicy
 from core.db import Database
 from core.enums import Scope, Tier
-from core.errors import ServiceError
+from core.errors import ErrorCode, ServiceError
 from core.migrate import check_schema, upgrade_database
 from core.settings import Settings
 from core.tokens import create_token, list_tokens
@@ -68,6 +69,16 @@ class LocalAccess:
 async def local_access(settings: Settings) -> LocalAccess:
     """Create the local account on a brand-new database; else, if none of its
     tokens was ever used, say how to make one (its first was maybe lost)."""
+    try:
+        return await _local_access(settings)
+    except (IntegrityError, ServiceError) as lost:
+        if isinstance(lost, ServiceError) and lost.code is not ErrorCode.ALREADY_EXISTS:
+            raise
+        # Another replica starting at the same moment made the account first.
+        return await _local_access(settings)
+
+
+async def _local_access(settings: Settings) -> LocalAccess:
     db = Database(settings.resolved_database_url)
     try:
         await check_schema(db)
