@@ -84,6 +84,7 @@ class ErrorCodes(MaskErrors):
                 DATABASE_UNAVAILABLE,
                 nodes=error.nodes,
                 path=error.path,
+                original_error=original,  # the view may run a query again
                 extensions={
                     **extensions,
                     "code": ErrorCode.UNAVAILABLE.value,

@@ -5,6 +5,8 @@ from typing import Any
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql.language import OperationType as OperationKind
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -39,6 +41,23 @@ _HTTP_OPERATIONS = {
     "GET": {OperationType.QUERY},
     "POST": {OperationType.QUERY, OperationType.MUTATION},
 }
+
+
+def _lost_its_connection(result: ExecutionResult) -> bool:
+    """Whether the database was away for the operation (or its connection)."""
+    return any(
+        error.original_error is not None and is_database_down(error.original_error)
+        for error in result.errors or ()
+    )
+
+
+def _is_query(request_data: GraphQLRequestData) -> bool:
+    try:
+        document = parse(request_data.query or "")
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation is OperationKind.QUERY
 
 
 class NegotiatedResponse(Response):
@@ -147,7 +166,8 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Run one operation, refusing the kinds HTTP cannot carry with a code."""
         method = request_adapter.method
-        try:
+
+        async def execute() -> ExecutionResult:
             return await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
@@ -157,6 +177,15 @@ class DarkroomGraphQL(GraphQL[Context, None]):
                 allowed_operation_types=_HTTP_OPERATIONS[method],
                 operation_extensions=request_data.extensions,
             )
+
+        try:
+            result = await execute()
+            if _lost_its_connection(result) and _is_query(request_data):
+                # A restarted database fails the first statement on each pooled
+                # connection, which drops the pool; a query changes nothing, so
+                # it goes again on a fresh connection rather than failing.
+                result = await execute()
+            return result
         except CannotGetOperationTypeError as err:
             raise http.RequestRefused(400, err.as_http_error_reason()) from None
         except InvalidOperationTypeError as err:

@@ -67,3 +67,16 @@ def test_requests_while_postgresql_is_down_are_refused_with_a_code_and_recover(
     # then requests answer again within seconds
     assert body.get("errors") is None, body
     assert body["data"]["me"]["credits"]["total"] == 7
+
+
+def test_the_first_query_after_a_restart_is_answered_not_refused(
+    api: Api, postgres: PostgresServer
+) -> None:
+    # given an account that has just been read, its connection back in the pool
+    token = api.account("bea@example.com", credits=3)
+    assert api.data(CREDITS, token=token)["me"]["credits"]["total"] == 3
+    # when PostgreSQL restarts between two requests
+    postgres.crash()
+    postgres.start()
+    # then the next query is answered: the dead connection is replaced under it
+    assert api.data(CREDITS, token=token)["me"]["credits"]["total"] == 3
