@@ -21,6 +21,7 @@ from api.metrics import metrics_page, unauthenticated_listener
 from api.request_ids import RequestIds
 from api.sockets import SocketRegistry
 from api.view import DarkroomGraphQL
+from core import tracing
 from core.files import FileAccess, file_access
 from core.metrics import QueueDepth, exported_registry
 from core.storage import LocalStorage
@@ -77,6 +78,22 @@ def create_app(
             await services.rate_limiter.aclose()
 
     graphql: Any = DarkroomGraphQL(schema, services, sockets)
+    middleware = [Middleware(RequestIds)]
+    provider = tracing.provider()
+    if provider is not None:
+        # Only when tracing: off, a request passes no tracing code at all.
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        # Outermost, so that the request's span holds everything done for it;
+        # a span per ASGI message would outnumber the job's own.
+        middleware.insert(
+            0,
+            Middleware(
+                OpenTelemetryMiddleware,
+                tracer_provider=provider,
+                exclude_spans=["receive", "send"],
+            ),
+        )
     return Starlette(
         routes=[
             # Every method: the view answers the others with a GraphQL 405.
@@ -89,7 +106,7 @@ def create_app(
             Route("/files/{key:path}", functools.partial(files, services)),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestIds)],
+        middleware=middleware,
     )
 
 

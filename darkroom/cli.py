@@ -19,7 +19,7 @@ from darkroom.client.sync import exceptions as sync_errors
 from darkroom.client.sync.client import Client
 from darkroom.client.sync.enums import JobUpdateType
 from darkroom.client.sync.input_types import GenerationCreateInput
-from darkroom.console import err, out, settings_or_exit
+from darkroom.console import err, out, settings_or_exit, tracing_or_exit
 from darkroom.database import database_or_exit
 from darkroom.first_start import (
     LOCAL_CREDITS,
@@ -93,6 +93,7 @@ def serve(
             soft_wrap=True,
         )
     log_to_stderr(settings.log_format)
+    tracing_or_exit("darkroom-api")  # before the app: it adds the HTTP spans
     app = build_app(settings, standalone=True)
     freeze_start_up_objects()
     # log_config=None: uvicorn's lines go through our handler, in our format;
@@ -131,6 +132,7 @@ def worker(
         )
         raise typer.Exit(2)
     log_to_stderr(settings.log_format)
+    tracing_or_exit("darkroom-worker")
     run_worker(settings, burst=burst)
 
 

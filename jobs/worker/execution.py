@@ -13,6 +13,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
+from core import tracing
 from core.db import is_database_down
 from core.enums import EventType, JobStatus
 from core.models import Job, Output, utcnow
@@ -53,6 +54,9 @@ class JobRun:
         self._last_progress = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self.outputs: list[Output] = []  # stored; their rows come with the end
+        # The span it runs in, made current by the caller: the engine's phases,
+        # reported from its thread, become its children.
+        self._trace = tracing.current_context()
 
     async def __aenter__(self) -> "JobRun":
         self._tasks = [
@@ -108,6 +112,10 @@ class JobRun:
         """Called from the engine thread; encodes a preview there, then hops over."""
         png = None if preview is None else _png(preview)
         self.loop.call_soon_threadsafe(self._progress, step, total, png)
+
+    def on_phase(self, phase: str, start_ns: int, end_ns: int) -> None:
+        """Called from the engine thread: one of its phases, as a span."""
+        tracing.record_span(f"engine.{phase}", start_ns, end_ns, self._trace)
 
     def emit(self, type_: EventType, **fields: Any) -> None:
         """Queue an event; one publisher sends them in order."""
