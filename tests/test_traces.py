@@ -3,8 +3,11 @@ path (PostgreSQL, Redis, a real arq worker, the traceparent carried in the arq
 job), and on the embedded setup (the in-process runner carries it in memory)."""
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -219,3 +222,18 @@ def test_with_tracing_off_no_span_is_recorded_and_no_middleware_is_added(
     assert [m.cls.__name__ for m in app.user_middleware] == ["RequestIds"]
     with tracing.span("anything"):
         assert tracing.traceparent() is None
+
+
+def test_a_process_that_does_not_trace_never_loads_the_sdk(tmp_path: Path) -> None:
+    # given a fresh process with tracing off, when it builds the app and the worker
+    code = (
+        "import sys, darkroom.services as s, core.settings, jobs.worker.arq_worker;"
+        f"s.build_app(core.settings.Settings(data_dir={str(tmp_path)!r}));"
+        "print(sorted(m for m in sys.modules if m.startswith(('opentelemetry.sdk',"
+        " 'opentelemetry.exporter', 'opentelemetry.instrumentation'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    # then neither the SDK, an exporter nor the HTTP middleware was imported
+    assert done.stdout.strip() == "[]"
