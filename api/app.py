@@ -20,6 +20,7 @@ from api.ide import STATIC_PATH, static_file
 from api.metrics import metrics_page, unauthenticated_listener
 from api.request_ids import RequestIds
 from api.sockets import SocketRegistry
+from api.spans import HttpSpans
 from api.view import DarkroomGraphQL
 from core import tracing
 from core.files import FileAccess, file_access
@@ -79,21 +80,10 @@ def create_app(
 
     graphql: Any = DarkroomGraphQL(schema, services, sockets)
     middleware = [Middleware(RequestIds)]
-    provider = tracing.provider()
-    if provider is not None:
+    if tracing.enabled():
         # Only when tracing: off, a request passes no tracing code at all.
-        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-
-        # Outermost, so that the request's span holds everything done for it;
-        # a span per ASGI message would outnumber the job's own.
-        middleware.insert(
-            0,
-            Middleware(
-                OpenTelemetryMiddleware,
-                tracer_provider=provider,
-                exclude_spans=["receive", "send"],
-            ),
-        )
+        # Outermost, so that the request's span holds everything done for it.
+        middleware.insert(0, Middleware(HttpSpans))
     return Starlette(
         routes=[
             # Every method: the view answers the others with a GraphQL 405.
