@@ -19,6 +19,14 @@ holds no engine variance. Phases, in order, from the mutation's send:
 
     .venv/bin/python benchmarks/overhead.py            # 40 jobs after 5 warm-up
     .venv/bin/python benchmarks/overhead.py --quick    # 10 jobs
+    .venv/bin/python benchmarks/overhead.py --tracing  # tracing off vs on, 40 each
+
+With --tracing the same run measures tracing off and on side by side, in
+alternating rounds (off, on, off, on, ...; a fresh API and worker each, 5
+warm-up jobs each) so that a machine's drift falls on both alike. On, both processes
+record every span through a BatchSpanProcessor, as configure_tracing builds it,
+into the SDK's in-memory exporter: the cost of making and exporting the spans
+without a collector's network. Metrics are counted in both, as always.
 """
 
 import argparse
@@ -31,7 +39,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,10 +70,33 @@ from benchmarks.pipeline import (  # noqa: E402
     pct,
     updates,
 )
+from core import tracing  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 GOAL_MS = 25.0
+TRACING_GOAL_MS = 1.0  # what tracing may add to the overhead's p50
+TRACING_ROUNDS = 4  # pairs of (off, on) rounds
+SPANS_LINE = re.compile(r"spans recorded: (\d+)")
+# `darkroom worker` with tracing on and every span kept in memory; it says how
+# many it kept when it stops, so the report shows the worker really traced.
+TRACED_WORKER = """
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from core import tracing
+from darkroom.cli import app
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(exporter))
+tracing.install(provider)
+try:
+    app(["worker"])
+finally:
+    provider.force_flush()
+    print(f"spans recorded: {len(exporter.get_finished_spans())}", flush=True)
+"""
 ENGINE_LINE = re.compile(r"engine call for ([0-9a-f-]{36}): ([0-9.]+) ms")
 PHASES = [
     "HTTP + auth",
@@ -142,8 +173,15 @@ async def follow(ws: Any, jobs: dict[str, Timeline]) -> None:
             line.done.set()
 
 
-async def run_jobs(server: Server, secret: str, count: int, warmup: int) -> list[Any]:
-    """Send jobs one after another; each job's timeline and API phases."""
+async def run_jobs(
+    server: Server,
+    secret: str,
+    count: int,
+    warmup: int,
+    on_warm: Callable[[], None] = lambda: None,
+) -> list[Any]:
+    """Send jobs one after another; each job's timeline and API phases.
+    `on_warm` is called once the warm-up jobs are done."""
     ws = await open_ws(server.ws, secret, FOLLOW_MINE, {})
     lines: dict[str, Timeline] = {}
     reader = asyncio.create_task(follow(ws, lines))
@@ -153,6 +191,8 @@ async def run_jobs(server: Server, secret: str, count: int, warmup: int) -> list
             headers={"Authorization": f"Bearer {secret}"}, timeout=60
         ) as http:
             for i in range(warmup + count):
+                if i == warmup:
+                    on_warm()
                 steps = {"inferenceSteps": 4, "seed": i, "prompt": f"overhead {i}"}
                 payload = {"query": CREATE, "variables": {"input": {**TINY, **steps}}}
                 sent = time.time()
@@ -202,28 +242,99 @@ def phases(line: Timeline, api: dict[str, float], engine_ms: float) -> dict[str,
     }
 
 
-async def bench(common: dict[str, Any], count: int, tmp: Path) -> dict[str, Any]:
+async def bench(
+    common: dict[str, Any],
+    count: int,
+    tmp: Path,
+    *,
+    traced: bool = False,
+    name: str = "",
+) -> dict[str, Any]:
     settings = Settings(**common, redis_url=REDIS)
+    exporter = None
+    if traced:
+        # Before the app is built: it adds the HTTP spans only when tracing.
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        tracing.install(provider)
     server = Server(settings)
     await server.start()
-    log = tmp / "worker.log"
-    worker = Worker(settings, settings.worker_poll_delay_seconds, log)
+    log = tmp / f"worker{name}.log"
+    argv = [sys.executable, "-c", TRACED_WORKER] if traced else None
+    worker = Worker(settings, settings.worker_poll_delay_seconds, log, argv)
     try:
-        _caller, secret = await account(server.services.db, settings, "oh@b.x")
-        measured = await run_jobs(server, secret, count, warmup=5)
+        _caller, secret = await account(server.services.db, settings, f"oh{name}@b.x")
+        cpu: dict[str, float] = {}
+
+        def warm() -> None:
+            cpu["api"], cpu["worker"] = time.process_time(), worker.cpu_seconds()
+
+        measured = await run_jobs(server, secret, count, warmup=5, on_warm=warm)
+        # CPU seconds of the measured jobs: the API process (with this script's
+        # client, alike on both sides) and the worker, as machine load barely
+        # moves them.
+        cpu["api"] = time.process_time() - cpu["api"]
+        cpu["worker"] = worker.cpu_seconds() - cpu["worker"]
     except Exception:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         worker.stop()
         await server.stop()
-    engine = {m[1]: float(m[2]) for m in ENGINE_LINE.finditer(log.read_text())}
+        api_spans = 0
+        if exporter is not None:
+            current = tracing.provider()
+            tracing.install(None)
+            if current is not None:
+                current.force_flush()  # type: ignore[attr-defined]  # the SDK's provider
+                current.shutdown()  # type: ignore[attr-defined]  # as above
+            api_spans = len(exporter.get_finished_spans())
+    text = log.read_text()
+    engine = {m[1]: float(m[2]) for m in ENGINE_LINE.finditer(text)}
     rows = []
     for job_id, line, api in measured:
         total = (line.received["SUCCEEDED"] - line.sent) * 1000
         split = phases(line, api, engine[job_id])
         rows.append({"total": total, "engine": engine[job_id], **split})
-    return {"rows": rows, "poll": settings.worker_poll_delay_seconds}
+    spans = SPANS_LINE.search(text)
+    return {
+        "rows": rows,
+        "poll": settings.worker_poll_delay_seconds,
+        "jobs": len(measured) + 5,
+        "api_spans": api_spans,
+        "worker_spans": int(spans[1]) if spans else 0,
+        "api_cpu": cpu["api"],
+        "worker_cpu": cpu["worker"],
+    }
+
+
+async def bench_tracing(
+    common: dict[str, Any], count: int, tmp: Path
+) -> dict[str, Any]:
+    """Tracing off and on in alternating rounds; each side's rows pooled."""
+    sides: dict[str, dict[str, Any]] = {}
+    per_round = max(1, count // TRACING_ROUNDS)
+    for n in range(TRACING_ROUNDS):
+        for traced in (False, True):
+            side = "on" if traced else "off"
+            print(f"round {n + 1}, tracing {side}", file=sys.stderr, flush=True)
+            report = await bench(
+                common, per_round, tmp, traced=traced, name=f"-{side}-{n}"
+            )
+            totals = ("jobs", "api_spans", "worker_spans", "api_cpu", "worker_cpu")
+            pooled = sides.setdefault(side, dict.fromkeys(totals, 0) | {"rows": []})
+            pooled["poll"] = report["poll"]
+            for key in totals:
+                pooled[key] += report[key]
+            pooled["rows"] += report["rows"]
+    return sides
 
 
 def render(report: dict[str, Any], where: str) -> str:
@@ -264,10 +375,80 @@ def render(report: dict[str, Any], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_tracing(sides: dict[str, Any], where: str) -> str:
+    """Tracing off beside on: the overhead and each phase, p50."""
+    off, on = sides["off"]["rows"], sides["on"]["rows"]
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def overhead(rows: list[dict[str, float]]) -> list[float]:
+        return [r["total"] - r["engine"] for r in rows]
+
+    added = pct(overhead(on), 50) - pct(overhead(off), 50)
+    traced = sides["on"]
+    lines = [
+        f"### overhead.py --tracing, {stamp}",
+        "",
+        where,
+        "Scale-out path as above (API on uvicorn with PostgreSQL and Redis, one"
+        f" `darkroom worker`, poll delay {traced['poll']:g} s); tiny-model jobs (64 px,"
+        f" 4 steps, 1 output), {len(off)} with tracing off and {len(on)} with it on,"
+        f" in {TRACING_ROUNDS} alternating rounds of each (off first), a fresh API and"
+        " worker per round with 5 warm-up jobs. On: every span of both processes"
+        " through a BatchSpanProcessor into the SDK's in-memory exporter,"
+        f" {traced['api_spans'] / traced['jobs']:.1f} spans a job on the API and"
+        f" {traced['worker_spans'] / traced['jobs']:.1f} on the worker (warm-up"
+        " jobs included). Metrics are counted in both.",
+        "",
+        "| tracing | total p50 ms | engine p50 ms | overhead p50 / p95 ms |",
+        "|---|---|---|---|",
+    ]
+    for side, rows in (("off", off), ("on", on)):
+        lines.append(
+            f"| {side} | {pct([r['total'] for r in rows], 50):.1f} "
+            f"| {pct([r['engine'] for r in rows], 50):.1f} "
+            f"| {pct(overhead(rows), 50):.1f} / {pct(overhead(rows), 95):.1f} |"
+        )
+    verdict = "PASS" if added <= TRACING_GOAL_MS else "MISS"
+    cpu = {
+        side: {
+            who: sides[side][f"{who}_cpu"] * 1000 / len(sides[side]["rows"])
+            for who in ("api", "worker")
+        }
+        for side in ("off", "on")
+    }
+    lines += [
+        "",
+        f"Tracing adds {added:+.1f} ms to the overhead's p50 (goal <="
+        f" {TRACING_GOAL_MS:g} ms): {verdict}.",
+        "",
+        "CPU time per measured job, ms (the API process includes this script's"
+        " client, alike on both sides):",
+        "",
+        "| process | off | on | on - off |",
+        "|---|---|---|---|",
+    ]
+    for who, label in (("api", "API (+ client)"), ("worker", "worker")):
+        a, b = cpu["off"][who], cpu["on"][who]
+        lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b - a:+.2f} |")
+    lines += [
+        "",
+        "| phase | off p50 | on p50 | on - off |",
+        "|---|---|---|---|",
+    ]
+    for name in [*PHASES[:4], "operation, other", *PHASES[4:]]:
+        a = pct([r[name] for r in off], 50)
+        b = pct([r[name] for r in on], 50)
+        lines.append(f"| {name} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 jobs")
     parser.add_argument("--no-append", action="store_true", help="leave RESULTS.md")
+    parser.add_argument(
+        "--tracing", action="store_true", help="tracing off vs on, side by side"
+    )
     args = parser.parse_args()
     darkroom.services.build_schema = _instrumented(darkroom.services.build_schema)  # type: ignore[assignment]  # the benchmark's timer
     name = f"darkroom_bench_overhead_{os.getpid()}"
@@ -284,12 +465,16 @@ def main() -> None:
             "create_rate_per_minute": 1_000_000,
             "rate_limit_points": 1_000_000_000,
         }
-        report = asyncio.run(bench(common, 10 if args.quick else 40, tmp))
+        count = 10 if args.quick else 40
+        if args.tracing:
+            sides = asyncio.run(bench_tracing(common, count, tmp))
+        else:
+            report = asyncio.run(bench(common, count, tmp))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(flush_redis())
         shutil.rmtree(tmp, ignore_errors=True)
-    section = render(report, where)
+    section = render_tracing(sides, where) if args.tracing else render(report, where)
     print(section)
     if not args.no_append:
         with RESULTS.open("a", encoding="utf-8") as out:
