@@ -96,6 +96,11 @@ def annotate(key: str, value: AttributeValue) -> None:
     trace.get_current_span().set_attribute(key, value)
 
 
+def span_off() -> AbstractContextManager[Span]:
+    """No span, where a caller records none for some of its calls."""
+    return _OFF
+
+
 def record_span(name: str, start_ns: int, end_ns: int, parent: Context) -> None:
     """A span that already ran (times from time.time_ns()), under `parent`."""
     done = _state.tracer.start_span(name, context=parent, start_time=start_ns)

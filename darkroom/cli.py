@@ -59,6 +59,7 @@ def serve(
     from darkroom.services import build_app, freeze_start_up_objects
 
     settings = settings_or_exit()
+    tracing_or_exit("darkroom-api")  # before the app is built: it adds the HTTP spans
     if "public_base_url" not in settings.model_fields_set:
         # Links must point where this server really listens.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -93,7 +94,6 @@ def serve(
             soft_wrap=True,
         )
     log_to_stderr(settings.log_format)
-    tracing_or_exit("darkroom-api")  # before the app: it adds the HTTP spans
     app = build_app(settings, standalone=True)
     freeze_start_up_objects()
     # log_config=None: uvicorn's lines go through our handler, in our format;
