@@ -1,7 +1,8 @@
 """Traces: OpenTelemetry spans that follow a job from its HTTP request to its end.
 
 Off unless the standard variables ask for it (`configure_tracing`); while off,
-every span is OpenTelemetry's no-op and no exporter, SDK or middleware is loaded.
+every span is one shared `nullcontext` and no SDK, exporter or middleware is
+loaded.
 The process's tracer lives here rather than in OpenTelemetry's global provider,
 which can be set only once per process: tests install one and take it away.
 
