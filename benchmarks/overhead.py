@@ -21,12 +21,13 @@ holds no engine variance. Phases, in order, from the mutation's send:
     .venv/bin/python benchmarks/overhead.py --quick    # 10 jobs
     .venv/bin/python benchmarks/overhead.py --tracing  # tracing off vs on, 40 each
 
-With --tracing the same run measures tracing off and on side by side, in
-alternating rounds (off, on, off, on, ...; a fresh API and worker each, 5
-warm-up jobs each) so that a machine's drift falls on both alike. On, both processes
-record every span through a BatchSpanProcessor, as configure_tracing builds it,
-into the SDK's in-memory exporter: the cost of making and exporting the spans
-without a collector's network. Metrics are counted in both, as always.
+With --tracing the same run measures tracing off and on side by side, job by
+job: before each job the API process and the worker (on SIGUSR1) switch tracing,
+even jobs off and odd ones on, so that a loaded machine's drift falls on both
+alike. On, both record every span through a BatchSpanProcessor, as
+configure_tracing builds it, into the SDK's in-memory exporter: the cost of
+making and exporting the spans without a collector's network. Metrics are
+counted in both, as always.
 """
 
 import argparse
@@ -36,10 +37,11 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,11 +78,12 @@ from core.settings import Settings  # noqa: E402
 
 GOAL_MS = 25.0
 TRACING_GOAL_MS = 1.0  # what tracing may add to the overhead's p50
-TRACING_ROUNDS = 4  # pairs of (off, on) rounds
 SPANS_LINE = re.compile(r"spans recorded: (\d+)")
-# `darkroom worker` with tracing on and every span kept in memory; it says how
-# many it kept when it stops, so the report shows the worker really traced.
+# `darkroom worker` whose tracing SIGUSR1 turns on and off (it starts off), every
+# span kept in memory; it says how many it kept when it stops, so the report
+# shows the worker really traced.
 TRACED_WORKER = """
+import signal
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -90,7 +93,10 @@ from darkroom.cli import app
 exporter = InMemorySpanExporter()
 provider = TracerProvider()
 provider.add_span_processor(BatchSpanProcessor(exporter))
-tracing.install(provider)
+signal.signal(
+    signal.SIGUSR1,
+    lambda *_: tracing.install(None if tracing.enabled() else provider),
+)
 try:
     app(["worker"])
 finally:
@@ -178,10 +184,10 @@ async def run_jobs(
     secret: str,
     count: int,
     warmup: int,
-    on_warm: Callable[[], None] = lambda: None,
+    before: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[Any]:
     """Send jobs one after another; each job's timeline and API phases.
-    `on_warm` is called once the warm-up jobs are done."""
+    `before(i)` is awaited before job i is sent."""
     ws = await open_ws(server.ws, secret, FOLLOW_MINE, {})
     lines: dict[str, Timeline] = {}
     reader = asyncio.create_task(follow(ws, lines))
@@ -191,8 +197,8 @@ async def run_jobs(
             headers={"Authorization": f"Bearer {secret}"}, timeout=60
         ) as http:
             for i in range(warmup + count):
-                if i == warmup:
-                    on_warm()
+                if before is not None:
+                    await before(i)
                 steps = {"inferenceSteps": 4, "seed": i, "prompt": f"overhead {i}"}
                 payload = {"query": CREATE, "variables": {"input": {**TINY, **steps}}}
                 sent = time.time()
@@ -214,7 +220,7 @@ async def run_jobs(
                 if not line.done.is_set():
                     raise RuntimeError(f"job {job_id} did not finish in 120 s")
                 if i >= warmup:
-                    measured.append((relay.from_base64(job_id)[1], line, api))
+                    measured.append((relay.from_base64(job_id)[1], line, api, i))
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -243,17 +249,14 @@ def phases(line: Timeline, api: dict[str, float], engine_ms: float) -> dict[str,
 
 
 async def bench(
-    common: dict[str, Any],
-    count: int,
-    tmp: Path,
-    *,
-    traced: bool = False,
-    name: str = "",
+    common: dict[str, Any], count: int, tmp: Path, *, interleave: bool = False
 ) -> dict[str, Any]:
+    """Run the jobs; with `interleave`, job by job with tracing off (even jobs)
+    and on (odd ones) in both processes."""
     settings = Settings(**common, redis_url=REDIS)
-    exporter = None
-    if traced:
-        # Before the app is built: it adds the HTTP spans only when tracing.
+    provider: Any = None
+    exporter: Any = None
+    if interleave:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -263,78 +266,65 @@ async def bench(
         exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(BatchSpanProcessor(exporter))
+        # On while the app is built, which adds the HTTP spans only when tracing;
+        # off, its middleware costs a flag check.
         tracing.install(provider)
     server = Server(settings)
     await server.start()
-    log = tmp / f"worker{name}.log"
-    argv = [sys.executable, "-c", TRACED_WORKER] if traced else None
+    tracing.install(None)
+    log = tmp / "worker.log"
+    argv = [sys.executable, "-c", TRACED_WORKER] if interleave else None
     worker = Worker(settings, settings.worker_poll_delay_seconds, log, argv)
+    # CPU seconds each job took (API process with this script's client, and the
+    # worker), from one job's send to the next.
+    cpu: list[tuple[float, float]] = []
+    marks: list[float] = []
+
+    async def switch(i: int) -> None:
+        now = (time.process_time(), worker.cpu_seconds())
+        if marks:
+            cpu.append((now[0] - marks[0], now[1] - marks[1]))
+        on = i % 2 == 1
+        if on != tracing.enabled():
+            tracing.install(provider if on else None)
+            worker.proc.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(0.05)  # the worker's handler runs on its loop
+        marks[:] = (time.process_time(), worker.cpu_seconds())
+
     try:
-        _caller, secret = await account(server.services.db, settings, f"oh{name}@b.x")
-        cpu: dict[str, float] = {}
-
-        def warm() -> None:
-            cpu["api"], cpu["worker"] = time.process_time(), worker.cpu_seconds()
-
-        measured = await run_jobs(server, secret, count, warmup=5, on_warm=warm)
-        # CPU seconds of the measured jobs: the API process (with this script's
-        # client, alike on both sides) and the worker, as machine load barely
-        # moves them.
-        cpu["api"] = time.process_time() - cpu["api"]
-        cpu["worker"] = worker.cpu_seconds() - cpu["worker"]
+        _caller, secret = await account(server.services.db, settings, "oh@b.x")
+        measured = await run_jobs(
+            server, secret, count, warmup=5, before=switch if interleave else None
+        )
+        if interleave:
+            await switch(0)  # the last job's CPU
     except Exception:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         worker.stop()
         await server.stop()
-        api_spans = 0
-        if exporter is not None:
-            current = tracing.provider()
-            tracing.install(None)
-            if current is not None:
-                current.force_flush()  # type: ignore[attr-defined]  # the SDK's provider
-                current.shutdown()  # type: ignore[attr-defined]  # as above
-            api_spans = len(exporter.get_finished_spans())
+        tracing.install(None)
+        if provider is not None:
+            provider.shutdown()
     text = log.read_text()
     engine = {m[1]: float(m[2]) for m in ENGINE_LINE.finditer(text)}
     rows = []
-    for job_id, line, api in measured:
+    for job_id, line, api, i in measured:
         total = (line.received["SUCCEEDED"] - line.sent) * 1000
         split = phases(line, api, engine[job_id])
-        rows.append({"total": total, "engine": engine[job_id], **split})
+        row = {"total": total, "engine": engine[job_id], **split, "on": i % 2 == 1}
+        if interleave:
+            row["api_cpu"], row["worker_cpu"] = cpu[i]
+        rows.append(row)
     spans = SPANS_LINE.search(text)
     return {
         "rows": rows,
         "poll": settings.worker_poll_delay_seconds,
-        "jobs": len(measured) + 5,
-        "api_spans": api_spans,
+        "traced_jobs": (count + 5) // 2,
+        "api_spans": 0 if exporter is None else len(exporter.get_finished_spans()),
         "worker_spans": int(spans[1]) if spans else 0,
-        "api_cpu": cpu["api"],
-        "worker_cpu": cpu["worker"],
     }
-
-
-async def bench_tracing(
-    common: dict[str, Any], count: int, tmp: Path
-) -> dict[str, Any]:
-    """Tracing off and on in alternating rounds; each side's rows pooled."""
-    sides: dict[str, dict[str, Any]] = {}
-    per_round = max(1, count // TRACING_ROUNDS)
-    for n in range(TRACING_ROUNDS):
-        for traced in (False, True):
-            side = "on" if traced else "off"
-            print(f"round {n + 1}, tracing {side}", file=sys.stderr, flush=True)
-            report = await bench(
-                common, per_round, tmp, traced=traced, name=f"-{side}-{n}"
-            )
-            totals = ("jobs", "api_spans", "worker_spans", "api_cpu", "worker_cpu")
-            pooled = sides.setdefault(side, dict.fromkeys(totals, 0) | {"rows": []})
-            pooled["poll"] = report["poll"]
-            for key in totals:
-                pooled[key] += report[key]
-            pooled["rows"] += report["rows"]
-    return sides
 
 
 def render(report: dict[str, Any], where: str) -> str:
@@ -375,63 +365,54 @@ def render(report: dict[str, Any], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_tracing(sides: dict[str, Any], where: str) -> str:
-    """Tracing off beside on: the overhead and each phase, p50."""
-    off, on = sides["off"]["rows"], sides["on"]["rows"]
+def render_tracing(report: dict[str, Any], where: str) -> str:
+    """Tracing off beside on: the overhead, CPU and each phase, p50."""
+    off = [r for r in report["rows"] if not r["on"]]
+    on = [r for r in report["rows"] if r["on"]]
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def overhead(rows: list[dict[str, float]]) -> list[float]:
         return [r["total"] - r["engine"] for r in rows]
 
     added = pct(overhead(on), 50) - pct(overhead(off), 50)
-    traced = sides["on"]
+    traced = report["traced_jobs"]
     lines = [
         f"### overhead.py --tracing, {stamp}",
         "",
         where,
         "Scale-out path as above (API on uvicorn with PostgreSQL and Redis, one"
-        f" `darkroom worker`, poll delay {traced['poll']:g} s); tiny-model jobs (64 px,"
-        f" 4 steps, 1 output), {len(off)} with tracing off and {len(on)} with it on,"
-        f" in {TRACING_ROUNDS} alternating rounds of each (off first), a fresh API and"
-        " worker per round with 5 warm-up jobs. On: every span of both processes"
-        " through a BatchSpanProcessor into the SDK's in-memory exporter,"
-        f" {traced['api_spans'] / traced['jobs']:.1f} spans a job on the API and"
-        f" {traced['worker_spans'] / traced['jobs']:.1f} on the worker (warm-up"
-        " jobs included). Metrics are counted in both.",
+        f" `darkroom worker`, poll delay {report['poll']:g} s); tiny-model jobs (64 px,"
+        f" 4 steps, 1 output) after 5 warm-up, {len(off)} with tracing off and"
+        f" {len(on)} with it on, interleaved job by job: before each job both"
+        " processes switch tracing (the worker on SIGUSR1), so the machine's drift"
+        " falls on both sides alike. On: every span through a BatchSpanProcessor"
+        " into the SDK's in-memory exporter,"
+        f" {report['api_spans'] / traced:.1f} spans a job on the API and"
+        f" {report['worker_spans'] / traced:.1f} on the worker (warm-up jobs"
+        " included). Off: the app's HTTP middleware stays, a flag check. Metrics are"
+        " counted in both.",
         "",
-        "| tracing | total p50 ms | engine p50 ms | overhead p50 / p95 ms |",
-        "|---|---|---|---|",
+        "| tracing | total p50 ms | engine p50 ms | overhead p50 / p95 ms |"
+        " CPU a job, API (+ client) / worker ms |",
+        "|---|---|---|---|---|",
     ]
     for side, rows in (("off", off), ("on", on)):
+        api = sum(r["api_cpu"] for r in rows) * 1000 / len(rows)
+        work = sum(r["worker_cpu"] for r in rows) * 1000 / len(rows)
         lines.append(
             f"| {side} | {pct([r['total'] for r in rows], 50):.1f} "
             f"| {pct([r['engine'] for r in rows], 50):.1f} "
-            f"| {pct(overhead(rows), 50):.1f} / {pct(overhead(rows), 95):.1f} |"
+            f"| {pct(overhead(rows), 50):.1f} / {pct(overhead(rows), 95):.1f} "
+            f"| {api:.2f} / {work:.2f} |"
         )
     verdict = "PASS" if added <= TRACING_GOAL_MS else "MISS"
-    cpu = {
-        side: {
-            who: sides[side][f"{who}_cpu"] * 1000 / len(sides[side]["rows"])
-            for who in ("api", "worker")
-        }
-        for side in ("off", "on")
-    }
     lines += [
         "",
         f"Tracing adds {added:+.1f} ms to the overhead's p50 (goal <="
         f" {TRACING_GOAL_MS:g} ms): {verdict}.",
         "",
-        "CPU time per measured job, ms (the API process includes this script's"
-        " client, alike on both sides):",
-        "",
-        "| process | off | on | on - off |",
-        "|---|---|---|---|",
     ]
-    for who, label in (("api", "API (+ client)"), ("worker", "worker")):
-        a, b = cpu["off"][who], cpu["on"][who]
-        lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b - a:+.2f} |")
     lines += [
-        "",
         "| phase | off p50 | on p50 | on - off |",
         "|---|---|---|---|",
     ]
@@ -467,14 +448,14 @@ def main() -> None:
         }
         count = 10 if args.quick else 40
         if args.tracing:
-            sides = asyncio.run(bench_tracing(common, count, tmp))
+            report = asyncio.run(bench(common, 2 * count, tmp, interleave=True))
         else:
             report = asyncio.run(bench(common, count, tmp))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(flush_redis())
         shutil.rmtree(tmp, ignore_errors=True)
-    section = render_tracing(sides, where) if args.tracing else render(report, where)
+    section = render_tracing(report, where) if args.tracing else render(report, where)
     print(section)
     if not args.no_append:
         with RESULTS.open("a", encoding="utf-8") as out:
