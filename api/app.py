@@ -21,7 +21,9 @@ from api.ide import STATIC_PATH, static_file
 from api.metrics import metrics_page, unauthenticated_listener
 from api.request_ids import RequestIds
 from api.sockets import SocketRegistry
+from api.spans import HttpSpans
 from api.view import DarkroomGraphQL
+from core import tracing
 from core.files import FileAccess, file_access
 from core.metrics import QueueDepth, exported_registry
 from core.storage import LocalStorage
@@ -83,6 +85,11 @@ def create_app(
             await services.rate_limiter.aclose()
 
     graphql: Any = DarkroomGraphQL(schema, services, sockets, drain)
+    middleware = [Middleware(RequestIds)]
+    if tracing.enabled():
+        # Only when tracing: off, a request passes no tracing code at all.
+        # Outermost, so that the request's span holds everything done for it.
+        middleware.insert(0, Middleware(HttpSpans))
     app = Starlette(
         routes=[
             # Every method: the view answers the others with a GraphQL 405.
@@ -95,11 +102,10 @@ def create_app(
             Route("/files/{key:path}", functools.partial(files, services)),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestIds)],
+        middleware=middleware,
     )
-    app.state.drain = (
-        drain  # begun by `darkroom serve` on SIGTERM (darkroom/serving.py)
-    )
+    # Begun by `darkroom serve` on SIGTERM (darkroom/serving.py).
+    app.state.drain = drain
     return app
 
 

@@ -15,6 +15,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import tracing
 from core.logcontext import request_id
 
 log = logging.getLogger("darkroom.access")
@@ -56,6 +57,8 @@ class RequestIds:
             await send(message)
 
         token = request_id.set(rid)
+        # On the request's span too, so that a trace and a log line meet.
+        tracing.annotate("darkroom.request_id", rid)
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)

@@ -19,6 +19,15 @@ holds no engine variance. Phases, in order, from the mutation's send:
 
     .venv/bin/python benchmarks/overhead.py            # 40 jobs after 5 warm-up
     .venv/bin/python benchmarks/overhead.py --quick    # 10 jobs
+    .venv/bin/python benchmarks/overhead.py --tracing  # tracing off vs on, 40 each
+
+With --tracing the same run measures tracing off and on side by side, job by
+job: before each job the API process and the worker (on SIGUSR1) switch tracing,
+even jobs off and odd ones on, so that a loaded machine's drift falls on both
+alike. On, both record every span through a BatchSpanProcessor, as
+configure_tracing builds it, into the SDK's in-memory exporter: the cost of
+making and exporting the spans without a collector's network. Metrics are
+counted in both, as always.
 """
 
 import argparse
@@ -28,10 +37,11 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,10 +72,37 @@ from benchmarks.pipeline import (  # noqa: E402
     pct,
     updates,
 )
+from core import tracing  # noqa: E402
 from core.migrate import upgrade_database  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 GOAL_MS = 25.0
+TRACING_GOAL_MS = 1.0  # what tracing may add to the overhead's p50
+SPANS_LINE = re.compile(r"spans recorded: (\d+)")
+# `darkroom worker` whose tracing SIGUSR1 turns on and off (it starts off), every
+# span kept in memory; it says how many it kept when it stops, so the report
+# shows the worker really traced.
+TRACED_WORKER = """
+import signal
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from core import tracing
+from darkroom.cli import app
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(exporter))
+signal.signal(
+    signal.SIGUSR1,
+    lambda *_: tracing.install(None if tracing.enabled() else provider),
+)
+try:
+    app(["worker"])
+finally:
+    provider.force_flush()
+    print(f"spans recorded: {len(exporter.get_finished_spans())}", flush=True)
+"""
 ENGINE_LINE = re.compile(r"engine call for ([0-9a-f-]{36}): ([0-9.]+) ms")
 PHASES = [
     "HTTP + auth",
@@ -142,8 +179,15 @@ async def follow(ws: Any, jobs: dict[str, Timeline]) -> None:
             line.done.set()
 
 
-async def run_jobs(server: Server, secret: str, count: int, warmup: int) -> list[Any]:
-    """Send jobs one after another; each job's timeline and API phases."""
+async def run_jobs(
+    server: Server,
+    secret: str,
+    count: int,
+    warmup: int,
+    before: Callable[[int], Awaitable[None]] | None = None,
+) -> list[Any]:
+    """Send jobs one after another; each job's timeline and API phases.
+    `before(i)` is awaited before job i is sent."""
     ws = await open_ws(server.ws, secret, FOLLOW_MINE, {})
     lines: dict[str, Timeline] = {}
     reader = asyncio.create_task(follow(ws, lines))
@@ -153,6 +197,8 @@ async def run_jobs(server: Server, secret: str, count: int, warmup: int) -> list
             headers={"Authorization": f"Bearer {secret}"}, timeout=60
         ) as http:
             for i in range(warmup + count):
+                if before is not None:
+                    await before(i)
                 steps = {"inferenceSteps": 4, "seed": i, "prompt": f"overhead {i}"}
                 payload = {"query": CREATE, "variables": {"input": {**TINY, **steps}}}
                 sent = time.time()
@@ -174,7 +220,7 @@ async def run_jobs(server: Server, secret: str, count: int, warmup: int) -> list
                 if not line.done.is_set():
                     raise RuntimeError(f"job {job_id} did not finish in 120 s")
                 if i >= warmup:
-                    measured.append((relay.from_base64(job_id)[1], line, api))
+                    measured.append((relay.from_base64(job_id)[1], line, api, i))
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -202,28 +248,83 @@ def phases(line: Timeline, api: dict[str, float], engine_ms: float) -> dict[str,
     }
 
 
-async def bench(common: dict[str, Any], count: int, tmp: Path) -> dict[str, Any]:
+async def bench(
+    common: dict[str, Any], count: int, tmp: Path, *, interleave: bool = False
+) -> dict[str, Any]:
+    """Run the jobs; with `interleave`, job by job with tracing off (even jobs)
+    and on (odd ones) in both processes."""
     settings = Settings(**common, redis_url=REDIS)
+    provider: Any = None
+    exporter: Any = None
+    if interleave:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        # On while the app is built, which adds the HTTP spans only when tracing;
+        # off, its middleware costs a flag check.
+        tracing.install(provider)
     server = Server(settings)
     await server.start()
+    tracing.install(None)
     log = tmp / "worker.log"
-    worker = Worker(settings, settings.worker_poll_delay_seconds, log)
+    argv = [sys.executable, "-c", TRACED_WORKER] if interleave else None
+    worker = Worker(settings, settings.worker_poll_delay_seconds, log, argv)
+    # CPU seconds each job took (API process with this script's client, and the
+    # worker), from one job's send to the next.
+    cpu: list[tuple[float, float]] = []
+    marks: list[float] = []
+
+    async def switch(i: int) -> None:
+        now = (time.process_time(), worker.cpu_seconds())
+        if marks:
+            cpu.append((now[0] - marks[0], now[1] - marks[1]))
+        on = i % 2 == 1
+        if on != tracing.enabled():
+            tracing.install(provider if on else None)
+            worker.proc.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(0.05)  # the worker's handler runs on its loop
+        marks[:] = (time.process_time(), worker.cpu_seconds())
+
     try:
         _caller, secret = await account(server.services.db, settings, "oh@b.x")
-        measured = await run_jobs(server, secret, count, warmup=5)
+        measured = await run_jobs(
+            server, secret, count, warmup=5, before=switch if interleave else None
+        )
+        if interleave:
+            await switch(0)  # the last job's CPU
     except Exception:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         worker.stop()
         await server.stop()
-    engine = {m[1]: float(m[2]) for m in ENGINE_LINE.finditer(log.read_text())}
+        tracing.install(None)
+        if provider is not None:
+            provider.shutdown()
+    text = log.read_text()
+    engine = {m[1]: float(m[2]) for m in ENGINE_LINE.finditer(text)}
     rows = []
-    for job_id, line, api in measured:
+    for job_id, line, api, i in measured:
         total = (line.received["SUCCEEDED"] - line.sent) * 1000
         split = phases(line, api, engine[job_id])
-        rows.append({"total": total, "engine": engine[job_id], **split})
-    return {"rows": rows, "poll": settings.worker_poll_delay_seconds}
+        row = {"total": total, "engine": engine[job_id], **split, "on": i % 2 == 1}
+        if interleave:
+            row["api_cpu"], row["worker_cpu"] = cpu[i]
+        rows.append(row)
+    spans = SPANS_LINE.search(text)
+    return {
+        "rows": rows,
+        "poll": settings.worker_poll_delay_seconds,
+        "traced_jobs": (count + 5) // 2,
+        "api_spans": 0 if exporter is None else len(exporter.get_finished_spans()),
+        "worker_spans": int(spans[1]) if spans else 0,
+    }
 
 
 def render(report: dict[str, Any], where: str) -> str:
@@ -264,10 +365,71 @@ def render(report: dict[str, Any], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_tracing(report: dict[str, Any], where: str) -> str:
+    """Tracing off beside on: the overhead, CPU and each phase, p50."""
+    off = [r for r in report["rows"] if not r["on"]]
+    on = [r for r in report["rows"] if r["on"]]
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def overhead(rows: list[dict[str, float]]) -> list[float]:
+        return [r["total"] - r["engine"] for r in rows]
+
+    added = pct(overhead(on), 50) - pct(overhead(off), 50)
+    traced = report["traced_jobs"]
+    lines = [
+        f"### overhead.py --tracing, {stamp}",
+        "",
+        where,
+        "Scale-out path as above (API on uvicorn with PostgreSQL and Redis, one"
+        f" `darkroom worker`, poll delay {report['poll']:g} s); tiny-model jobs (64 px,"
+        f" 4 steps, 1 output) after 5 warm-up, {len(off)} with tracing off and"
+        f" {len(on)} with it on, interleaved job by job: before each job both"
+        " processes switch tracing (the worker on SIGUSR1), so the machine's drift"
+        " falls on both sides alike. On: every span through a BatchSpanProcessor"
+        " into the SDK's in-memory exporter,"
+        f" {report['api_spans'] / traced:.1f} spans a job on the API and"
+        f" {report['worker_spans'] / traced:.1f} on the worker (warm-up jobs"
+        " included). Off: the app's HTTP middleware stays, a flag check. Metrics are"
+        " counted in both.",
+        "",
+        "| tracing | total p50 ms | engine p50 ms | overhead p50 / p95 ms |"
+        " CPU a job, API (+ client) / worker ms |",
+        "|---|---|---|---|---|",
+    ]
+    for side, rows in (("off", off), ("on", on)):
+        api = sum(r["api_cpu"] for r in rows) * 1000 / len(rows)
+        work = sum(r["worker_cpu"] for r in rows) * 1000 / len(rows)
+        lines.append(
+            f"| {side} | {pct([r['total'] for r in rows], 50):.1f} "
+            f"| {pct([r['engine'] for r in rows], 50):.1f} "
+            f"| {pct(overhead(rows), 50):.1f} / {pct(overhead(rows), 95):.1f} "
+            f"| {api:.2f} / {work:.2f} |"
+        )
+    verdict = "PASS" if added <= TRACING_GOAL_MS else "MISS"
+    lines += [
+        "",
+        f"Tracing adds {added:+.1f} ms to the overhead's p50 (goal <="
+        f" {TRACING_GOAL_MS:g} ms): {verdict}.",
+        "",
+    ]
+    lines += [
+        "| phase | off p50 | on p50 | on - off |",
+        "|---|---|---|---|",
+    ]
+    for name in [*PHASES[:4], "operation, other", *PHASES[4:]]:
+        a = pct([r[name] for r in off], 50)
+        b = pct([r[name] for r in on], 50)
+        lines.append(f"| {name} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 jobs")
     parser.add_argument("--no-append", action="store_true", help="leave RESULTS.md")
+    parser.add_argument(
+        "--tracing", action="store_true", help="tracing off vs on, side by side"
+    )
     args = parser.parse_args()
     darkroom.services.build_schema = _instrumented(darkroom.services.build_schema)  # type: ignore[assignment]  # the benchmark's timer
     name = f"darkroom_bench_overhead_{os.getpid()}"
@@ -284,12 +446,16 @@ def main() -> None:
             "create_rate_per_minute": 1_000_000,
             "rate_limit_points": 1_000_000_000,
         }
-        report = asyncio.run(bench(common, 10 if args.quick else 40, tmp))
+        count = 10 if args.quick else 40
+        if args.tracing:
+            report = asyncio.run(bench(common, 2 * count, tmp, interleave=True))
+        else:
+            report = asyncio.run(bench(common, count, tmp))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         asyncio.run(flush_redis())
         shutil.rmtree(tmp, ignore_errors=True)
-    section = render(report, where)
+    section = render_tracing(report, where) if args.tracing else render(report, where)
     print(section)
     if not args.no_append:
         with RESULTS.open("a", encoding="utf-8") as out:

@@ -197,7 +197,10 @@ async def account(db: Database, settings: Settings, email: str) -> tuple[Caller,
 class Worker:
     """`darkroom worker` in a subprocess with one poll delay."""
 
-    def __init__(self, settings: Settings, poll: float, log: Path) -> None:
+    def __init__(
+        self, settings: Settings, poll: float, log: Path, argv: list[str] | None = None
+    ) -> None:
+        """`argv` runs another command than `darkroom worker` (a wrapper of it)."""
         env = dict(os.environ)
         env.update(
             DARKROOM_DATABASE_URL=settings.database_url,
@@ -208,7 +211,7 @@ class Worker:
         )
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "darkroom"), "worker"],
+            argv or [str(Path(sys.executable).parent / "darkroom"), "worker"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -19,7 +19,7 @@ from darkroom.client.sync import exceptions as sync_errors
 from darkroom.client.sync.client import Client
 from darkroom.client.sync.enums import JobUpdateType
 from darkroom.client.sync.input_types import GenerationCreateInput
-from darkroom.console import err, out, settings_or_exit
+from darkroom.console import err, out, settings_or_exit, tracing_or_exit
 from darkroom.database import database_or_exit
 from darkroom.first_start import (
     LOCAL_CREDITS,
@@ -60,6 +60,7 @@ def serve(
     from darkroom.serving import FINAL_REQUESTS_SECONDS, DrainingServer
 
     settings = settings_or_exit()
+    tracing_or_exit("darkroom-api")  # before the app is built: it adds the HTTP spans
     if "public_base_url" not in settings.model_fields_set:
         # Links must point where this server really listens.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -139,6 +140,7 @@ def worker(
         )
         raise typer.Exit(2)
     log_to_stderr(settings.log_format)
+    tracing_or_exit("darkroom-worker")
     run_worker(settings, burst=burst)
 
 

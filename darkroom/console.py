@@ -14,6 +14,7 @@ from core.db import Database
 from core.errors import ServiceError
 from core.migrate import check_schema
 from core.settings import Settings, SettingsError, load_settings
+from core.tracing import TracingConfigError, configure_tracing
 from darkroom.database import database_or_exit
 
 # Piped output (scripts, tests) gets wide tables rather than elided cells.
@@ -33,6 +34,15 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as problem:
+        err.print(f"[red]configuration error:[/red] {problem}")
+        raise typer.Exit(2) from None
+
+
+def tracing_or_exit(service_name: str) -> None:
+    """Turn tracing on if the OTEL_* variables ask for it, or stop saying why not."""
+    try:
+        configure_tracing(service_name)
+    except TracingConfigError as problem:
         err.print(f"[red]configuration error:[/red] {problem}")
         raise typer.Exit(2) from None
 

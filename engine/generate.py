@@ -9,7 +9,14 @@ import torch
 from PIL import Image
 
 from engine.pipelines import PipelineCache
-from engine.progress import Cancelled, OnStep, ShouldStop, StepHook, StepListener
+from engine.progress import (
+    Cancelled,
+    OnPhase,
+    OnStep,
+    ShouldStop,
+    StepHook,
+    StepListener,
+)
 from engine.requests import ResolvedRequest
 
 MAX_BATCH_IMAGES = 8  # images per pipeline call; bounds peak memory
@@ -58,7 +65,7 @@ def generate(
     Raises:
         Cancelled: should_stop returned True.
     """
-    (outcome,) = _run(pipes, [(request, on_step, should_stop)])
+    (outcome,) = _run(pipes, [(request, on_step, should_stop, None)])
     if isinstance(outcome, Cancelled):
         raise outcome
     return outcome
@@ -71,6 +78,7 @@ def generate_batch(
     should_stops: Sequence[ShouldStop | None] | None = None,
     *,
     max_batch_images: int = MAX_BATCH_IMAGES,
+    on_phases: Sequence[OnPhase | None] | None = None,
 ) -> list[BatchOutcome]:
     """Run several requests, sharing one pipeline call among compatible ones.
 
@@ -86,6 +94,8 @@ def generate_batch(
         on_steps: One progress callback per request, or None.
         should_stops: One cancel check per request, or None.
         max_batch_images: Most images in one pipeline call.
+        on_phases: One phase callback per request, or None: each request is
+            told its pipeline call's load, denoise and decode times.
 
     Returns:
         One outcome per request, in order: its result or Cancelled.
@@ -93,8 +103,11 @@ def generate_batch(
     count = len(requests)
     hooks = list(on_steps or [None] * count)
     stops = list(should_stops or [None] * count)
-    if len(hooks) != count or len(stops) != count:
-        raise ValueError("on_steps and should_stops must have one entry per request")
+    phases = list(on_phases or [None] * count)
+    if len(hooks) != count or len(stops) != count or len(phases) != count:
+        raise ValueError(
+            "on_steps, should_stops and on_phases must have one entry per request"
+        )
     outcomes: list[BatchOutcome | None] = [None] * count
     groups: dict[tuple[object, ...], list[list[int]]] = {}
     for i, request in enumerate(requests):
@@ -105,7 +118,7 @@ def generate_batch(
         chunks[-1].append(i)
     for chunks in groups.values():
         for chunk in chunks:
-            members = [(requests[i], hooks[i], stops[i]) for i in chunk]
+            members = [(requests[i], hooks[i], stops[i], phases[i]) for i in chunk]
             for i, outcome in zip(chunk, _run(pipes, members), strict=True):
                 outcomes[i] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
@@ -120,7 +133,7 @@ def _batch_key(index: int, r: ResolvedRequest) -> tuple[object, ...]:
             r.guidance_scale, r.negative_prompt == "")  # fmt: skip
 
 
-Member = tuple[ResolvedRequest, OnStep | None, ShouldStop | None]
+Member = tuple[ResolvedRequest, OnStep | None, ShouldStop | None, OnPhase | None]
 
 
 def _run(
@@ -129,7 +142,7 @@ def _run(
     """Run compatible requests in one pipeline call."""
     outcomes: list[GenerationResult | Cancelled | None] = [None] * len(members)
     live: list[int] = []
-    for k, (_, _, should_stop) in enumerate(members):
+    for k, (_, _, should_stop, _) in enumerate(members):
         if should_stop is not None and should_stop():
             outcomes[k] = Cancelled(0)
         else:
@@ -137,8 +150,10 @@ def _run(
     if not live:
         return [outcome for outcome in outcomes if outcome is not None]
     first = members[live[0]][0]
+    load_started = time.time_ns()
     loaded = pipes.get(first.model)
-    listeners, options = _call_options([members[k] for k in live])
+    loaded_at = time.time_ns()
+    hook, options = _call_options([members[k] for k in live])
     if first.init_image is None:
         pipe = loaded.text2img
         options |= {"width": first.width, "height": first.height}
@@ -150,11 +165,21 @@ def _run(
             image = image.resize(size, Image.Resampling.LANCZOS)
         options |= {"image": image, "strength": first.prompt_strength}
     started = time.perf_counter()
+    denoise_started = time.time_ns()
     with loaded.scheduler(pipe, first.scheduler_id), torch.inference_mode():
         call: Any = pipe  # DiffusionPipeline declares no __call__; subclasses do
         images: list[Image.Image] = call(**options).images
     seconds = time.perf_counter() - started
-    for k, listener in zip(live, listeners, strict=True):
+    ended = time.time_ns()
+    # The VAE decodes after the last step's hook: the split between the two.
+    stepped = hook.stepped_at_ns or ended
+    for k in live:
+        on_phase = members[k][3]
+        if on_phase is not None:
+            on_phase("load", load_started, loaded_at)
+            on_phase("denoise", denoise_started, stepped)
+            on_phase("decode", stepped, ended)
+    for k, listener in zip(live, hook.listeners, strict=True):
         request = members[k][0]
         if listener.cancelled:
             outcomes[k] = Cancelled(listener.completed_steps)
@@ -167,17 +192,16 @@ def _run(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _call_options(
-    members: list[Member],
-) -> tuple[list[StepListener], dict[str, object]]:
-    """One listener per member, and the pipeline arguments they share: per-image
-    prompts and generators, so each image equals its solo run."""
+def _call_options(members: list[Member]) -> tuple[StepHook, dict[str, object]]:
+    """The step hook, with one listener per member, and the pipeline arguments
+    they share: per-image prompts and generators, so each image equals its solo
+    run."""
     first = members[0][0]
     listeners: list[StepListener] = []
     prompts: list[str] = []
     negatives: list[str] = []
     seeds: list[int] = []
-    for request, on_step, should_stop in members:
+    for request, on_step, should_stop, _ in members:
         rows = slice(len(prompts), len(prompts) + request.num_outputs)
         listeners.append(
             StepListener(rows, on_step, should_stop, request.preview_every)
@@ -185,6 +209,7 @@ def _call_options(
         prompts += [request.prompt] * request.num_outputs
         negatives += [request.negative_prompt] * request.num_outputs
         seeds += request.seeds
+    hook = StepHook(listeners, first.total_steps, first.model.family)
     options: dict[str, object] = {
         "prompt": prompts,
         # None keeps each pipeline's own empty-prompt handling (SDXL: zeros).
@@ -193,8 +218,6 @@ def _call_options(
         "guidance_scale": first.guidance_scale,
         # CPU generators: a seed gives the same noise on every device.
         "generator": [torch.Generator("cpu").manual_seed(s) for s in seeds],
-        "callback_on_step_end": StepHook(
-            listeners, first.total_steps, first.model.family
-        ),
+        "callback_on_step_end": hook,
     }
-    return listeners, options
+    return hook, options

@@ -6,6 +6,7 @@ one `callback_on_step_end` that serves them all, and `request_interrupt` is the
 one place that touches the pipeline's private interrupt flag.
 """
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,9 @@ from engine.catalog import Family
 
 OnStep = Callable[[int, int, Image.Image | None], None]  # step 1..total, total, preview
 ShouldStop = Callable[[], bool]
+# A phase of one pipeline call ("load", "denoise", "decode") as it ended: its
+# name and its start and end in time.time_ns(), for a caller's traces.
+OnPhase = Callable[[str, int, int], None]
 
 # Least-squares projections from the 4 latent channels to RGB, for VAEs trained
 # like SD's (the factors ComfyUI and A1111 use). The tiny random VAE gives noise.
@@ -105,6 +109,7 @@ class StepHook:
     ) -> None:
         self.listeners, self.total, self.family = listeners, total, family
         self.reported = 0
+        self.stepped_at_ns = 0  # when the last step ended: decoding starts there
 
     def __call__(
         self, pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]
@@ -122,6 +127,7 @@ class StepHook:
                 listener.cancelled = True
         if all(listener.cancelled for listener in self.listeners):
             request_interrupt(pipe)
+        self.stepped_at_ns = time.time_ns()
         return tensors
 
     def _report(self, step: int, latents: torch.Tensor | None) -> None:

@@ -7,6 +7,7 @@ which only submits or reads jobs never imports arq.
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -61,12 +62,19 @@ class ArqQueue:
         paid: bool,
         enqueued_at: datetime,
         attempt: int = 0,
+        traceparent: str | None = None,
     ) -> None:
         """Put the job in arq's queue at its lane's score."""
         score = queue_score_ms(enqueued_at, paid=paid)
+        # A keyword argument of the task, and only when tracing: a job queued
+        # without it (or before an upgrade) runs the same.
+        trace: dict[str, Any] = {}
+        if traceparent is not None:
+            trace["traceparent"] = traceparent
         await self.redis.enqueue_job(
             task,
             str(job_id),
+            **trace,
             _job_id=arq_job_id(job_id, attempt),
             _queue_name=ARQ_QUEUE,
             _defer_until=datetime.fromtimestamp(score / 1000, tz=enqueued_at.tzinfo),

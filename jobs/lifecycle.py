@@ -118,12 +118,19 @@ async def _fill_slots(
     return dispatched
 
 
-async def enqueue_all(queue: JobQueue, jobs: list[Job]) -> None:
-    """Hand dispatched jobs to the queue, after their transaction committed."""
+async def enqueue_all(
+    queue: JobQueue, jobs: list[Job], *, traceparent: str | None = None
+) -> None:
+    """Hand dispatched jobs to the queue, after their transaction committed;
+    `traceparent` goes with them for their worker to continue."""
     for job in jobs:
         assert job.enqueued_at is not None  # dispatched jobs always have it
         await queue.enqueue(
-            job.id, task=task_of(job), paid=job.paid_lane, enqueued_at=job.enqueued_at
+            job.id,
+            task=task_of(job),
+            paid=job.paid_lane,
+            enqueued_at=job.enqueued_at,
+            traceparent=traceparent,
         )
 
 

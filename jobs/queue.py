@@ -77,8 +77,10 @@ class JobQueue(Protocol):
         paid: bool,
         enqueued_at: datetime,
         attempt: int = 0,
+        traceparent: str | None = None,
     ) -> None:
-        """Hand a job to the workers; enqueueing the same delivery twice is a no-op."""
+        """Hand a job to the workers; enqueueing the same delivery twice is a no-op.
+        The task gets `traceparent`, when given, to continue its trace."""
         ...
 
     async def request_cancel(self, job_id: uuid.UUID) -> None:

@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.enums import EventType
 from core.metrics import EVENTS_PUBLISHED
 from core.models import utcnow
-from jobs.events import BusBase, JobEvent, Numbered
+from jobs.events import BusBase, JobEvent, Numbered, publish_span
 from jobs.outage import REDIS_DOWN, Outage
 from jobs.queue import (
     JOB_EVENTS,
@@ -148,7 +148,8 @@ class RedisEventBus(BusBase):
 
     async def publish(self, event: JobEvent) -> None:
         """Number, store and publish the event atomically."""
-        await self._script(keys=_keys(event), args=_args(event))
+        with publish_span(event):
+            await self._script(keys=_keys(event), args=_args(event))
         EVENTS_PUBLISHED.labels(type=event.type.value).inc()
 
     async def publish_many(self, events: Sequence[JobEvent]) -> None:

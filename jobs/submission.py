@@ -11,9 +11,11 @@ import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core import tracing
 from core.credits import (
     FreeCreditPolicy,
     debit_credits,
@@ -59,6 +61,7 @@ class Submitted:
     reused: bool = False
 
 
+@tracing.traced("job.submit")
 async def submit_generation(
     jobs: Jobs, *, caller: Caller, params: GenerationParams, source: JobSource
 ) -> Submitted:
@@ -103,6 +106,7 @@ async def submit_generation(
     return Submitted(job, place=await _after_submit(jobs, job, place))
 
 
+@tracing.traced("job.submit")
 async def submit_upscale(
     jobs: Jobs, *, caller: Caller, params: UpscaleParams, source: JobSource
 ) -> Submitted:
@@ -242,14 +246,21 @@ async def _after_submit(
         at=job.created_at,
     )
 
+    tracing.annotate("darkroom.job.id", str(job.id))
+
     async def enqueue() -> bool:
         if job.enqueued_at is None:
-            return True  # it waits in its account's overflow
-        return await retry_redis(
-            lambda: enqueue_all(jobs.queue, [job]),
-            what=f"job {job.id}: enqueue",
-            patience=0,
-        )
+            # It waits in its account's overflow; whichever job's end frees its
+            # slot enqueues it, so its run starts a trace of its own.
+            return True
+        with tracing.span("job.enqueue", kind=SpanKind.PRODUCER):
+            return await retry_redis(
+                lambda: enqueue_all(
+                    jobs.queue, [job], traceparent=tracing.traceparent()
+                ),
+                what=f"job {job.id}: enqueue",
+                patience=0,
+            )
 
     async def moved() -> None:
         # Queued jobs behind it (the free lane's behind a paid job, the waiting

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PIL import Image
 
+from core import tracing
 from engine.catalog import Catalog
 from jobs.worker.execution import JobRun
 
@@ -79,6 +80,7 @@ class Engine:
             [run.on_step for run in runs],
             [run.should_stop for run in runs],
             max_batch_images=max_images,
+            on_phases=[run.on_phase for run in runs] if tracing.enabled() else None,
         )
 
     def upscale(

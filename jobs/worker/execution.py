@@ -13,6 +13,7 @@ import time
 from enum import StrEnum
 from typing import Any
 
+from core import tracing
 from core.db import is_database_down
 from core.enums import EventType, JobStatus
 from core.models import Job, Output, utcnow
@@ -52,7 +53,11 @@ class JobRun:
         self._first_step_at: float | None = None
         self._last_progress = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.outputs: list[Output] = []  # stored; their rows come with the end
+        # The span it runs in, made current by the caller: the engine's phases,
+        # reported from its thread, become its children.
+        self._trace = tracing.current_context()
 
     async def __aenter__(self) -> "JobRun":
         self._tasks = [
@@ -64,6 +69,10 @@ class JobRun:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # The helpers' loops stop on this too: redis-py (5.3) can swallow a cancel
+        # that lands mid-command, returning as if none came, and the cancel watch
+        # is in a command often; it then polled forever and the job never ended.
+        self._closing = True
         # Stop the engine if we leave early (an error, or arq cancelling us).
         self.request_stop(StopReason.LOST)
         for task in self._tasks[1:]:
@@ -108,6 +117,10 @@ class JobRun:
         """Called from the engine thread; encodes a preview there, then hops over."""
         png = None if preview is None else _png(preview)
         self.loop.call_soon_threadsafe(self._progress, step, total, png)
+
+    def on_phase(self, phase: str, start_ns: int, end_ns: int) -> None:
+        """Called from the engine thread: one of its phases, as a span."""
+        tracing.record_span(f"engine.{phase}", start_ns, end_ns, self._trace)
 
     def emit(self, type_: EventType, **fields: Any) -> None:
         """Queue an event; one publisher sends them in order."""
@@ -183,7 +196,7 @@ class JobRun:
 
     async def _heartbeat(self) -> None:
         settings = self.jobs.settings
-        while True:
+        while not self._closing:
             await asyncio.sleep(settings.heartbeat_seconds)
             try:
                 async with self.jobs.db.session() as session:
@@ -208,7 +221,7 @@ class JobRun:
     async def _watch(self) -> None:
         deadline = self._started + self.jobs.settings.job_timeout_seconds
         outage = Outage(f"job {self.job.id} cancel watch")
-        while True:
+        while not self._closing:
             try:
                 if await self.jobs.queue.cancel_requested(self.job.id):
                     self.request_stop(StopReason.CANCEL)

@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from core import tracing
 from core.enums import Tier
 from core.files import output_key
 from core.models import Output
@@ -30,6 +31,7 @@ from jobs.worker.tasks import (
     read_input,
     run_claimed,
     store_output,
+    task_span,
 )
 
 log = logging.getLogger(__name__)
@@ -38,20 +40,26 @@ if TYPE_CHECKING:
     from engine.generate import BatchOutcome, GeneratedImage, GenerationResult
 
 
-async def run_generation(ctx: WorkerContext, job_id: str) -> None:
+async def run_generation(
+    ctx: WorkerContext, job_id: str, traceparent: str | None = None
+) -> None:
     """Run one generation job with the compatible queued jobs it can take along;
-    a repeated delivery, of it or of one of them, is harmless."""
+    a repeated delivery, of it or of one of them, is harmless. `traceparent`
+    continues the trace of its submission."""
     jobs: Jobs = ctx["jobs"]
-    claimed = await claim(jobs, uuid.UUID(job_id), ctx["worker_id"], companions=True)
-    if not claimed:
-        return  # finished, cancelled, or held by a live worker
-    batch = Batch(jobs, ctx["engine"], size=len(claimed))
-    try:
-        await run_claimed(jobs, claimed, ctx["worker_id"], batch.member)
-    finally:
-        # A member may end before the call does (it was cancelled): the task
-        # ends with the engine's work, as one job's task always has.
-        await batch.settle()
+    with task_span("run_generation", job_id, traceparent):
+        claimed = await claim(
+            jobs, uuid.UUID(job_id), ctx["worker_id"], companions=True
+        )
+        if not claimed:
+            return  # finished, cancelled, or held by a live worker
+        batch = Batch(jobs, ctx["engine"], size=len(claimed))
+        try:
+            await run_claimed(jobs, claimed, ctx["worker_id"], batch.member)
+        finally:
+            # A member may end before the call does (it was cancelled): the task
+            # ends with the engine's work, as one job's task always has.
+            await batch.settle()
 
 
 class Batch:
@@ -79,7 +87,10 @@ class Batch:
             raise
         result = await self._result(run, self._join((request, run)))
         for generated in result.images:
-            data = await self.engine.call(_encode, generated, request)
+            with tracing.span(
+                "engine.save", attributes={"darkroom.output.index": generated.index}
+            ):
+                data = await self.engine.call(_encode, generated, request)
             output = _output(self.jobs, run, request, generated, tier)
             await store_output(self.jobs, run, output, data)
 

@@ -27,7 +27,8 @@ from jobs.worker.upscale import run_upscale
 log = logging.getLogger(__name__)
 TASKS = {TASK_GENERATION: run_generation, TASK_UPSCALE: run_upscale}
 
-_Entry = tuple[int, int, str, uuid.UUID]  # score, tie-breaker, task, job id
+# score, tie-breaker, task, job id, traceparent
+_Entry = tuple[int, int, str, uuid.UUID, str | None]
 SWEEP_INTERVAL_SECONDS = 60  # the arq cron's period
 
 
@@ -107,13 +108,15 @@ class InProcessQueue:
         paid: bool,
         enqueued_at: datetime,
         attempt: int = 0,
+        traceparent: str | None = None,
     ) -> None:
         """Queue a delivery once; the same (job, attempt) again is a no-op."""
         if (job_id, attempt) in self._seen:
             return
         self._seen.add((job_id, attempt))
         score = queue_score_ms(enqueued_at, paid=paid)
-        self._queue.put_nowait((score, next(self._order), task, job_id))
+        entry = (score, next(self._order), task, job_id, traceparent)
+        self._queue.put_nowait(entry)
 
     async def finish_running(self) -> None:
         """Start no more jobs; wait for the one running to end. The jobs still
@@ -155,11 +158,11 @@ class InProcessQueue:
 
     async def _consume(self, ctx: WorkerContext) -> None:
         while True:
-            _score, _n, task, job_id = await self._queue.get()
+            _score, _n, task, job_id, traceparent = await self._queue.get()
             try:
                 async with self._running:
                     if not self._draining:
-                        await TASKS[task](ctx, str(job_id))
+                        await TASKS[task](ctx, str(job_id), traceparent)
             except Exception:
                 log.exception("in-process job %s failed outside its task", job_id)
             finally:

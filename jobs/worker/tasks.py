@@ -16,12 +16,14 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
+from opentelemetry.trace import Span, SpanKind
 from PIL import Image
 
-from core import logcontext
+from core import logcontext, tracing
 from core.db import retry_database
 from core.enums import EventType, JobStatus, Tier
 from core.errors import JobErrorCode
@@ -47,6 +49,20 @@ def worker_id(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def task_span(
+    task: str, job_id: str, traceparent: str | None
+) -> AbstractContextManager[Span]:
+    """The span of one delivery of a task: the submission's trace continued,
+    or a trace of its own when the job was sent without one (the sweeper, the
+    overflow, an enqueue made while tracing was off)."""
+    return tracing.span(
+        task,
+        kind=SpanKind.CONSUMER,
+        parent=tracing.continued(traceparent),
+        attributes={"darkroom.job.id": job_id},
+    )
+
+
 class StorageFailed(Exception):  # noqa: N818  # reads as the event it reports
     """Reading an input or writing an output failed.
 
@@ -67,11 +83,14 @@ async def claim(
 
     A database that is away waits here (its restart must not lose the delivery:
     arq would not run the task again)."""
-    return await retry_database(
-        lambda: _claim_group(jobs, job_id, worker_id, companions=companions),
-        what=f"job {job_id}: claim",
-        patience=DATABASE_PATIENCE_SECONDS,
-    )
+    with tracing.span("job.claim") as span:
+        claimed = await retry_database(
+            lambda: _claim_group(jobs, job_id, worker_id, companions=companions),
+            what=f"job {job_id}: claim",
+            patience=DATABASE_PATIENCE_SECONDS,
+        )
+        span.set_attribute("darkroom.job.claimed", len(claimed))
+    return claimed
 
 
 async def _claim_group(
@@ -119,15 +138,26 @@ async def _run_one(jobs: Jobs, claimed: Claimed, worker_id: str, body: Body) -> 
     # Each job runs in a task of its own (gather), so this stays with its lines.
     logcontext.job_id.set(str(claimed.job.id))
     logcontext.account_id.set(str(claimed.job.user_id))
-    async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
-        done = await _run_body(jobs, run, body, claimed.tier, worker_id)
-        if done is not None:
-            finished, dispatched = done
-            # Subscribers wait on this event: wait out a Redis outage for it. Inside
-            # the run, so it need not wait for the run's webhook rows.
-            await announce_end(
-                jobs, finished, dispatched, left_queue=False, patience=PATIENCE_SECONDS
-            )
+    attributes = {
+        "darkroom.job.id": str(claimed.job.id),
+        "darkroom.model": claimed.job.model_id,
+    }
+    # The JobRun's events and the engine's phases are this span's children.
+    with tracing.span("job.run", attributes=attributes) as span:
+        async with JobRun(jobs, claimed.job, worker_id=worker_id) as run:
+            done = await _run_body(jobs, run, body, claimed.tier, worker_id)
+            if done is not None:
+                finished, dispatched = done
+                span.set_attribute("darkroom.job.status", finished.status.value)
+                # Subscribers wait on this event: wait out a Redis outage for it.
+                # Inside the run, so it need not wait for the run's webhook rows.
+                await announce_end(
+                    jobs,
+                    finished,
+                    dispatched,
+                    left_queue=False,
+                    patience=PATIENCE_SECONDS,
+                )
 
 
 async def _run_body(
@@ -156,9 +186,12 @@ async def _run_body(
             )
 
     # The work is done and stored: wait out a database restart to record it.
-    done = await retry_database(
-        write_end, what=f"job {run.job.id}: end", patience=DATABASE_PATIENCE_SECONDS
-    )
+    with tracing.span("job.finish"):
+        done = await retry_database(
+            write_end,
+            what=f"job {run.job.id}: end",
+            patience=DATABASE_PATIENCE_SECONDS,
+        )
     if done is not None:
         # Announced once their rows are committed, so a subscriber can read them.
         for output in kept:
@@ -227,7 +260,10 @@ async def read_input(jobs: Jobs, key: str) -> bytes:
 async def store_output(jobs: Jobs, run: JobRun, output: Output, data: bytes) -> None:
     """Store the file; its row is written, and announced, with the job's end."""
     try:
-        await jobs.storage.put(output.storage_key, data, "image/png")
+        with tracing.span(
+            "output.store", attributes={"darkroom.output.index": output.index}
+        ):
+            await jobs.storage.put(output.storage_key, data, "image/png")
     except Exception as err:
         raise StorageFailed(
             f"cannot store {output.storage_key}: {err!r}",

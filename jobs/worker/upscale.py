@@ -5,6 +5,7 @@ import uuid
 
 from PIL import Image
 
+from core import tracing
 from core.enums import Tier
 from core.files import output_key
 from core.models import Output
@@ -21,16 +22,21 @@ from jobs.worker.tasks import (
     read_input,
     run_claimed,
     store_output,
+    task_span,
 )
 
 
-async def run_upscale(ctx: WorkerContext, job_id: str) -> None:
-    """Run one upscale job; a repeated delivery is harmless."""
+async def run_upscale(
+    ctx: WorkerContext, job_id: str, traceparent: str | None = None
+) -> None:
+    """Run one upscale job; a repeated delivery is harmless. `traceparent`
+    continues the trace of its submission."""
     jobs: Jobs = ctx["jobs"]
-    claimed = await claim(jobs, uuid.UUID(job_id), ctx["worker_id"])
-    if claimed:
-        body = functools.partial(_upscale, jobs, ctx["engine"])
-        await run_claimed(jobs, claimed, ctx["worker_id"], body)
+    with task_span("run_upscale", job_id, traceparent):
+        claimed = await claim(jobs, uuid.UUID(job_id), ctx["worker_id"])
+        if claimed:
+            body = functools.partial(_upscale, jobs, ctx["engine"])
+            await run_claimed(jobs, claimed, ctx["worker_id"], body)
 
 
 async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
@@ -54,8 +60,10 @@ async def _upscale(jobs: Jobs, engine: Engine, run: JobRun, tier: Tier) -> None:
             )
             key = upload.storage_key
     image = await engine.call(open_image, await read_input(jobs, key))
-    result = await engine.call(engine.upscale, image, job.model_id, run)
-    data = await engine.call(_encode_upscaled, result.image, job.model_id)
+    with tracing.span("engine.upscale"):
+        result = await engine.call(engine.upscale, image, job.model_id, run)
+    with tracing.span("engine.save"):
+        data = await engine.call(_encode_upscaled, result.image, job.model_id)
     output = Output(
         job_id=job.id,
         user_id=job.user_id,

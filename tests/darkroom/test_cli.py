@@ -107,6 +107,21 @@ def test_a_bad_setting_stops_with_one_message(monkeypatch: pytest.MonkeyPatch) -
     assert "DARKROOM_DATABASE_URL" in result.output
 
 
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
+def test_tracing_this_build_cannot_export_stops_with_one_message(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given OTEL_* variables asking for an exporter that is not installed
+    monkeypatch.setenv("DARKROOM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DARKROOM_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    # when the process starts, then it stops before serving, naming the variable
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL" in result.output
+
+
 def only_line(result: Result) -> str:
     """The single line a failed command printed: no traceback, no wrapping."""
     assert result.exception is None or isinstance(result.exception, SystemExit), (

@@ -75,3 +75,31 @@ async def test_a_run_left_on_a_cancel_does_not_wait_for_its_events():
     # then it ends at once, cancelled, without draining the stuck publisher
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 5)
+
+
+class InstantBus:
+    async def publish(self, event: Any) -> None:
+        pass
+
+
+async def test_a_run_ends_even_when_redis_swallows_the_cancel_of_its_watch(redis_url):
+    # given runs whose cancel watch polls a real Redis, as on a worker; redis-py
+    # returns normally from about one in four commands cancelled midway
+    from arq.connections import ArqRedis
+
+    from jobs.arq_queue import ArqQueue
+
+    queue = ArqQueue(ArqRedis.from_url(redis_url, socket_timeout=15))
+    jobs = fake_jobs(InstantBus())
+    jobs.queue = queue
+    try:
+        for n in range(200):
+            # when each leaves within 2 ms, its watch often mid-command
+            async def job_task(delay: float) -> None:
+                async with JobRun(jobs, fake_job(), worker_id="w"):
+                    await asyncio.sleep(delay)
+
+            # then every one of them ends
+            await asyncio.wait_for(job_task(n % 20 / 10_000), 5)
+    finally:
+        await queue.close()
