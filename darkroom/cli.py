@@ -139,8 +139,8 @@ def worker(
             "Redis, `darkroom serve` runs jobs in-process and needs no worker"
         )
         raise typer.Exit(2)
+    tracing_or_exit("darkroom-worker")  # a refusal before logging is set up
     log_to_stderr(settings.log_format)
-    tracing_or_exit("darkroom-worker")
     run_worker(settings, burst=burst)
 
 
