@@ -287,10 +287,15 @@ async def fetch_page(
     if not window.forward:
         items.reverse()
     # Relay lets these be false when costly; one indexed LIMIT 1 probe is cheap.
+    # Its order is the index's: unordered, PostgreSQL bets on a table scan finding
+    # a heavy account's row early, which a light account's would lose.
     behind = False
     if cursor_values is not None:
-        probe = stmt.with_only_columns(sa.literal(1)).where(
-            at_or_beyond(keys, cursor_values, forward=not window.forward)
+        back = not window.forward
+        probe = (
+            stmt.with_only_columns(sa.literal(1))
+            .where(at_or_beyond(keys, cursor_values, forward=back))
+            .order_by(*order_by(keys, forward=back))
         )
         behind = await session.scalar(probe.limit(1)) is not None
     total = None
