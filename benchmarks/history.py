@@ -345,7 +345,7 @@ class Case:
     variables: dict[str, Any]
     with_total: bool = False
     light: bool = False  # a 1,000-output account instead of the heavy one
-    second_page: bool = False  # after the first page's end cursor
+    skip: int = 0  # pages to read (untimed) before the timed one
 
 
 def _order(field: str, direction: str = "DESC") -> dict[str, Any]:
@@ -364,7 +364,9 @@ HEAVY_CASES = [
     Case("prompt _search absent word + totalCount", SEARCH_ABSENT, with_total=True),
     Case("prompt _search rare word + totalCount", SEARCH_RARE, with_total=True),
     Case("orderBy WIDTH DESC", _order("WIDTH")),
-    Case("orderBy WIDTH DESC, second page", _order("WIDTH"), second_page=True),
+    Case("orderBy WIDTH DESC, second page", _order("WIDTH"), skip=1),
+    Case("orderBy WIDTH DESC, page 201", _order("WIDTH"), skip=200),
+    Case("first 50, page 201", {}, skip=200),
     Case("orderBy HEIGHT ASC", _order("HEIGHT", "ASC")),
     Case("orderBy INFERENCE_STEPS DESC", _order("INFERENCE_STEPS")),
     Case("orderBy GUIDANCE_SCALE ASC", _order("GUIDANCE_SCALE", "ASC")),
@@ -421,7 +423,7 @@ def measure_heavy(
 
             for case in HEAVY_CASES:
                 variables = dict(case.variables)
-                if case.second_page:
+                for _ in range(case.skip):
                     variables["after"] = post(case, variables)["pageInfo"]["endCursor"]
                 times = []
                 for i in range(runs + 5):  # the first 5 warm the cache
