@@ -258,10 +258,13 @@ class Output(SQLModel, table=True):
         _partial_index(
             "ix_outputs_user_deleted", ["user_id", "id"], "deleted_at IS NOT NULL"
         ),
+        # The prompt filters, within the account (btree_gin): on the prompt alone
+        # PostgreSQL ANDs a word's rows with a bitmap of all the account's rows.
         # prompt ILIKE, with or without wildcards at either end (pg_trgm).
         _postgresql_only(
             sa.Index(
-                "ix_outputs_prompt_trgm",
+                "ix_outputs_user_prompt_trgm",
+                "user_id",
                 "prompt",
                 postgresql_using="gin",
                 postgresql_ops={"prompt": "gin_trgm_ops"},
@@ -271,7 +274,8 @@ class Output(SQLModel, table=True):
         # (the 'simple' config included) can use it.
         _postgresql_only(
             sa.Index(
-                "ix_outputs_prompt_words",
+                "ix_outputs_user_prompt_words",
+                "user_id",
                 sa.text("to_tsvector('simple'::regconfig, prompt)"),
                 postgresql_using="gin",
             )

@@ -625,8 +625,8 @@ async def test_prompt_search_finds_outputs_with_every_word(db: Database) -> None
 @pytest.mark.parametrize(
     ("prompt", "index"),
     [
-        (TextFilter(ilike="%Cat\\_%"), "ix_outputs_prompt_trgm"),
-        (TextFilter(search="red CAT"), "ix_outputs_prompt_words"),
+        (TextFilter(ilike="%Cat\\_%"), "ix_outputs_user_prompt_trgm"),
+        (TextFilter(search="red CAT"), "ix_outputs_user_prompt_words"),
     ],
 )
 async def test_prompt_filters_are_the_expressions_postgresql_indexes(

@@ -1,8 +1,9 @@
 """history indexes: a heavy account's pages, filters and counts without a scan
 
 Keyset indexes for every output order, an index-only count of live outputs, and
-on PostgreSQL trigram and full-text GIN indexes for the prompt filters (pg_trgm,
-a trusted extension the database owner may create).
+on PostgreSQL trigram and full-text GIN indexes over (account, prompt) for the
+prompt filters (pg_trgm and btree_gin, trusted extensions the database owner may
+create).
 
 Revision ID: 0007
 Revises: 0006
@@ -30,9 +31,11 @@ PARTIAL_INDEXES = {
     "ix_outputs_user_deleted": (["user_id", "id"], "deleted_at IS NOT NULL"),
 }
 POSTGRESQL_INDEXES = {
-    "ix_outputs_prompt_trgm": "USING gin (prompt gin_trgm_ops)",
+    "ix_outputs_user_prompt_trgm": "USING gin (user_id, prompt gin_trgm_ops)",
     # The very expression core.history.filters builds for prompt.search.
-    "ix_outputs_prompt_words": "USING gin (to_tsvector('simple'::regconfig, prompt))",
+    "ix_outputs_user_prompt_words": (
+        "USING gin (user_id, to_tsvector('simple'::regconfig, prompt))"
+    ),
     "ix_outputs_user_steps_desc": (
         "(user_id, inference_steps DESC NULLS LAST, id DESC)"
     ),
@@ -53,6 +56,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")  # user_id in a GIN index
     for name, definition in POSTGRESQL_INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON outputs {definition}")
 
@@ -61,6 +65,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name in POSTGRESQL_INDEXES:
             op.drop_index(name, table_name="outputs")
-        # pg_trgm stays: it may have been installed before 0007, for other uses.
+        # The extensions stay: they may have been there before 0007, for other uses.
     for name in [*PARTIAL_INDEXES, *ORDER_INDEXES]:
         op.drop_index(name, table_name="outputs")
