@@ -27,6 +27,25 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def metadata_for(dialect: str) -> sa.MetaData:
+    """The schema a database of `dialect` should have: every table, less the
+    PostgreSQL-only indexes anywhere else."""
+    if dialect == "postgresql":
+        return SQLModel.metadata
+    skipped = {
+        index.name
+        for table in SQLModel.metadata.tables.values()
+        for index in table.indexes
+        if index.info.get("postgresql_only")
+    }
+    copy = sa.MetaData()
+    for table in SQLModel.metadata.sorted_tables:
+        table.to_metadata(copy)
+    for table in copy.tables.values():
+        table.indexes = {i for i in table.indexes if i.name not in skipped}
+    return copy
+
+
 def upgrade_database(url: str) -> None:
     """Bring the database at `url` to the newest revision."""
     command.upgrade(alembic_config(url), "head")
@@ -81,7 +100,7 @@ def pending_changes(url: str) -> list[Any]:
             diff = await conn.run_sync(
                 lambda sync: compare_metadata(
                     MigrationContext.configure(sync, opts={"compare_type": True}),
-                    SQLModel.metadata,
+                    metadata_for(sync.dialect.name),
                 )
             )
         await engine.dispose()

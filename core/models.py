@@ -79,6 +79,13 @@ def _partial_index(name: str, columns: list[str], where: str) -> sa.Index:
     return sa.Index(name, *columns, postgresql_where=condition, sqlite_where=condition)
 
 
+def _postgresql_only(index: sa.Index) -> sa.Index:
+    """Mark an index SQLite cannot build (GIN, NULLS LAST); core.migrate leaves it
+    out of SQLite's expected schema."""
+    index.info["postgresql_only"] = True
+    return index.ddl_if(dialect="postgresql")
+
+
 class User(SQLModel, table=True):
     """An account."""
 
@@ -235,6 +242,44 @@ class Output(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("job_id", "index"),
         sa.Index("ix_outputs_user_created", "user_id", "created_at", "id"),
+        # History's other orders read the account's rows in keyset order, no sort.
+        sa.Index("ix_outputs_user_width", "user_id", "width", "id"),
+        sa.Index("ix_outputs_user_height", "user_id", "height", "id"),
+        sa.Index("ix_outputs_user_steps", "user_id", "inference_steps", "id"),
+        sa.Index("ix_outputs_user_guidance", "user_id", "guidance_scale", "id"),
+        # A count of live outputs reads only this index (the original's check
+        # needs upscaled_from_id), not 100,000 heap rows of a heavy account.
+        _partial_index(
+            "ix_outputs_user_live",
+            ["user_id", "upscaled_from_id"],
+            "deleted_at IS NULL",
+        ),
+        # The deleted originals the history's anti-join looks up: a few rows.
+        _partial_index(
+            "ix_outputs_user_deleted", ["user_id", "id"], "deleted_at IS NOT NULL"
+        ),
+        # The prompt filters, within the account (btree_gin): on the prompt alone
+        # PostgreSQL ANDs a word's rows with a bitmap of all the account's rows.
+        # prompt ILIKE, with or without wildcards at either end (pg_trgm).
+        _postgresql_only(
+            sa.Index(
+                "ix_outputs_user_prompt_trgm",
+                "user_id",
+                "prompt",
+                postgresql_using="gin",
+                postgresql_ops={"prompt": "gin_trgm_ops"},
+            )
+        ),
+        # prompt.search: only the very expression core.history.filters builds
+        # (the 'simple' config included) can use it.
+        _postgresql_only(
+            sa.Index(
+                "ix_outputs_user_prompt_words",
+                "user_id",
+                sa.text("to_tsvector('simple'::regconfig, prompt)"),
+                postgresql_using="gin",
+            )
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -267,6 +312,20 @@ class Output(SQLModel, table=True):
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False
     )
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# Descending history orders keep NULLs last, which a backward scan of the ascending
+# index above cannot give (it yields them first); SQLite indexes have no NULLS LAST.
+_OUTPUT_COLUMNS = Output.__table__.c  # type: ignore[attr-defined]  # set by SQLModel
+for _name, _field in (("steps", "inference_steps"), ("guidance", "guidance_scale")):
+    _postgresql_only(
+        sa.Index(
+            f"ix_outputs_user_{_name}_desc",
+            _OUTPUT_COLUMNS.user_id,
+            _OUTPUT_COLUMNS[_field].desc().nulls_last(),
+            _OUTPUT_COLUMNS.id.desc(),
+        )
+    )
 
 
 class WebhookEndpoint(SQLModel, table=True):

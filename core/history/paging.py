@@ -190,22 +190,48 @@ def _equal(key: SortKey, value: KeyValue) -> sa.ColumnElement[bool]:
     return key.column.is_(None) if value is None else key.column == value
 
 
-def seek(
-    keys: Sequence[SortKey], values: Sequence[KeyValue], *, forward: bool
+def _bound(
+    keys: Sequence[SortKey], values: Sequence[KeyValue], forward: bool
 ) -> sa.ColumnElement[bool]:
-    """Rows strictly after the cursor position (before it when reading backwards)."""
+    """A range that holds the cursor's row and every row past it, on the leading
+    keys that are not NULL and share the first key's direction, as one row value.
+
+    It lets PostgreSQL bound the index scan: on the first key alone it would
+    still read every row of an equal first value (a width thousands of outputs
+    share) up to the cursor, and without it the hasPreviousPage probe scans the
+    table.
+    """
+    lead = keys[0]
+    prefix: list[tuple[sa.ColumnElement[Any], KeyValue]] = []
+    for key, value in zip(keys, values, strict=True):
+        if key.nullable or value is None or key.direction is not lead.direction:
+            break
+        prefix.append((key.column, value))
+    if not prefix:
+        return sa.true()
+    ascending = (lead.direction is Direction.ASC) == forward
+    row = sa.tuple_(*[column for column, _ in prefix])
+    at = tuple(value for _, value in prefix)
+    return row >= at if ascending else row <= at
+
+
+def _beyond(
+    keys: Sequence[SortKey], values: Sequence[KeyValue], forward: bool
+) -> list[sa.ColumnElement[bool]]:
     branches = []
     for i, key in enumerate(keys):
         prefix = [_equal(k, v) for k, v in zip(keys[:i], values[:i], strict=True)]
         branches.append(sa.and_(*prefix, _after(key, values[i], forward)))
-    predicate = sa.or_(*branches)
-    lead, lead_value = keys[0], values[0]
-    if not lead.nullable and lead_value is not None:
-        # A plain range on the first key lets PostgreSQL bound the index scan.
-        ascending = (lead.direction is Direction.ASC) == forward
-        bound = lead.column >= lead_value if ascending else lead.column <= lead_value
-        predicate = sa.and_(bound, predicate)
-    return predicate
+    return branches
+
+
+def seek(
+    keys: Sequence[SortKey], values: Sequence[KeyValue], *, forward: bool
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the cursor position (before it when reading backwards)."""
+    return sa.and_(
+        _bound(keys, values, forward), sa.or_(*_beyond(keys, values, forward))
+    )
 
 
 def at_or_beyond(
@@ -213,7 +239,10 @@ def at_or_beyond(
 ) -> sa.ColumnElement[bool]:
     """The cursor's own row and every row past it in the given direction."""
     exact = sa.and_(*[_equal(k, v) for k, v in zip(keys, values, strict=True)])
-    return sa.or_(exact, seek(keys, values, forward=forward))
+    return sa.and_(
+        _bound(keys, values, forward),
+        sa.or_(exact, *_beyond(keys, values, forward)),
+    )
 
 
 def order_by(keys: Sequence[SortKey], *, forward: bool) -> list[sa.ColumnElement[Any]]:
@@ -258,10 +287,15 @@ async def fetch_page(
     if not window.forward:
         items.reverse()
     # Relay lets these be false when costly; one indexed LIMIT 1 probe is cheap.
+    # Its order is the index's: unordered, PostgreSQL bets on a table scan finding
+    # a heavy account's row early, which a light account's would lose.
     behind = False
     if cursor_values is not None:
-        probe = stmt.with_only_columns(sa.literal(1)).where(
-            at_or_beyond(keys, cursor_values, forward=not window.forward)
+        back = not window.forward
+        probe = (
+            stmt.with_only_columns(sa.literal(1))
+            .where(at_or_beyond(keys, cursor_values, forward=back))
+            .order_by(*order_by(keys, forward=back))
         )
         behind = await session.scalar(probe.limit(1)) is not None
     total = None

@@ -75,23 +75,25 @@ def _sort_keys(order: Sequence[OutputOrder] | None) -> list[SortKey]:
 
 def visible_outputs(user_id: uuid.UUID) -> sa.Select[Any]:
     """The caller's outputs that are not deleted and whose original is not deleted."""
-    # An upscale's original is always the same account's: saying so keeps the
-    # join (and a count over it) to this account's rows, where without it
-    # PostgreSQL hashed every account's outputs to count one account's.
-    joined = OUTPUTS.outerjoin(
-        _PARENT,
-        sa.and_(
-            OUTPUTS.c.upscaled_from_id == _PARENT.c.id,
+    # An upscale's original is always the same account's. Asking whether a
+    # deleted original exists (rather than joining every original) lets a count
+    # read ix_outputs_user_live alone and the check probe only deleted rows.
+    deleted_original = (
+        sa.select(sa.literal(1))
+        .where(
             _PARENT.c.user_id == user_id,
-        ),
+            _PARENT.c.id == OUTPUTS.c.upscaled_from_id,
+            _PARENT.c.deleted_at.is_not(None),
+        )
+        .exists()
     )
     return (
         sa.select(Output)
-        .select_from(joined)
+        .select_from(OUTPUTS)
         .where(
             OUTPUTS.c.user_id == user_id,
             OUTPUTS.c.deleted_at.is_(None),
-            _PARENT.c.deleted_at.is_(None),  # also true when there is no original
+            ~deleted_original,
         )
     )
 

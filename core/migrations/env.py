@@ -7,11 +7,9 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import SQLModel
 
+from core.migrate import metadata_for
 from core.models import EnumText, UTCDateTime  # importing registers every table
-
-target_metadata = SQLModel.metadata
 
 
 def _render_item(
@@ -29,7 +27,7 @@ def _render_item(
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=target_metadata,
+        target_metadata=metadata_for(connection.dialect.name),
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
         render_item=_render_item,

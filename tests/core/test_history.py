@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql
 
 from core.db import Database
 from core.enums import GalleryStatus, JobKind, JobSource, JobStatus, Tier
@@ -25,6 +26,7 @@ from core.history.filters import (
     OutputWhere,
     StrFilter,
     TextFilter,
+    output_filter,
 )
 from core.history.paging import Direction, Page
 from core.history.queries import (
@@ -618,6 +620,37 @@ async def test_prompt_search_finds_outputs_with_every_word(db: Database) -> None
         "A red cat on a mat",
         "The CAT is red!",
     ]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "index"),
+    [
+        (TextFilter(ilike="%Cat\\_%"), "ix_outputs_user_prompt_trgm"),
+        (TextFilter(search="red CAT"), "ix_outputs_user_prompt_words"),
+    ],
+)
+async def test_prompt_filters_are_the_expressions_postgresql_indexes(
+    postgresql_database_url: str, prompt: TextFilter, index: str
+) -> None:
+    # given the prompt condition as the history builds it
+    condition = output_filter(OutputWhere(prompt=prompt), dialect="postgresql")
+    sql = (
+        sa.select(Output.__table__.c.id)  # type: ignore[attr-defined]  # SQLModel
+        .where(condition)
+        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    database = Database(postgresql_database_url)
+    try:
+        async with database.engine.connect() as conn:
+            # when PostgreSQL plans it with table scans ruled out
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(
+                row[0] for row in await conn.exec_driver_sql(f"EXPLAIN {sql}")
+            )
+    finally:
+        await database.dispose()
+    # then its GIN index serves it: the index expression and operator match
+    assert f"Bitmap Index Scan on {index}" in plan, plan
 
 
 async def test_lookups_hide_deleted_foreign_and_orphaned_upscales(db: Database) -> None:
