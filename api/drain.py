@@ -63,12 +63,6 @@ class Drain:
             self.draining = True
             self._task = asyncio.create_task(self._run(), name="drain")
 
-    async def run(self) -> None:
-        """Drain now and wait until it is done."""
-        self.begin()
-        assert self._task is not None
-        await asyncio.shield(self._task)
-
     async def _run(self) -> None:
         log.info(
             "draining: refusing new operations, waiting up to %.0f s for %d "

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,14 @@ def start_worker(
         )
 
 
+async def until_progress(jobs: Jobs, job_id: uuid.UUID, timeout: float) -> None:
+    """Wait until the job reports its first step: it is running on a worker."""
+    async with asyncio.timeout(timeout):
+        async for event in jobs.events.watch_job(job_id):
+            if event.type is EventType.PROGRESS:
+                return
+
+
 async def test_a_job_whose_worker_is_killed_completes_once_after_a_restart(
     jobs: Jobs, accounts: Accounts, tmp_path: Path
 ):
@@ -72,10 +81,7 @@ async def test_a_job_whose_worker_is_killed_completes_once_after_a_restart(
     first = start_worker(jobs, tmp_path, "first.log")
     second = None
     try:
-        async with asyncio.timeout(120):
-            async for event in jobs.events.watch_job(job.id):
-                if event.type is EventType.PROGRESS:
-                    break
+        await until_progress(jobs, job.id, 120)
         # when the worker is killed outright mid-job
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -122,10 +128,7 @@ async def test_a_killed_workers_job_moves_to_a_live_worker_within_15_s_by_defaul
                 jobs, caller=alice, params=params, source=JobSource.API
             )
         ).job
-        async with asyncio.timeout(60):
-            async for event in jobs.events.watch_job(job.id):
-                if event.type is EventType.PROGRESS:
-                    break
+        await until_progress(jobs, job.id, 60)
         running = await accounts.job(job.id)
         pid = int(str(running.worker_id).split(":")[2])
         victim = next(w for w in workers if w.pid == pid)

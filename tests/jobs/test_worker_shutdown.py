@@ -16,7 +16,7 @@ from jobs.services import Jobs
 from jobs.submission import submit_generation
 
 from .conftest import Accounts
-from .test_worker_crash import start_worker
+from .test_worker_crash import start_worker, until_progress
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,7 @@ async def test_sigterm_mid_job_finishes_the_job_and_claims_no_other(
         jobs, tmp_path, "worker.log", liveness={"DARKROOM_BATCH_MAX_IMAGES": "1"}
     )
     try:
-        async with asyncio.timeout(120):
-            async for event in jobs.events.watch_job(running.id):
-                if event.type is EventType.PROGRESS:
-                    break
+        await until_progress(jobs, running.id, 120)
         # when it is sent SIGTERM (the default drain: up to 25 s)
         worker.send_signal(signal.SIGTERM)
         # then the running job ends there, charged once, and the worker exits
@@ -115,10 +112,7 @@ async def test_sigterm_mid_job_past_the_drain_hands_the_job_back_at_once(
     )
     second = None
     try:
-        async with asyncio.timeout(120):
-            async for event in jobs.events.watch_job(job.id):
-                if event.type is EventType.PROGRESS:
-                    break
+        await until_progress(jobs, job.id, 120)
         # when it is sent SIGTERM
         worker.send_signal(signal.SIGTERM)
         code = await exit_code(worker, 20)
