@@ -91,6 +91,22 @@ async def check_schema(db: Database) -> None:
     )
 
 
+# What core.search builds by dialect beside the metadata: SQLite's FTS5 table (and
+# its shadow tables), pgvector's index, and the vector column's type.
+_SEARCH_TABLES_PREFIX = "output_words"
+_SEARCH_INDEXES = {"ix_output_embeddings_hnsw"}
+
+
+def _compared(
+    obj: Any, name: str | None, kind: str, reflected: bool, other: Any
+) -> bool:
+    if kind == "table" and (name or "").startswith(_SEARCH_TABLES_PREFIX):
+        return False
+    if kind == "index" and name in _SEARCH_INDEXES:
+        return False
+    return not (kind == "column" and obj.info.get("vector"))
+
+
 def pending_changes(url: str) -> list[Any]:
     """The differences autogenerate would write: empty when models and migrations agree."""
 
@@ -99,7 +115,9 @@ def pending_changes(url: str) -> list[Any]:
         async with engine.connect() as conn:
             diff = await conn.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}),
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_object": _compared}
+                    ),
                     metadata_for(sync.dialect.name),
                 )
             )

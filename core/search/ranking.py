@@ -1,0 +1,248 @@
+"""Rank outputs by a search: prompt vectors fused with full-text word matches.
+
+One score per output, the same on every page, so keyset cursors page through the
+ranking without a skip or a repeat:
+
+    score = cosine(query, prompt) + WORD_BONUS if every query word is in the prompt
+          = cosine(query, prompt)              otherwise
+
+An output matches when its words do or its cosine reaches MIN_SIMILARITY, so a
+rare exact word ("zx81-orchid") ranks first and a paraphrase still ranks above
+prompts about something else. Filters are part of the statement the ranking
+runs over, never applied after a top-k cut, and `totalCount` counts matches.
+
+PostgreSQL computes the score in SQL (pgvector's cosine distance, to_tsvector
+words). SQLite has neither vectors nor extension loading here, so its vectors
+are scored exactly in numpy (one account's outputs, within milliseconds) and its
+words matched with FTS5.
+"""
+
+import hashlib
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import ErrorCode, ServiceError
+from core.history.paging import (
+    Direction,
+    Page,
+    SortKey,
+    Window,
+    decode_cursor,
+    encode_cursor,
+    fetch_page,
+)
+from core.models import Output
+from core.search.index import EMBEDDINGS, OUTPUTS, pg_vector
+from core.text import text_problem
+
+# Measured with all-MiniLM-L6-v2: paraphrases score 0.5-0.8, unrelated prompts
+# below 0.2 (tests/engine/test_embedding.py prints both ranges).
+MIN_SIMILARITY = 0.3
+WORD_BONUS = 1.0
+MAX_SEARCH_LENGTH = 500
+# Scores are rounded so that the last bits of a float sum (which BLAS may add in
+# another order for another number of rows) never move an output across a cursor.
+_DECIMALS = 9
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What to rank by: a query vector, the words to match, an output to leave out."""
+
+    vector: np.ndarray
+    words: str | None
+    exclude: uuid.UUID | None = None
+    # Which search this is, so a cursor from one search does not fit another.
+    key: str = ""
+
+
+def check_search_text(text: str, field: str = "search") -> str:
+    """The search text, stripped; a coded error when it cannot be searched for."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise ServiceError(ErrorCode.BAD_USER_INPUT, f"{field}: {problem}", field)
+    stripped = text.strip()
+    if not stripped:
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT, f"{field} needs some text to search for", field
+        )
+    if len(stripped) > MAX_SEARCH_LENGTH:
+        raise ServiceError(
+            ErrorCode.TOO_LONG,
+            f"{field} is {len(stripped)} characters; at most {MAX_SEARCH_LENGTH}",
+            field,
+        )
+    return stripped
+
+
+def _spec(ranking: Ranking) -> str:
+    return hashlib.sha256(f"search|{ranking.key}".encode()).hexdigest()[:12]
+
+
+_SCORE_KEYS = [
+    SortKey("score", sa.literal_column("score"), Direction.DESC, float),
+    SortKey("id", OUTPUTS.c.id, Direction.DESC, uuid.UUID),
+]
+
+
+async def ranked_page(
+    session: AsyncSession,
+    outputs: sa.Select[Any],
+    ranking: Ranking,
+    *,
+    window: Window,
+    with_total: bool,
+) -> Page[tuple[Output, float]]:
+    """One page of `outputs` (a filtered select of Output rows) in ranking order,
+    each with its score; `window` reads forwards only."""
+    if not window.forward:
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT,
+            "a search pages forwards only: use first and after",
+            "last",
+        )
+    if ranking.exclude is not None:
+        outputs = outputs.where(OUTPUTS.c.id != ranking.exclude)
+    with_vectors = outputs.join(EMBEDDINGS, EMBEDDINGS.c.output_id == OUTPUTS.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        return await _in_postgresql(session, with_vectors, ranking, window, with_total)
+    return await _in_numpy(session, with_vectors, ranking, window, with_total)
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall(text.lower()) if text else []
+
+
+async def _in_postgresql(
+    session: AsyncSession,
+    outputs: sa.Select[Any],
+    ranking: Ranking,
+    window: Window,
+    with_total: bool,
+) -> Page[tuple[Output, float]]:
+    distance = EMBEDDINGS.c.embedding.op("<=>", return_type=sa.Float)(
+        pg_vector(ranking.vector)
+    )
+    similarity = sa.func.round(sa.cast(1 - distance, sa.Numeric), _DECIMALS)
+    close = distance <= 1 - MIN_SIMILARITY
+    if _words(ranking.words):
+        # The very expression ix_outputs_user_prompt_words indexes.
+        vector = sa.func.to_tsvector(sa.literal_column("'simple'"), OUTPUTS.c.prompt)
+        query = sa.func.plainto_tsquery(sa.literal_column("'simple'"), ranking.words)
+        worded = vector.op("@@")(query)
+        score = similarity + sa.case((worded, WORD_BONUS), else_=0.0)
+        matches = sa.or_(worded, close)
+    else:
+        score, matches = similarity, close
+    scored = sa.cast(score, sa.Float).label("score")
+    # The score is a column of a subquery, so the keyset can seek on it by name.
+    inner = outputs.add_columns(scored).where(matches).subquery("ranked")
+    ranked_output = orm.aliased(Output, inner)
+    stmt = sa.select(ranked_output, inner.c.score).select_from(inner)
+    keys = [
+        SortKey("score", inner.c.score, Direction.DESC, float),
+        SortKey("id", inner.c.id, Direction.DESC, uuid.UUID),
+    ]
+    return await fetch_page(
+        session,
+        stmt,
+        keys=keys,
+        scope=f"search|{ranking.key}",
+        window=window,
+        with_total=with_total,
+        convert=lambda row: (row[0], float(row[1])),
+        values_of=lambda item: [item[1], item[0].id],
+    )
+
+
+async def _in_numpy(
+    session: AsyncSession,
+    outputs: sa.Select[Any],
+    ranking: Ranking,
+    window: Window,
+    with_total: bool,
+) -> Page[tuple[Output, float]]:
+    rows = (
+        await session.execute(
+            outputs.with_only_columns(OUTPUTS.c.id, EMBEDDINGS.c.embedding)
+        )
+    ).all()
+    ids = [row[0] for row in rows]
+    if rows:
+        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        matrix = matrix.reshape(len(rows), -1).astype(np.float64)
+        query = np.asarray(ranking.vector, dtype=np.float64).reshape(-1)
+        scores = np.round(matrix @ query, _DECIMALS)
+    else:
+        scores = np.zeros(0)
+    matches = scores >= MIN_SIMILARITY
+    words = _words(ranking.words)
+    if words and rows:
+        worded = await _worded(session, words)
+        bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
+        scores = scores + WORD_BONUS * bonus
+        matches |= bonus
+    order = sorted(
+        (i for i in range(len(ids)) if matches[i]),
+        key=lambda i: (-scores[i], -ids[i].int),
+    )
+    spec = _spec(ranking)
+    start = 0
+    if window.cursor is not None:
+        score, last = decode_cursor(
+            window.cursor, spec=spec, keys=_SCORE_KEYS, field="after"
+        )
+        assert isinstance(score, float)
+        assert isinstance(last, uuid.UUID)
+        start = next(
+            (
+                n
+                for n, i in enumerate(order)
+                if (-scores[i], -ids[i].int) > (-score, -last.int)
+            ),
+            len(order),
+        )
+    chosen = order[start : start + window.size]
+    found = await _outputs_by_id(session, [ids[i] for i in chosen])
+    items = [
+        (
+            encode_cursor(spec, [float(scores[i]), ids[i]]),
+            (found[ids[i]], float(scores[i])),
+        )
+        for i in chosen
+        if ids[i] in found
+    ]
+    return Page(
+        items=items,
+        has_next_page=start + window.size < len(order),
+        has_previous_page=start > 0,
+        total_count=len(order) if with_total else None,
+    )
+
+
+async def _worded(session: AsyncSession, words: Sequence[str]) -> set[uuid.UUID]:
+    """Outputs whose prompt holds every word (FTS5, each word quoted literally)."""
+    query = " ".join(f'"{word}"' for word in words)
+    found = await session.scalars(
+        sa.text("SELECT output_id FROM output_words WHERE output_words MATCH :q"),
+        {"q": query},
+    )
+    return {uuid.UUID(hex=value) for value in found}
+
+
+async def _outputs_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Output]:
+    if not ids:
+        return {}
+    rows = await session.scalars(sa.select(Output).where(OUTPUTS.c.id.in_(ids)))
+    return {row.id: row for row in rows}
