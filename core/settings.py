@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # Free-tier outputs are public (the gallery feeds on them); paid outputs start private.
     free_outputs_public: bool = True
 
+    # Search over prompts: "auto" searches on SQLite, and on PostgreSQL when the
+    # pgvector extension is there; "on" refuses to start without it.
+    search: Literal["auto", "on", "off"] = "auto"
+    # A folder holding a sentence-transformers model; unset: the bundled
+    # all-MiniLM-L6-v2, unpacked into data_dir/models on first use.
+    search_model: Path | None = None
+
     max_tokens_per_user: PositiveInt = 10
     # How soon a revoked token stops working everywhere: each API process checks
     # its open websockets' tokens this often (one query for all of them), and

@@ -8,7 +8,6 @@ import uuid
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
 
 from core.db import Database
 from core.errors import ServiceError
