@@ -40,7 +40,7 @@ from resolvers.outputs.payloads import (
     OutputsSubmitToGalleryPayload,
     OutputsUpdatePayload,
 )
-from resolvers.outputs.types import Output
+from resolvers.outputs.types import OutputConnection
 from resolvers.permissions import (
     CanGenerate,
     CanManage,
@@ -103,11 +103,12 @@ class Query:
             "modelId is NOT_FOUND. No token needed."
         ),
     )
-    outputs: Connection[Output] = strawberry.field(
+    outputs: OutputConnection = strawberry.field(
         resolver=outputs.resolve_outputs,
         description=(
             "Your stored images, newest first unless orderBy says otherwise, public and "
-            "private alike; deleted ones never appear. Needs READ."
+            "private alike; deleted ones never appear. With search or similarTo, ranked "
+            "by relevance instead, filters applied inside the search. Needs READ."
         ),
         permission_classes=needs(CanRead),
     )

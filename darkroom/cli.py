@@ -29,6 +29,7 @@ from darkroom.first_start import (
     prepare_embedded,
 )
 from darkroom.logs import log_to_stderr, quiet_known_notices
+from darkroom.search_commands import search_app, search_or_exit
 from darkroom.status import status
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app = typer.Typer(
 app.add_typer(user_app, name="user")
 app.add_typer(credits_app, name="credits")
 app.add_typer(token_app, name="token")
+app.add_typer(search_app, name="search")
 app.command()(status)
 
 SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits
@@ -73,6 +75,7 @@ def serve(
             if settings.is_embedded:
                 prepare_embedded(settings)
             access = asyncio.run(local_access(settings))
+            search_or_exit(settings, can_export=not settings.redis_url)
     except BaseException:
         sock.close()
         raise
@@ -140,6 +143,8 @@ def worker(
         )
         raise typer.Exit(2)
     tracing_or_exit("darkroom-worker")  # a refusal before logging is set up
+    with database_or_exit(settings, err):
+        search_or_exit(settings, can_export=True)
     log_to_stderr(settings.log_format)
     run_worker(settings, burst=burst)
 

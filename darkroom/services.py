@@ -26,7 +26,9 @@ from core.s3 import S3Storage
 from core.settings import Settings
 from core.storage import LocalStorage, Storage, load_signing_key
 from core.tokens import CallerCache
+from darkroom.search import open_search, query_vectors, torch_embedder
 from engine.catalog import Catalog, load_catalog
+from engine.embedding.folder import ModelFolder
 from engine.threads import default_threads
 from jobs.arq_queue import ArqQueue, open_arq_pool
 from jobs.events import MemoryEventBus
@@ -35,7 +37,7 @@ from jobs.outage import READ_TIMEOUT_SECONDS
 from jobs.positions import updating_places
 from jobs.presence import reporting
 from jobs.redis_bus import RedisEventBus
-from jobs.services import Jobs
+from jobs.services import Jobs, OutputIndexer
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.runner import InProcessDeliveries
 from resolvers.context import Services
@@ -118,6 +120,7 @@ async def open_jobs(
     catalog: Catalog,
     in_process: bool,
     standalone: bool = False,
+    search_model: ModelFolder | None = None,
 ) -> Jobs:
     """The jobs services on the given database and storage: on Redis and arq, or
     in this process (MemoryEventBus and the in-process runner, started here).
@@ -125,6 +128,7 @@ async def open_jobs(
     `standalone` says this process is `darkroom serve` itself: its in-process
     engine then sets torch's threads for the whole process and warms up at once.
     Tests and benchmarks that embed the app in their own process leave it off.
+    In this process, jobs' outputs are embedded with `search_model` when given.
     """
     if in_process:
         # Only the embedded setup runs jobs in the API process, and loads torch.
@@ -141,6 +145,8 @@ async def open_jobs(
             catalog, cache_dir=settings.data_dir / "models", threads=threads
         )
         runner.bind(jobs, engine)
+        if search_model is not None:
+            jobs.indexer = await start_indexer(db, search_model)
         await runner.start()
         return jobs
     pool = await open_arq_pool(settings.redis_url)
@@ -156,10 +162,21 @@ async def open_jobs(
     )
 
 
+async def start_indexer(db: Database, folder: ModelFolder) -> OutputIndexer:
+    """Embed finished outputs' prompts in this process, in the background."""
+    from jobs.worker.indexing import SearchIndexer
+
+    indexer = SearchIndexer(db, torch_embedder(folder))
+    await indexer.start()
+    return indexer
+
+
 async def close_jobs(jobs: Jobs) -> None:
     """Stop the runner and close the queue and event bus open_jobs opened (not
     the database or storage, which belong to whoever passed them in)."""
     await jobs.queue.close()
+    if jobs.indexer is not None:  # after the runner, whose last jobs may add some
+        await jobs.indexer.stop()
     if jobs.deliveries is not None:  # after the runner, whose jobs may add some
         await jobs.deliveries.close()
     await jobs.events.close()
@@ -179,13 +196,18 @@ def build_app(
 
     @asynccontextmanager
     async def jobs_open() -> AsyncIterator[None]:
+        in_process = not settings.redis_url
+        # Only a process that runs jobs has torch to export the model with.
+        folder = await open_search(settings, services.db, can_export=in_process)
+        services.search = None if folder is None else query_vectors(folder)
         services.jobs = await open_jobs(
             settings,
             db=services.db,
             storage=services.storage,
             catalog=services.catalog,
-            in_process=not settings.redis_url,
+            in_process=in_process,
             standalone=standalone,
+            search_model=folder,
         )
         try:
             # Followers here learn their queued jobs' new places as the queue moves.
@@ -227,6 +249,9 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
         in_process=False,
     )
     assert isinstance(jobs.queue, ArqQueue)  # open_jobs built it for Redis
+    folder = await open_search(settings, db, can_export=True)
+    if folder is not None:
+        jobs.indexer = await start_indexer(db, folder)
     # Set before anything loads torch: the engine thread's first task does it.
     engine = Engine(
         catalog,
@@ -249,6 +274,8 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
             async with presence:
                 await run_beside(worker, webhooks, burst=burst)
     finally:
+        if jobs.indexer is not None:
+            await jobs.indexer.stop()
         await jobs.events.close()
         if isinstance(jobs.events, RedisEventBus):
             await jobs.events.redis.aclose()

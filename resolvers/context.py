@@ -6,8 +6,9 @@ The API builds one Context per HTTP request and one per websocket connection
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -20,6 +21,14 @@ from core.tokens import Caller, CallerCache
 from engine.catalog import Catalog
 from jobs.services import Jobs
 from resolvers.loaders import Loaders
+
+
+class QueryVectors(Protocol):
+    """Embeds search text in the API process (torch-free; api/query_vectors.py)."""
+
+    async def vector(self, text: str) -> np.ndarray:
+        """The text's prompt vector, as the worker embeds prompts."""
+        ...
 
 
 @dataclass
@@ -36,6 +45,8 @@ class Services:
     rate_limiter: RateLimiter | None = None
     # Opened by the app's lifespan: it needs a running event loop.
     jobs: Jobs | None = None
+    # None when search is off (DARKROOM_SEARCH, or PostgreSQL without pgvector).
+    search: QueryVectors | None = None
 
 
 @dataclass(eq=False)

@@ -25,6 +25,7 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
+    from engine.embedding.folder import ModelFolder
     from tests.pg_server import PostgresServer
 
 T = TypeVar("T")
@@ -110,6 +111,23 @@ async def _empty_tables(db: Database) -> None:
             sa.insert(QueueLane),
             [{"paid": True, "issued": 0}, {"paid": False, "issued": 0}],
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def search_model_folder(tmp_path_factory: pytest.TempPathFactory) -> "ModelFolder":
+    """The bundled search model, unpacked and exported to ONNX once per run, for
+    every Settings (and every process a test starts) through DARKROOM_SEARCH_MODEL:
+    otherwise each test's data_dir would unpack and export it again (seconds)."""
+    from engine.embedding.folder import bundled_model_folder, read_model_folder
+    from engine.embedding.torch_model import export_onnx
+
+    folder = read_model_folder(
+        bundled_model_folder(tmp_path_factory.getbasetemp() / "search-models")
+    )
+    if not folder.onnx_path.exists():
+        export_onnx(folder)
+    os.environ["DARKROOM_SEARCH_MODEL"] = str(folder.path)
+    return folder
 
 
 @pytest.fixture(scope="session")

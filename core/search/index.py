@@ -103,6 +103,17 @@ async def _use_dimension(session: AsyncSession, dimension: int) -> None:
     )
 
 
+async def can_search(db: Database) -> bool:
+    """Whether this database can hold vectors: SQLite always, PostgreSQL with pgvector."""
+    if db.is_sqlite:
+        return True
+    async with db.reading() as session:
+        available = await session.scalar(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        )
+    return available is not None
+
+
 async def open_index(db: Database, *, model_id: str, dimension: int) -> None:
     """Check at start-up that the index can take this model's vectors.
 

@@ -198,6 +198,8 @@ async def _run_body(
             run.emit(
                 EventType.OUTPUT, output=output.model_dump(mode="json"), step=run.step
             )
+        if jobs.indexer is not None:
+            jobs.indexer.index(kept)
     await run.flush()
     return done
 

@@ -31,6 +31,7 @@ from schema.filters import (
 )
 from schema.ids import global_id
 from schema.lookup import schema_class
+from schema.paging import Connection, Edge
 
 if TYPE_CHECKING:  # a back-reference: for type checkers only, see schema/lookup.py
     from resolvers.jobs.types import Job
@@ -247,3 +248,29 @@ class Output(relay.Node):
         """Loaded for the whole page at once."""
         row = await info.context.loaders.upscale_by_output_id.load(self.row_id)
         return None if row is None else Output.from_row(row)
+
+
+@strawberry.type(
+    name="OutputEdge",
+    description="One output of a page, with its cursor and, in a search, its score.",
+)
+class OutputEdge(Edge[Output]):
+    score: float | None = strawberry.field(
+        default=None,
+        description=(
+            "Relevance in a search (search or similarTo), higher first: the prompt's "
+            "cosine similarity, plus 1 when it holds every word searched for. "
+            "Null without a search."
+        ),
+    )
+
+
+@strawberry.type(
+    name="OutputConnection",
+    description="A page of outputs: in keyset order, or ranked when searching.",
+)
+class OutputConnection(Connection[Output]):
+    # Narrower edges than the generic's: each may carry a score.
+    edges: list[OutputEdge] = strawberry.field(  # type: ignore[assignment]
+        description="The items on this page."
+    )

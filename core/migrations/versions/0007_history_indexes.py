@@ -56,9 +56,13 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    with_account = op.get_bind().execute(
-        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'btree_gin'")
-    ).scalar()
+    with_account = (
+        op.get_bind()
+        .execute(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'btree_gin'")
+        )
+        .scalar()
+    )
     if with_account:
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")  # user_id in a GIN index
     for name, definition in POSTGRESQL_INDEXES.items():

@@ -1,0 +1,98 @@
+"""Search the caller's outputs: by text, or by closeness to one output."""
+
+import uuid
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.enums import GalleryStatus
+from core.errors import ErrorCode, ServiceError
+from core.history.filters import OutputWhere, output_filter
+from core.history.paging import Page, check_window
+from core.history.queries import visible_outputs
+from core.models import Output
+from core.search.index import EMBEDDINGS, OUTPUTS
+from core.search.ranking import Ranking, ranked_page
+
+
+def gallery_outputs() -> sa.Select[Any]:
+    """Outputs anyone may see: public, approved, not deleted (nor their original)."""
+    parent = OUTPUTS.alias("gallery_original")
+    deleted_original = (
+        sa.select(sa.literal(1))
+        .where(
+            parent.c.id == OUTPUTS.c.upscaled_from_id, parent.c.deleted_at.is_not(None)
+        )
+        .exists()
+    )
+    return (
+        sa.select(Output)
+        .select_from(OUTPUTS)
+        .where(
+            OUTPUTS.c.is_public.is_(True),
+            OUTPUTS.c.gallery_status == GalleryStatus.APPROVED.value,
+            OUTPUTS.c.deleted_at.is_(None),
+            ~deleted_original,
+        )
+    )
+
+
+async def search_outputs(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    ranking: Ranking,
+    where: OutputWhere | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    with_total: bool = False,
+) -> Page[tuple[Output, float]]:
+    """The caller's outputs that match `ranking`, best first, with their scores."""
+    window = check_window(first=first, after=after, last=None, before=None)
+    dialect = session.get_bind().dialect.name
+    outputs = visible_outputs(user_id).where(output_filter(where, dialect=dialect))
+    return await ranked_page(
+        session, outputs, ranking, window=window, with_total=with_total
+    )
+
+
+async def vector_of(
+    session: AsyncSession,
+    *,
+    output_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    field: str = "similar_to",
+) -> np.ndarray:
+    """The prompt vector of an output the caller may see: one of theirs (none
+    when `user_id` is None) or one in the gallery.
+
+    Any other id is NOT_FOUND, whether it exists or not.
+    """
+    public = gallery_outputs().with_only_columns(OUTPUTS.c.id)
+    visible = public.where(OUTPUTS.c.id == output_id)
+    found = await session.scalar(visible)
+    if found is None and user_id is not None:
+        mine = visible_outputs(user_id).with_only_columns(OUTPUTS.c.id)
+        found = await session.scalar(mine.where(OUTPUTS.c.id == output_id))
+    if found is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no such output", field)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    column = (
+        sa.cast(EMBEDDINGS.c.embedding, sa.Text)
+        if postgresql
+        else EMBEDDINGS.c.embedding
+    )
+    stored = await session.scalar(
+        sa.select(column).where(EMBEDDINGS.c.output_id == output_id)
+    )
+    if stored is None:
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT,
+            "that output has no prompt to compare with, or is not indexed yet",
+            field,
+        )
+    if postgresql:
+        return np.array(stored.strip("[]").split(","), dtype=np.float32)
+    return np.frombuffer(stored, dtype=np.float32).copy()
