@@ -58,6 +58,34 @@ async def search_outputs(
     )
 
 
+# The gallery is every account's public images: rank its HNSW-nearest this many
+# (plus word matches) rather than score them all.
+GALLERY_CANDIDATES = 1000
+
+
+async def search_gallery(
+    session: AsyncSession,
+    *,
+    ranking: Ranking,
+    where: OutputWhere | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    with_total: bool = False,
+) -> Page[tuple[Output, float]]:
+    """Gallery images that match `ranking`, best first, with their scores."""
+    window = check_window(first=first, after=after, last=None, before=None)
+    dialect = session.get_bind().dialect.name
+    outputs = gallery_outputs().where(output_filter(where, dialect=dialect))
+    return await ranked_page(
+        session,
+        outputs,
+        ranking,
+        window=window,
+        with_total=with_total,
+        nearest=GALLERY_CANDIDATES,
+    )
+
+
 async def vector_of(
     session: AsyncSession,
     *,

@@ -48,6 +48,8 @@ from core.text import text_problem
 MIN_SIMILARITY = 0.3
 WORD_BONUS = 1.0
 MAX_SEARCH_LENGTH = 500
+# The HNSW candidate list per step; more finds more of the true nearest (recall).
+HNSW_EF_SEARCH = 200
 # Scores are rounded so that the last bits of a float sum (which BLAS may add in
 # another order for another number of rows) never move an output across a cursor.
 _DECIMALS = 9
@@ -101,9 +103,15 @@ async def ranked_page(
     *,
     window: Window,
     with_total: bool,
+    nearest: int | None = None,
 ) -> Page[tuple[Output, float]]:
     """One page of `outputs` (a filtered select of Output rows) in ranking order,
-    each with its score; `window` reads forwards only."""
+    each with its score; `window` reads forwards only.
+
+    `nearest` ranks only that many outputs closest by pgvector's HNSW index (an
+    approximate, filtered, iterative scan), plus every word match: for sets too
+    large to score each time, such as the gallery. Exact everywhere else.
+    """
     if not window.forward:
         raise ServiceError(
             ErrorCode.BAD_USER_INPUT,
@@ -114,7 +122,9 @@ async def ranked_page(
         outputs = outputs.where(OUTPUTS.c.id != ranking.exclude)
     with_vectors = outputs.join(EMBEDDINGS, EMBEDDINGS.c.output_id == OUTPUTS.c.id)
     if session.get_bind().dialect.name == "postgresql":
-        return await _in_postgresql(session, with_vectors, ranking, window, with_total)
+        return await _in_postgresql(
+            session, with_vectors, ranking, window, with_total, nearest
+        )
     return await _in_numpy(session, with_vectors, ranking, window, with_total)
 
 
@@ -128,6 +138,7 @@ async def _in_postgresql(
     ranking: Ranking,
     window: Window,
     with_total: bool,
+    nearest: int | None,
 ) -> Page[tuple[Output, float]]:
     distance = EMBEDDINGS.c.embedding.op("<=>", return_type=sa.Float)(
         pg_vector(ranking.vector)
@@ -142,7 +153,20 @@ async def _in_postgresql(
         score = similarity + sa.case((worded, WORD_BONUS), else_=0.0)
         matches = sa.or_(worded, close)
     else:
+        worded = None
         score, matches = similarity, close
+    if nearest is not None:
+        # The index yields rows nearest first and keeps scanning past those the
+        # filters drop (relaxed order: the exact score orders them again below).
+        await session.execute(sa.text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        await session.execute(
+            sa.text(f"SET LOCAL hnsw.ef_search = {int(HNSW_EF_SEARCH)}")
+        )
+        near = outputs.with_only_columns(OUTPUTS.c.id).order_by(distance).limit(nearest)
+        candidates: sa.ColumnElement[bool] = OUTPUTS.c.id.in_(near.scalar_subquery())
+        if worded is not None:
+            candidates = sa.or_(candidates, worded)
+        matches = sa.and_(matches, candidates)
     scored = sa.cast(score, sa.Float).label("score")
     # The score is a column of a subquery, so the keyset can seek on it by name.
     inner = outputs.add_columns(scored).where(matches).subquery("ranked")

@@ -29,7 +29,7 @@ from core.search.ranking import (
     check_search_text,
     ranked_page,
 )
-from tests.core.test_history import add_outputs, add_user, make_output
+from tests.core.test_history import T0, add_outputs, add_user, make_output
 
 DIM = 8
 
@@ -227,3 +227,29 @@ def test_unsearchable_text_is_a_coded_error(text: str, code: str) -> None:
         check_search_text(text)
     assert refused.value.code == code
     assert refused.value.field == "search"
+
+
+async def test_the_gallery_ranks_only_public_approved_outputs(
+    search_db: Database,
+) -> None:
+    from core.enums import GalleryStatus
+    from core.search.queries import search_gallery
+
+    db = search_db
+    one, two = await add_user(db), await add_user(db)
+    approved = GalleryStatus.APPROVED
+    rows = [
+        make_output(one, 0, is_public=True, gallery_status=approved),
+        make_output(two, 0, is_public=True, gallery_status=approved),
+        make_output(one, 1, is_public=True, gallery_status=GalleryStatus.SUBMITTED),
+        make_output(two, 1, is_public=False, gallery_status=approved),
+        make_output(one, 2, is_public=True, gallery_status=approved, deleted_at=T0),
+    ]
+    await add_outputs(db, rows)
+    await index_all(db, {row.id: towards(0.5 + 0.1 * i) for i, row in enumerate(rows)})
+    async with db.session() as session:
+        page = await search_gallery(
+            session, ranking=Ranking(vector=unit(1), words="cat"), with_total=True
+        )
+    assert [output.id for _, (output, _) in page.items] == [rows[1].id, rows[0].id]
+    assert page.total_count == 2
