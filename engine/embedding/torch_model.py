@@ -1,6 +1,7 @@
 """Prompt vectors in the worker, with torch (the reference the API's ONNX export
 is checked against), and the ONNX export itself."""
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -8,12 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
+from numpy.typing import NDArray
 from transformers import AutoModel, AutoTokenizer
 
-from engine.embedding.folder import ModelFolder
+from engine.embedding.folder import ONNX_MODEL_ID_KEY, ModelFolder
 
+# What the exported graph takes, in the order a BERT's forward takes them.
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_OUTPUT = "last_hidden_state"
 
 
 class TorchEmbedder:
@@ -30,14 +35,28 @@ class TorchEmbedder:
         self.model = AutoModel.from_pretrained(folder.path, local_files_only=True)
         self.model.to(device).eval()
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """One float32 vector per text (L2-normalized when the model normalizes)."""
-        parts = [np.zeros((0, self.dimension), dtype=np.float32)]
-        for start in range(0, len(texts), batch_size):
-            parts.append(self._batch(list(texts[start : start + batch_size])))
-        return np.concatenate(parts)
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> NDArray[np.float32]:
+        """One float32 vector per text (L2-normalized when the model normalizes).
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+        Args:
+            texts: Texts of any length; each keeps its first max_seq_length
+                tokens, special tokens included.
+            batch_size: Texts run through the model at once.
+
+        Returns:
+            An array shaped (len(texts), dimension), in the order of `texts`.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Longest first, as sentence-transformers does, so each batch pads little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            out[chosen] = self._batch([texts[i] for i in chosen])
+        return out
+
+    def _batch(self, texts: list[str]) -> NDArray[np.float32]:
         encoded = self.tokenizer(
             texts,
             padding=True,
@@ -54,7 +73,7 @@ class TorchEmbedder:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if self.folder.normalize:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        vectors: np.ndarray = pooled.float().cpu().numpy()
+        vectors: NDArray[np.float32] = pooled.float().cpu().numpy()
         return vectors
 
 
@@ -83,10 +102,27 @@ class _LastHiddenState(torch.nn.Module):
 def export_onnx(folder: ModelFolder) -> Path:
     """Write the transformer to folder/onnx/model.onnx for the API's runtime.
 
-    The TorchScript exporter needs no onnxscript; eager attention, because the
-    SDPA path's padding checks are traced as constants and then mask wrongly.
+    The TorchScript exporter (``dynamo=False``) needs only the onnx package and
+    writes one file in about 2 s; the torch.export one also needs onnxscript and
+    writes the weights to a second file, which one rename cannot make atomic.
+    Eager attention, because the SDPA path's padding checks are traced as
+    constants and then mask wrongly.
+
+    Args:
+        folder: A BERT-style folder: its tokenizer gives input_ids,
+            attention_mask and token_type_ids.
+
+    Returns:
+        The file written (atomically): int64 inputs input_ids, attention_mask
+        and token_type_ids shaped (batch, sequence), both axes dynamic; output
+        last_hidden_state; the folder's model_id in its metadata.
     """
     tokenizer = AutoTokenizer.from_pretrained(folder.path, local_files_only=True)
+    if set(tokenizer.model_input_names) != set(_INPUTS):
+        raise ValueError(
+            f"export_onnx exports models taking {', '.join(_INPUTS)};"
+            f" {folder.path} takes {', '.join(tokenizer.model_input_names)}"
+        )
     model = AutoModel.from_pretrained(
         folder.path, local_files_only=True, attn_implementation="eager"
     ).eval()
@@ -100,7 +136,7 @@ def export_onnx(folder: ModelFolder) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
     os.close(handle)
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*_INPUTS, "hidden")}
+    axes = {name: {0: "batch", 1: "sequence"} for name in (*_INPUTS, _OUTPUT)}
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             # The tracer's notes on constant branches and the legacy exporter.
@@ -110,13 +146,18 @@ def export_onnx(folder: ModelFolder) -> Path:
                 tuple(example[name] for name in _INPUTS),
                 scratch,
                 input_names=list(_INPUTS),
-                output_names=["hidden"],
+                output_names=[_OUTPUT],
                 dynamic_axes=axes,
                 opset_version=17,
                 dynamo=False,
             )
+        # The weights it came from, so OnnxEmbedder can refuse a stale export.
+        graph = onnx.load(scratch)
+        onnx.helper.set_model_props(graph, {ONNX_MODEL_ID_KEY: folder.model_id})
+        onnx.save(graph, scratch)
+        os.chmod(scratch, 0o644)  # mkstemp makes it owner-only; the API reads it
         os.replace(scratch, target)
     finally:
-        if os.path.exists(scratch):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(scratch)
     return target
