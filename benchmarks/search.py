@@ -401,7 +401,7 @@ async def run_engine(
     else:
         url, dsn = f"sqlite+aiosqlite:///{folder / 'bench.db'}", None
     try:
-        upgrade_database(url)
+        await asyncio.to_thread(upgrade_database, url)  # Alembic runs its own loop
         db = Database(url)
         seconds = await load(db, corpus, texts, vectors, dsn)
         figures = await measure(db, corpus, queries, vectors, runs)

@@ -4,6 +4,8 @@ embedders each kind of process uses (torch in workers, ONNX in the API)."""
 import asyncio
 import functools
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,11 +78,28 @@ async def open_search(
 
 
 def export_model(folder: ModelFolder) -> Path:
-    """Export the model to ONNX beside its weights (torch, once per folder)."""
-    from engine.embedding.torch_model import export_onnx
+    """Export the model to ONNX beside its weights (torch, once per folder).
 
+    In a child process: torch loaded here, before the engine's thread has set its
+    thread count, would leave OpenMP's idle threads spinning for good.
+    """
     log.info("exporting %s to ONNX for the API's search (once)", folder.path)
-    return export_onnx(folder)
+    script = (
+        "import sys; from pathlib import Path;"
+        " from engine.embedding.folder import read_model_folder;"
+        " from engine.embedding.torch_model import export_onnx;"
+        " export_onnx(read_model_folder(Path(sys.argv[1])))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ModelUnavailable(f"exporting {folder.path} to ONNX failed: {last}")
+    return folder.onnx_path
 
 
 @functools.cache

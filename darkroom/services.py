@@ -166,7 +166,7 @@ async def start_indexer(db: Database, folder: ModelFolder) -> OutputIndexer:
     """Embed finished outputs' prompts in this process, in the background."""
     from jobs.worker.indexing import SearchIndexer
 
-    indexer = SearchIndexer(db, torch_embedder(folder))
+    indexer = SearchIndexer(db, functools.partial(torch_embedder, folder))
     await indexer.start()
     return indexer
 

@@ -13,6 +13,7 @@ import onnx
 import torch
 from numpy.typing import NDArray
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as transformers_logging
 
 from engine.embedding.folder import ONNX_MODEL_ID_KEY, ModelFolder
 
@@ -25,6 +26,8 @@ class TorchEmbedder:
     """A sentence-transformers model run as sentence-transformers runs it."""
 
     def __init__(self, folder: ModelFolder, device: str = "cpu") -> None:
+        # Its loading bar would interleave with the service's logs.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated
         self.folder = folder
         self.model_id = folder.model_id
         self.dimension = folder.dimension
@@ -117,6 +120,7 @@ def export_onnx(folder: ModelFolder) -> Path:
         and token_type_ids shaped (batch, sequence), both axes dynamic; output
         last_hidden_state; the folder's model_id in its metadata.
     """
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated
     tokenizer = AutoTokenizer.from_pretrained(folder.path, local_files_only=True)
     if set(tokenizer.model_input_names) != set(_INPUTS):
         raise ValueError(

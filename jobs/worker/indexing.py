@@ -8,7 +8,7 @@ output that has none.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,9 +33,12 @@ class Embedder(Protocol):
 class SearchIndexer:
     """Embeds the prompts of stored outputs and writes their vectors."""
 
-    def __init__(self, db: Database, embedder: Embedder) -> None:
+    def __init__(self, db: Database, load: Callable[[], Embedder]) -> None:
         self.db = db
-        self.embedder = embedder
+        # Loaded with the first batch, which comes after a job has run: torch's
+        # threads are set by then (the engine's first task sets them).
+        self.load = load
+        self.embedder: Embedder | None = None
         self._waiting: asyncio.Queue[Unindexed] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -87,6 +90,8 @@ class SearchIndexer:
 
     async def _write(self, batch: list[Unindexed]) -> None:
         prompts = [item.prompt for item in batch]
+        if self.embedder is None:
+            self.embedder = await asyncio.to_thread(self.load)
         vectors = await asyncio.to_thread(self.embedder.embed, prompts)
 
         async def write() -> None:
