@@ -5,7 +5,7 @@ from typing import Any
 
 import strawberry
 
-from core import enums, errors
+from core import enums, errors, gallery
 from core.history import filters, paging, queries
 
 
@@ -85,7 +85,7 @@ GalleryStatus = described(
         "NOT_SUBMITTED": "Not offered to the gallery.",
         "SUBMITTED": "Offered; waiting for a moderator.",
         "WAITING_FOR_APPROVAL": "Under review.",
-        "APPROVED": "Shown in the public gallery (when public).",
+        "APPROVED": "Shown in the public gallery (while public and not deleted).",
         "REJECTED": "Not shown in the gallery.",
     },
 )
@@ -241,5 +241,16 @@ WebhookDeliveryStatus = described(
         "PENDING": "Not delivered yet: its first attempt or a retry is due.",
         "DELIVERED": "The endpoint answered 2xx.",
         "FAILED": "Given up: its attempts are spent, its address was refused, or its endpoint was deleted.",
+    },
+)
+GalleryReviewDecision = described(
+    strawberry.enum(
+        gallery.ReviewDecision,
+        name="GalleryReviewDecision",
+        description="A moderator's decision on gallery submissions.",
+    ),
+    {
+        "APPROVE": "Show it in the public gallery; it must be public and not deleted.",
+        "REJECT": "Keep it out of the gallery (and take it down if it was shown).",
     },
 )
