@@ -1,5 +1,5 @@
 """The Starlette app: /graphql (with GraphiQL and its files), /healthz, /readyz,
-/metrics, lifespan."""
+/metrics, /files, /gallery/images, lifespan."""
 
 import asyncio
 import functools
@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.drain import Drain
+from api.gallery import gallery_image
 from api.health import Readiness, healthz
 from api.ide import STATIC_PATH, static_file
 from api.metrics import metrics_page, unauthenticated_listener
@@ -100,6 +101,7 @@ def create_app(
             Route("/readyz", readiness.check),
             Route("/metrics", functools.partial(metrics_page, services, registry)),
             Route("/files/{key:path}", functools.partial(files, services)),
+            Route("/gallery/images/{name}", functools.partial(gallery_image, services)),
         ],
         lifespan=lifespan,
         middleware=middleware,

@@ -24,6 +24,9 @@ from resolvers.accounts.types import (
 )
 from resolvers.catalog import resolvers as catalog
 from resolvers.catalog.types import GenerationDefaults, Model, Scheduler, UpscaleModel
+from resolvers.gallery import resolvers as gallery_views
+from resolvers.gallery.payloads import GalleryReviewPayload
+from resolvers.gallery.types import GalleryImage, GallerySubmission
 from resolvers.jobs import resolvers as jobs
 from resolvers.jobs import subscriptions
 from resolvers.jobs.payloads import (
@@ -46,7 +49,10 @@ from resolvers.permissions import (
     CanManage,
     CanManageVisibility,
     CanRead,
+    IsAdmin,
     IsAuthenticated,
+    NodeCanRead,
+    NodeIsAuthenticated,
     needs,
 )
 from resolvers.usage import resolvers as usage
@@ -116,9 +122,10 @@ class Query:
         resolver=nodes.resolve_node,
         description=(
             "Any of your objects by global id (Output, Job, ApiToken, Model); another "
-            "account's id is NOT_FOUND. Needs READ."
+            "account's id is NOT_FOUND. Needs READ, but for a GalleryImage, which "
+            "anyone may look up (NOT_FOUND once it leaves the gallery)."
         ),
-        permission_classes=needs(CanRead),
+        permission_classes=[NodeIsAuthenticated, NodeCanRead],
     )
     usage: Connection[UsageEntry] = strawberry.field(
         resolver=usage.resolve_usage,
@@ -127,6 +134,23 @@ class Query:
             "cancelled ones included. Needs READ."
         ),
         permission_classes=needs(CanRead),
+    )
+    # --- gallery ---
+    gallery: Connection[GalleryImage] = strawberry.field(
+        resolver=gallery_views.resolve_gallery,
+        description=(
+            "The public gallery: approved public images of every account, newest "
+            "first; deleted or private ones never appear. No token needed."
+        ),
+    )
+    gallery_review_queue: Connection[GallerySubmission] = strawberry.field(
+        resolver=gallery_views.resolve_gallery_review_queue,
+        description=(
+            "Public submissions awaiting a moderator (SUBMITTED or "
+            "WAITING_FOR_APPROVAL), oldest first; `first` 1 to 100 (default 50). "
+            "Needs ADMIN."
+        ),
+        permission_classes=needs(IsAdmin),
     )
     # --- jobs ---
     job: Job = strawberry.field(
@@ -197,6 +221,16 @@ class Mutation:
             "All or none. Needs MANAGE."
         ),
         permission_classes=needs(CanManage),
+    )
+    # --- gallery ---
+    gallery_review: GalleryReviewPayload = strawberry.mutation(
+        resolver=gallery_views.resolve_gallery_review,
+        description=(
+            "Approve or reject gallery submissions of any account. All ids or none; "
+            "an unknown id is NOT_FOUND, a private or deleted output cannot be "
+            "approved (NOT_PUBLIC). Needs ADMIN."
+        ),
+        permission_classes=needs(IsAdmin),
     )
     # --- jobs ---
     generation_create: GenerationCreatePayload = strawberry.mutation(

@@ -25,6 +25,8 @@ class Scope(StrEnum):
     MANAGE = "MANAGE"
     # Operators' scrapers: never a default, and only a token holding it grants it.
     METRICS = "METRICS"
+    # Gallery moderators: never a default, and only a token holding it grants it.
+    ADMIN = "ADMIN"
 
 
 DEFAULT_SCOPES = (Scope.GENERATE, Scope.READ)

@@ -18,6 +18,10 @@ class ErrorCode(StrEnum):
     TOO_MANY_WEBHOOK_ENDPOINTS = "TOO_MANY_WEBHOOK_ENDPOINTS"
     # A webhook URL whose scheme or address the outbound rules refuse.
     URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
+    # Gallery review: only a live public output can be approved, and only once
+    # its owner submitted it.
+    NOT_PUBLIC = "NOT_PUBLIC"
+    NOT_SUBMITTED = "NOT_SUBMITTED"
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
     INVALID_SIZE = "INVALID_SIZE"
     UNKNOWN_MODEL = "UNKNOWN_MODEL"

@@ -411,6 +411,33 @@ class SearchIndex(SQLModel, table=True):
     )
 
 
+# The public gallery, newest first, and the moderators' queue, oldest first
+# (core/gallery.py): each read is an index range over its few rows, however many
+# private outputs there are. The predicates are core.gallery's conditions, word
+# for word, so PostgreSQL can prove they apply.
+_postgresql_only(
+    sa.Index(
+        "ix_outputs_gallery",
+        _OUTPUT_COLUMNS.created_at.desc(),
+        _OUTPUT_COLUMNS.id.desc(),
+        postgresql_where=sa.text(
+            "is_public AND gallery_status = 'APPROVED' AND deleted_at IS NULL"
+        ),
+    )
+)
+_postgresql_only(
+    sa.Index(
+        "ix_outputs_gallery_pending",
+        _OUTPUT_COLUMNS.created_at,
+        _OUTPUT_COLUMNS.id,
+        postgresql_where=sa.text(
+            "is_public AND gallery_status IN ('SUBMITTED', 'WAITING_FOR_APPROVAL')"
+            " AND deleted_at IS NULL"
+        ),
+    )
+)
+
+
 # One prompt vector per searchable output. The column is pgvector's vector(n) on
 # PostgreSQL and float32 bytes on SQLite, so core.search reads and writes it and
 # core.migrate leaves its type out of the comparison (info["vector_column"]).

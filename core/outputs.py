@@ -32,7 +32,8 @@ _SUBMITTABLE = {GalleryStatus.NOT_SUBMITTED, GalleryStatus.SUBMITTED}
 _WITHDRAWABLE = _SUBMITTABLE | {GalleryStatus.WAITING_FOR_APPROVAL}
 
 
-def _check_ids(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+def check_ids(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The ids without repeats, in order; refused when none or over 100."""
     unique = list(dict.fromkeys(ids))
     if not unique:
         raise ServiceError(ErrorCode.REQUIRED, "give at least one output id", "ids")
@@ -74,7 +75,7 @@ async def update_outputs(
     user_is_free: bool,
 ) -> list[Output]:
     """Set favorite and/or visibility on the caller's outputs (gallery rules apply)."""
-    wanted = _check_ids(ids)
+    wanted = check_ids(ids)
     if is_favorite is None and is_public is None:
         raise ServiceError(
             ErrorCode.REQUIRED, "give is_favorite or is_public to change", "is_public"
@@ -105,7 +106,7 @@ async def submit_outputs_to_gallery(
     session: AsyncSession, *, user_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> list[Output]:
     """Submit not-yet-submitted outputs to the gallery, making them public."""
-    outputs = await _load_all(session, user_id, _check_ids(ids))
+    outputs = await _load_all(session, user_id, check_ids(ids))
     for output in outputs:
         if output.gallery_status is GalleryStatus.NOT_SUBMITTED:
             output.gallery_status = GalleryStatus.SUBMITTED
@@ -134,7 +135,7 @@ async def delete_outputs(
     The rows stay (jobs and usage still point at them); their files should go,
     with remove_files, once this transaction has committed.
     """
-    wanted = _check_ids(ids)
+    wanted = check_ids(ids)
     await _load_all(session, user_id, wanted)
     moment = now or utcnow()
     live = OUTPUTS.c.deleted_at.is_(None)

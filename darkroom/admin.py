@@ -112,7 +112,8 @@ def token_create(
         str | None, typer.Option(help="Label, at most 50 characters.")
     ] = None,
     scopes: Annotated[
-        str, typer.Option(help="Comma-separated: GENERATE, READ, MANAGE, METRICS.")
+        str,
+        typer.Option(help="Comma-separated: GENERATE, READ, MANAGE, METRICS, ADMIN."),
     ] = "GENERATE,READ",
 ) -> None:
     """Create an API token; its secret is printed alone on the last line, once."""

@@ -28,6 +28,7 @@ from darkroom.first_start import (
     local_access,
     prepare_embedded,
 )
+from darkroom.gallery import gallery_app
 from darkroom.logs import log_to_stderr, quiet_known_notices
 from darkroom.search_commands import search_app, search_or_exit
 from darkroom.status import status
@@ -39,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(credits_app, name="credits")
 app.add_typer(token_app, name="token")
 app.add_typer(search_app, name="search")
+app.add_typer(gallery_app, name="gallery")
 app.command()(status)
 
 SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits

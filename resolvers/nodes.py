@@ -1,4 +1,5 @@
-"""Relay `node(id)`: one lookup per node type, each limited to the caller's own objects."""
+"""Relay `node(id)`: one lookup per node type, each limited to the caller's own
+objects, but for gallery images, which are anyone's to read."""
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -8,6 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from core.errors import ErrorCode, ServiceError
+from core.gallery import get_gallery_images
 from core.history.queries import get_outputs
 from core.tokens import get_token
 from core.uploads import get_upload
@@ -18,6 +20,7 @@ from resolvers.accounts.types import ApiToken
 from resolvers.catalog.types import Model
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
+from resolvers.gallery.types import IMAGE_TYPE, GalleryImage
 from resolvers.jobs.types import Job, UploadedImage
 from resolvers.outputs.types import Output
 from resolvers.webhooks.types import WebhookDelivery, WebhookEndpoint
@@ -39,6 +42,17 @@ async def _output(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
     if output_id not in found:
         raise _not_found("Output")
     return Output.from_row(found[output_id])
+
+
+async def _gallery_image(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
+    # Anyone's, token or not; a private, unapproved or deleted output is as
+    # unknown as a made-up id, so ids cannot be probed.
+    image_id = row_id(gid, IMAGE_TYPE)
+    async with info.context.db.reading() as session:
+        found = await get_gallery_images(session, ids=[image_id])
+    if image_id not in found:
+        raise _not_found(IMAGE_TYPE)
+    return GalleryImage.from_row(found[image_id])
 
 
 async def _api_token(info: Info[Context, Any], gid: relay.GlobalID) -> relay.Node:
@@ -112,6 +126,7 @@ NODE_LOOKUPS: dict[str, NodeLookup] = {
     "UploadedImage": _upload,
     "WebhookEndpoint": _webhook_endpoint,
     "WebhookDelivery": _webhook_delivery,
+    IMAGE_TYPE: _gallery_image,
 }
 
 

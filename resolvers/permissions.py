@@ -57,6 +57,12 @@ class CanManage(_HasScope):
     scope = Scope.MANAGE
 
 
+class IsAdmin(_HasScope):
+    """The token may moderate the public gallery."""
+
+    scope = Scope.ADMIN
+
+
 def needs(permission: type[BasePermission]) -> list[type[BasePermission]]:
     """Authentication, then one scope: the usual guard for a field."""
     return [IsAuthenticated, permission]
@@ -77,3 +83,32 @@ class CanManageVisibility(BasePermission):
             return True
         caller = info.context.caller
         return caller is not None and Scope.MANAGE in caller.scopes
+
+
+# Node types anyone may look up by `node(id)`, without a token or scope.
+PUBLIC_NODE_TYPES = frozenset({"GalleryImage"})
+
+
+def _public_node(kwargs: dict[str, Any]) -> bool:
+    gid = kwargs.get("id")
+    return getattr(gid, "type_name", None) in PUBLIC_NODE_TYPES
+
+
+class NodeIsAuthenticated(IsAuthenticated):
+    """A token is needed, unless the id is of a public type (a gallery image)."""
+
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
+        """True for a public node's id, else as IsAuthenticated."""
+        return _public_node(kwargs) or super().has_permission(source, info, **kwargs)
+
+
+class NodeCanRead(CanRead):
+    """READ is needed, unless the id is of a public type (a gallery image)."""
+
+    def has_permission(
+        self, source: Any, info: Info[Context, Any], **kwargs: Any
+    ) -> bool:
+        """True for a public node's id, else as CanRead."""
+        return _public_node(kwargs) or super().has_permission(source, info, **kwargs)

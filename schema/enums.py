@@ -5,7 +5,7 @@ from typing import Any
 
 import strawberry
 
-from core import enums, errors
+from core import enums, errors, gallery
 from core.history import filters, paging, queries
 
 
@@ -35,6 +35,7 @@ Scope = described(
         "READ": "Read outputs, jobs, usage, credits; favorite outputs.",
         "MANAGE": "Create and revoke tokens, delete outputs, change visibility and gallery status.",
         "METRICS": "Read /metrics (Prometheus). Never a default; only a token holding it can grant it.",
+        "ADMIN": "Moderate the public gallery. Never a default; only a token holding it can grant it.",
     },
 )
 CreditType = described(
@@ -84,7 +85,7 @@ GalleryStatus = described(
         "NOT_SUBMITTED": "Not offered to the gallery.",
         "SUBMITTED": "Offered; waiting for a moderator.",
         "WAITING_FOR_APPROVAL": "Under review.",
-        "APPROVED": "Shown in the public gallery (when public).",
+        "APPROVED": "Shown in the public gallery (while public and not deleted).",
         "REJECTED": "Not shown in the gallery.",
     },
 )
@@ -108,6 +109,8 @@ ErrorCode = described(
         "TOO_MANY_TOKENS": "The account has as many active tokens as it may.",
         "TOO_MANY_WEBHOOK_ENDPOINTS": "The account has as many webhook endpoints as it may.",
         "URL_NOT_ALLOWED": "A webhook URL that is not https, carries credentials, or names a loopback, private, link-local or metadata address.",
+        "NOT_PUBLIC": "A gallery review would approve an output that is private or deleted.",
+        "NOT_SUBMITTED": "A gallery review names an output its owner never submitted.",
         "INSUFFICIENT_CREDITS": "The balance does not cover the cost; nothing was charged.",
         "INVALID_SIZE": "Width or height is not a multiple of 8 within the model's bounds.",
         "UNKNOWN_MODEL": "No model or upscaler with this id in the catalog.",
@@ -238,5 +241,16 @@ WebhookDeliveryStatus = described(
         "PENDING": "Not delivered yet: its first attempt or a retry is due.",
         "DELIVERED": "The endpoint answered 2xx.",
         "FAILED": "Given up: its attempts are spent, its address was refused, or its endpoint was deleted.",
+    },
+)
+GalleryReviewDecision = described(
+    strawberry.enum(
+        gallery.ReviewDecision,
+        name="GalleryReviewDecision",
+        description="A moderator's decision on gallery submissions.",
+    ),
+    {
+        "APPROVE": "Show it in the public gallery; it must be public and not deleted.",
+        "REJECT": "Keep it out of the gallery (and take it down if it was shown).",
     },
 )

@@ -91,7 +91,7 @@ def test_refusals_exit_non_zero_with_their_code(data_dir: Path) -> None:
     assert again.exit_code == 1
     assert "ALREADY_EXISTS" in again.output
     bad_scope = runner.invoke(
-        app, ["token", "create", "cy@example.com", "--scopes", "ADMIN"]
+        app, ["token", "create", "cy@example.com", "--scopes", "ROOT"]
     )
     assert bad_scope.exit_code == 2
     assert "BAD_USER_INPUT" in bad_scope.output

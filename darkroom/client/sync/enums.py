@@ -38,6 +38,8 @@ class ErrorCode(str, Enum):
     TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
     TOO_MANY_WEBHOOK_ENDPOINTS = "TOO_MANY_WEBHOOK_ENDPOINTS"
     URL_NOT_ALLOWED = "URL_NOT_ALLOWED"
+    NOT_PUBLIC = "NOT_PUBLIC"
+    NOT_SUBMITTED = "NOT_SUBMITTED"
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
     INVALID_SIZE = "INVALID_SIZE"
     UNKNOWN_MODEL = "UNKNOWN_MODEL"
@@ -57,6 +59,11 @@ class ErrorCode(str, Enum):
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
+
+
+class GalleryReviewDecision(str, Enum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
 
 
 class GalleryStatus(str, Enum):
@@ -123,6 +130,7 @@ class Scope(str, Enum):
     READ = "READ"
     MANAGE = "MANAGE"
     METRICS = "METRICS"
+    ADMIN = "ADMIN"
 
 
 class Tier(str, Enum):

@@ -7,6 +7,7 @@ from .base_model import BaseModel
 from .enums import (
     AspectRatio,
     Direction,
+    GalleryReviewDecision,
     GalleryStatus,
     JobKind,
     JobSource,
@@ -81,6 +82,15 @@ class FloatFilter(BaseModel):
     "True: only NULL; false: only set."
 
 
+class GalleryReviewInput(BaseModel):
+    """Which submissions to decide on, and how."""
+
+    ids: list[str]
+    "GalleryImage (or Output) ids, 1 to 100; repeats count once."
+    decision: GalleryReviewDecision
+    "APPROVE to show them in the gallery, REJECT to keep them out."
+
+
 class GalleryStatusFilter(BaseModel):
     """Gallery status match."""
 
@@ -90,6 +100,35 @@ class GalleryStatusFilter(BaseModel):
     "One of these."
     nin: Optional[list[GalleryStatus]] = Field(alias="_nin", default=None)
     "None of these."
+
+
+class GalleryWhere(BaseModel):
+    """Conditions on gallery images, on what they show; every given field must hold. Nest _and/_or/_not up to 5 deep."""
+
+    created_at: Optional["DateTimeFilter"] = Field(alias="createdAt", default=None)
+    "When the image was stored."
+    width: Optional["IntFilter"] = None
+    "Width in pixels."
+    height: Optional["IntFilter"] = None
+    "Height in pixels."
+    model_id: Optional["StringFilter"] = Field(alias="modelId", default=None)
+    "Catalog model (or upscaler) id."
+    scheduler_id: Optional["StringFilter"] = Field(alias="schedulerId", default=None)
+    "Scheduler id, e.g. K_EULER."
+    aspect_ratio: Optional["AspectRatioFilter"] = Field(
+        alias="aspectRatio", default=None
+    )
+    "Exact width-to-height ratio."
+    prompt: Optional["PromptFilter"] = None
+    "Prompt text."
+    is_upscaled: Optional["BooleanFilter"] = Field(alias="isUpscaled", default=None)
+    "True for upscales, false for generated images."
+    and_: Optional[list["GalleryWhere"]] = Field(alias="_and", default=None)
+    "All of these hold; at most 100 values."
+    or_: Optional[list["GalleryWhere"]] = Field(alias="_or", default=None)
+    "At least one holds; at most 100 values; [] matches none."
+    not_: Optional["GalleryWhere"] = Field(alias="_not", default=None)
+    "Does not hold (NULLs included)."
 
 
 class GenerationCreateInput(BaseModel):
@@ -301,5 +340,6 @@ class WebhookEndpointCreateInput(BaseModel):
     "The events to send; default all of them. Not empty."
 
 
+GalleryWhere.model_rebuild()
 OutputWhere.model_rebuild()
 UsageWhere.model_rebuild()
