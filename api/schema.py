@@ -26,7 +26,10 @@ from resolvers.catalog import resolvers as catalog
 from resolvers.catalog.types import GenerationDefaults, Model, Scheduler, UpscaleModel
 from resolvers.gallery import resolvers as gallery_views
 from resolvers.gallery.payloads import GalleryReviewPayload
-from resolvers.gallery.types import GalleryImage, GallerySubmission
+from resolvers.gallery.types import (
+    GalleryImageConnection,
+    GallerySubmission,
+)
 from resolvers.jobs import resolvers as jobs
 from resolvers.jobs import subscriptions
 from resolvers.jobs.payloads import (
@@ -136,7 +139,7 @@ class Query:
         permission_classes=needs(CanRead),
     )
     # --- gallery ---
-    gallery: Connection[GalleryImage] = strawberry.field(
+    gallery: GalleryImageConnection = strawberry.field(
         resolver=gallery_views.resolve_gallery,
         description=(
             "The public gallery: approved public images of every account, newest "

@@ -7,8 +7,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import GalleryStatus
 from core.errors import ErrorCode, ServiceError
+from core.gallery import in_gallery
 from core.history.filters import OutputWhere, output_filter
 from core.history.paging import Page, check_window
 from core.history.queries import visible_outputs
@@ -18,25 +18,8 @@ from core.search.ranking import Ranking, ranked_page
 
 
 def gallery_outputs() -> sa.Select[Any]:
-    """Outputs anyone may see: public, approved, not deleted (nor their original)."""
-    parent = OUTPUTS.alias("gallery_original")
-    deleted_original = (
-        sa.select(sa.literal(1))
-        .where(
-            parent.c.id == OUTPUTS.c.upscaled_from_id, parent.c.deleted_at.is_not(None)
-        )
-        .exists()
-    )
-    return (
-        sa.select(Output)
-        .select_from(OUTPUTS)
-        .where(
-            OUTPUTS.c.is_public.is_(True),
-            OUTPUTS.c.gallery_status == GalleryStatus.APPROVED.value,
-            OUTPUTS.c.deleted_at.is_(None),
-            ~deleted_original,
-        )
-    )
+    """Outputs anyone may see (core.gallery's one rule), as rows to rank."""
+    return sa.select(Output).select_from(OUTPUTS).where(in_gallery())
 
 
 async def search_outputs(

@@ -16,16 +16,20 @@ from core.gallery import (
     review_outputs,
 )
 from core.history import filters
+from core.search.queries import search_gallery
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms, user_errors
 from resolvers.gallery.payloads import GalleryReviewInput, GalleryReviewPayload
 from resolvers.gallery.types import (
     IMAGE_TYPE,
     GalleryImage,
+    GalleryImageConnection,
+    GalleryImageEdge,
     GallerySubmission,
     GalleryWhere,
 )
 from resolvers.outputs.resolvers import core_where
+from resolvers.search import ranking_for, refuse_other_paging, scored_connection
 from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
 from schema.paging import Connection, connection, selects
@@ -63,8 +67,34 @@ async def resolve_gallery(
     where: Annotated[
         GalleryWhere | None, arg("Conditions; absent means every gallery image.")
     ] = None,
-) -> Connection[GalleryImage]:
+    search: Annotated[
+        str | None,
+        arg(
+            "Rank by relevance to this text, as outputs(search:) does; 1 to 500 "
+            "characters. Pages forwards."
+        ),
+    ] = None,
+    similar_to: Annotated[
+        relay.GlobalID | None,
+        arg("Rank by closeness to this gallery image (left out). Pages forwards."),
+    ] = None,
+) -> GalleryImageConnection:
     """Page through the public gallery, newest first; anyone may read it."""
+    if search is not None or similar_to is not None:
+        refuse_other_paging(last=last, before=before)
+        ranking = await ranking_for(info, search, similar_to, user_id=None)
+        async with info.context.db.reading() as session:
+            found = await search_gallery(
+                session,
+                ranking=ranking,
+                where=gallery_where(where),
+                first=first,
+                after=after,
+                with_total=selects(info, "totalCount"),
+            )
+        return scored_connection(
+            found, GalleryImage.from_row, GalleryImageEdge, GalleryImageConnection
+        )
     async with info.context.db.reading() as session:
         page = await list_gallery(
             session,
@@ -75,7 +105,12 @@ async def resolve_gallery(
             before=before,
             with_total=selects(info, "totalCount"),
         )
-    return connection(page, GalleryImage.from_row)
+    plain = connection(page, GalleryImage.from_row)
+    return GalleryImageConnection(
+        edges=[GalleryImageEdge(cursor=e.cursor, node=e.node) for e in plain.edges],
+        page_info=plain.page_info,
+        count=plain.count,
+    )
 
 
 @refusals_in_graphql_terms

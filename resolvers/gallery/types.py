@@ -29,6 +29,7 @@ from schema.filters import (
     StringFilter,
 )
 from schema.ids import global_id
+from schema.paging import Connection, Edge
 
 IMAGE_TYPE = "GalleryImage"  # the global id type name of gallery images
 _LIST = "at most 100 values"
@@ -198,3 +199,25 @@ class GallerySubmission:
         """Signed only when selected."""
         storage = info.context.services.storage
         return await storage.url(self.storage_key, public=False)
+
+
+@strawberry.type(
+    name="GalleryImageEdge",
+    description="One gallery image of a page, with its cursor and, in a search, its score.",
+)
+class GalleryImageEdge(Edge[GalleryImage]):
+    score: float | None = strawberry.field(
+        default=None,
+        description="Relevance in a search, as OutputEdge.score; null without one.",
+    )
+
+
+@strawberry.type(
+    name="GalleryImageConnection",
+    description="A page of gallery images: newest first, or ranked when searching.",
+)
+class GalleryImageConnection(Connection[GalleryImage]):
+    # Narrower edges than the generic's: each may carry a score.
+    edges: list[GalleryImageEdge] = strawberry.field(  # type: ignore[assignment]
+        description="The items on this page."
+    )

@@ -1,24 +1,23 @@
 """History resolvers: the caller's outputs, filtered, sorted and paged."""
 
 import dataclasses
-import uuid
 from typing import Annotated, Any
 
 from strawberry import relay
 from strawberry.types import Info
 
-from core.errors import ErrorCode, ServiceError
+from core.errors import ErrorCode
 from core.history import filters, paging
 from core.history.queries import OutputOrder, list_outputs
-from core.search.queries import search_outputs, vector_of
-from core.search.ranking import Ranking, check_search_text
+from core.search.queries import search_outputs
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
 from resolvers.outputs import types as t
+from resolvers.search import ranking_for, refuse_other_paging, scored_connection
 from schema import filters as f
 from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
-from schema.paging import connection, page_info, selects
+from schema.paging import connection, selects
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
 # Each GraphQL filter input and the core filter it becomes (same field names).
@@ -86,41 +85,21 @@ async def resolve_outputs(
 ) -> t.OutputConnection:
     """Page through the caller's outputs; count them only when totalCount is asked for."""
     if search is not None or similar_to is not None:
-        if order_by:
-            raise ServiceError(
-                BAD_USER_INPUT,
-                "a search is ranked by relevance: leave out orderBy",
-                "order_by",
-            )
-        if last is not None or before is not None:
-            raise ServiceError(
-                BAD_USER_INPUT,
-                "a search pages forwards only: use first and after",
-                "last",
-            )
-        ranking = await _ranking(info, search, similar_to)
+        refuse_other_paging(order_by=order_by, last=last, before=before)
+        user_id = info.context.user_caller.user.id
+        ranking = await ranking_for(info, search, similar_to, user_id=user_id)
         async with info.context.db.reading() as session:
             found = await search_outputs(
                 session,
-                user_id=info.context.user_caller.user.id,
+                user_id=user_id,
                 ranking=ranking,
                 where=core_where(where),
                 first=first,
                 after=after,
                 with_total=selects(info, "totalCount"),
             )
-        edges = [
-            t.OutputEdge(cursor=cursor, node=t.Output.from_row(row), score=score)
-            for cursor, (row, score) in found.items
-        ]
-        return t.OutputConnection(
-            edges=edges,
-            page_info=page_info(
-                edges,
-                has_next_page=found.has_next_page,
-                has_previous_page=found.has_previous_page,
-            ),
-            count=found.total_count,
+        return scored_connection(
+            found, t.Output.from_row, t.OutputEdge, t.OutputConnection
         )
     order = [
         OutputOrder(o.field, o.direction or paging.Direction.DESC)
@@ -144,36 +123,3 @@ async def resolve_outputs(
         page_info=plain.page_info,
         count=plain.count,
     )
-
-
-async def _ranking(
-    info: Info[Context, Any], search: str | None, similar_to: relay.GlobalID | None
-) -> Ranking:
-    """What a search ranks by: the text's vector and words, or an output's vector."""
-    if search is not None and similar_to is not None:
-        raise ServiceError(
-            BAD_USER_INPUT, "give search or similarTo, not both", "similar_to"
-        )
-    vectors = info.context.services.search
-    if vectors is None:
-        raise ServiceError(
-            ErrorCode.UNAVAILABLE, "search is turned off on this server", "search"
-        )
-    if search is not None:
-        text = check_search_text(search)
-        return Ranking(vector=await vectors.vector(text), words=text, key=text)
-    assert similar_to is not None
-    output_id = _similar_id(similar_to)
-    async with info.context.db.reading() as session:
-        vector = await vector_of(
-            session, output_id=output_id, user_id=info.context.user_caller.user.id
-        )
-    return Ranking(
-        vector=vector, words=None, exclude=output_id, key=f"like {output_id}"
-    )
-
-
-def _similar_id(value: relay.GlobalID) -> uuid.UUID:
-    """An Output or GalleryImage id; another kind of id is NOT_FOUND."""
-    kind = "GalleryImage" if value.type_name == "GalleryImage" else "Output"
-    return row_id(value, kind, field="similar_to")

@@ -238,3 +238,44 @@ def test_a_finished_job_is_searchable_within_two_seconds(make_api: Any) -> None:
         assert time.monotonic() - ended < 2, "not searchable 2 s after the job ended"
         time.sleep(0.05)
     assert set(prompts_of(page)) == {"a lighthouse on a cliff at dusk"}
+
+
+GALLERY = """query($search: String, $similarTo: ID) {
+  gallery(search: $search, similarTo: $similarTo, first: 10) {
+    totalCount edges { score node { id generation { prompt } } } } }"""
+
+
+def test_the_gallery_searches_approved_public_images_for_anyone(
+    search_api: Api,
+) -> None:
+    api = search_api
+    token = api.account("me@example.com")
+    shown = seed(
+        api,
+        "me@example.com",
+        ["a dog running on a beach"],
+        is_public=True,
+        gallery_status="APPROVED",
+    )
+    hidden = seed(api, "me@example.com", ["a dog running on a beach"] * 2)
+    seed(
+        api,
+        "me@example.com",
+        ["a dog running on a beach"],
+        is_public=True,
+        gallery_status="SUBMITTED",
+    )
+    index_everything(api)
+    page = api.data(GALLERY, {"search": "a puppy sprinting along the seashore"})
+    assert [edge["node"]["id"] for edge in page["gallery"]["edges"]] == [
+        gid("GalleryImage", shown[0])
+    ]
+    assert page["gallery"]["totalCount"] == 1
+    # Anonymous "more like this" knows only gallery images.
+    body = api.post(GALLERY, {"similarTo": gid("Output", hidden[0])})
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # Its owner may rank their own outputs by a gallery image.
+    mine = search(api, token, similarTo=gid("GalleryImage", shown[0]))
+    assert {e["node"]["id"] for e in mine["edges"]} >= {
+        gid("Output", i) for i in hidden
+    }
