@@ -48,7 +48,11 @@ from core.models import Job, Output, User
 from core.search.index import HNSW_INDEX, Unindexed, adopt_model, store_vectors
 from core.search.queries import search_gallery, search_outputs
 from core.search.ranking import Ranking
-from engine.embedding.folder import bundled_model_folder, read_model_folder
+from engine.embedding.folder import (
+    ModelUnavailable,
+    bundled_model_folder,
+    read_model_folder,
+)
 from engine.embedding.onnx_runtime import OnnxEmbedder
 from engine.embedding.torch_model import TorchEmbedder, export_onnx
 from tests.pg_server import PostgresServer, pgvector_bin
@@ -425,7 +429,9 @@ def main() -> None:
     header = machine()
     models = Path(tempfile.gettempdir()) / "darkroom-bench-models"
     folder = read_model_folder(bundled_model_folder(models))
-    if not folder.onnx_path.exists():
+    try:
+        OnnxEmbedder(folder)
+    except ModelUnavailable:  # no export yet, or one of other weights
         export_onnx(folder)
     texts = prompts()
     vectors, torch_rate = prompt_vectors(texts, TorchEmbedder(folder))

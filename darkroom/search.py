@@ -50,7 +50,7 @@ async def open_search(
     PostgreSQL without pgvector); "on" refuses to start there. A model other than
     the index's is refused either way: `darkroom search reindex` rebuilds it.
     `can_export` says this process has torch, to export the model to ONNX for
-    the API's query embedder when the folder lacks it.
+    the API's query embedder when the folder lacks it (or holds a stale one).
     """
     if settings.search == "off":
         return None
@@ -61,13 +61,13 @@ async def open_search(
                 "search on PostgreSQL needs the pgvector extension, which this"
                 " server lacks; install it or set DARKROOM_SEARCH=off"
             )
-        if not folder.onnx_path.exists():
+        try:
+            query_vectors(folder)  # loads the export, refusing a missing or stale one
+        except ModelUnavailable:
             if not can_export:
-                raise ModelUnavailable(
-                    f"{folder.path} has no ONNX export for the API; run"
-                    " `darkroom search reindex` once (it exports it)"
-                )
+                raise
             export_model(folder)
+            query_vectors(folder)
     except (ModelUnavailable, SearchUnavailable) as err:
         if settings.search == "on":
             raise SearchUnavailable(str(err)) from err
@@ -141,7 +141,9 @@ async def reindex(
             "search on PostgreSQL needs the pgvector extension, which this server"
             " lacks; install it first"
         )
-    if not folder.onnx_path.exists():
+    try:
+        query_vectors(folder)
+    except ModelUnavailable:  # no export, or one of other weights
         export_model(folder)
     rebuilt = await adopt_model(
         db, model_id=folder.model_id, dimension=folder.dimension
