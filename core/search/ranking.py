@@ -143,13 +143,16 @@ async def _in_postgresql(
     distance = EMBEDDINGS.c.embedding.op("<=>", return_type=sa.Float)(
         pg_vector(ranking.vector)
     )
-    similarity = sa.func.round(sa.cast(1 - distance, sa.Numeric), _DECIMALS)
+    # One float expression per row: PostgreSQL adds it up the same way each time.
+    similarity = 1 - distance
     close = distance <= 1 - MIN_SIMILARITY
     if _words(ranking.words):
-        # The very expression ix_outputs_user_prompt_words indexes.
+        # The very expression ix_outputs_user_prompt_words indexes, in a subquery
+        # the index answers once (inline, it would be computed for every row).
         vector = sa.func.to_tsvector(sa.literal_column("'simple'"), OUTPUTS.c.prompt)
         query = sa.func.plainto_tsquery(sa.literal_column("'simple'"), ranking.words)
-        worded = vector.op("@@")(query)
+        holding = outputs.with_only_columns(OUTPUTS.c.id).where(vector.op("@@")(query))
+        worded = OUTPUTS.c.id.in_(holding.scalar_subquery())
         score = similarity + sa.case((worded, WORD_BONUS), else_=0.0)
         matches = sa.or_(worded, close)
     else:
@@ -215,10 +218,13 @@ async def _in_numpy(
         bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
         scores = scores + WORD_BONUS * bonus
         matches |= bonus
-    order = sorted(
-        (i for i in range(len(ids)) if matches[i]),
-        key=lambda i: (-scores[i], -ids[i].int),
-    )
+    # Best first, the id (descending) breaking ties: lexsort's last key leads,
+    # and the reversed ascending order is descending on every key.
+    numbers = np.array([i.int for i in ids], dtype=object)
+    high = np.array([n >> 64 for n in numbers], dtype=np.uint64)
+    low = np.array([n & (2**64 - 1) for n in numbers], dtype=np.uint64)
+    matched = np.nonzero(matches)[0]
+    order = matched[np.lexsort((low[matched], high[matched], scores[matched]))[::-1]]
     spec = _spec(ranking)
     start = 0
     if window.cursor is not None:
@@ -227,15 +233,14 @@ async def _in_numpy(
         )
         assert isinstance(score, float)
         assert isinstance(last, uuid.UUID)
-        start = next(
-            (
-                n
-                for n, i in enumerate(order)
-                if (-scores[i], -ids[i].int) > (-score, -last.int)
-            ),
-            len(order),
+        at_hi, at_lo = np.uint64(last.int >> 64), np.uint64(last.int & (2**64 - 1))
+        s_, h_, l_ = scores[order], high[order], low[order]
+        # Rows at or before the cursor: a higher score, or equal and a higher id.
+        before = (s_ > score) | (
+            (s_ == score) & ((h_ > at_hi) | ((h_ == at_hi) & (l_ >= at_lo)))
         )
-    chosen = order[start : start + window.size]
+        start = int(before.sum())
+    chosen = [int(i) for i in order[start : start + window.size]]
     found = await _outputs_by_id(session, [ids[i] for i in chosen])
     items = [
         (
