@@ -60,7 +60,7 @@ TRAFFIC_SECONDS = 10.0
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _job(user: uuid.UUID, i: int, **values: Any) -> dict[str, Any]:
+def _job(user: uuid.UUID, i: int, t0: datetime = T0, **values: Any) -> dict[str, Any]:
     row = {
         "id": uuid.uuid4(),
         "user_id": user,
@@ -75,29 +75,35 @@ def _job(user: uuid.UUID, i: int, **values: Any) -> dict[str, Any]:
         "total_steps": 2,
         "step": 0,
         "attempts": 0,
-        "created_at": T0 + timedelta(milliseconds=i),
+        "created_at": t0 + timedelta(milliseconds=i),
     }
     row.update(values)
     return row
 
 
-def _rows(depth: int, users: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
-    """`depth` queued jobs, the finished ones, and a hole every 500 tickets."""
+def _rows(
+    depth: int, users: list[uuid.UUID], t0: datetime = T0
+) -> Iterator[dict[str, Any]]:
+    """`depth` queued jobs, the finished ones, and a hole every 500 tickets;
+    created from `t0` on, a millisecond apart."""
     tickets = {True: 0, False: 0}
     for i in range(depth):
         user = users[i % len(users)]
         if i % 50 == 49:  # some accounts' overflow
-            yield _job(user, i)
+            yield _job(user, i, t0)
             continue
         paid = i % 3 == 0
         tickets[paid] += 1
-        at = T0 + timedelta(milliseconds=i)
-        yield _job(user, i, paid_lane=paid, enqueued_at=at, queue_ticket=tickets[paid])
+        at = t0 + timedelta(milliseconds=i)
+        yield _job(
+            user, i, t0, paid_lane=paid, enqueued_at=at, queue_ticket=tickets[paid]
+        )
         if i % 500 == 250:  # one that left out of turn (cancelled mid-queue)
             tickets[paid] += 1
             yield _job(
                 user,
                 i,
+                t0,
                 status="CANCELLED",
                 paid_lane=paid,
                 enqueued_at=at,
@@ -105,10 +111,11 @@ def _rows(depth: int, users: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
                 finished_at=at,
             )
     for i in range(FINISHED):
-        started = T0 - timedelta(seconds=FINISHED - i)
+        started = t0 - timedelta(seconds=FINISHED - i)
         yield _job(
             users[i % len(users)],
             i,
+            t0,
             status="SUCCEEDED",
             started_at=started,
             finished_at=started + timedelta(seconds=2),
@@ -116,8 +123,18 @@ def _rows(depth: int, users: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
     yield {"__lanes__": tickets}
 
 
-async def _fill(db: Database, depth: int) -> uuid.UUID:
-    """Fill the database; return the id of the deepest queued job."""
+async def _fill(
+    db: Database,
+    depth: int,
+    *,
+    t0: datetime = T0,
+    template: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """Fill the database; return the id of the deepest queued job.
+
+    `template` overrides columns of every row (benchmarks/scale.py gives the
+    params of a real job, so that workers can run the filled ones).
+    """
     users = [uuid.uuid4() for _ in range(200)]
     async with db.session() as session:
         session.add_all(
@@ -126,10 +143,11 @@ async def _fill(db: Database, depth: int) -> uuid.UUID:
     batch: list[dict[str, Any]] = []
     deepest: uuid.UUID | None = None
     lanes: dict[bool, int] = {}
-    for row in _rows(depth, users):
+    for row in _rows(depth, users, t0):
         if "__lanes__" in row:
             lanes = row["__lanes__"]
             break
+        row.update(template or {})
         if (
             row["status"] == "QUEUED"
             and row.get("queue_ticket")

@@ -37,10 +37,12 @@ class Database:
         *,
         echo: bool = False,
         idle_ping_seconds: float = IDLE_PING_SECONDS,
+        pool_size: int = 10,
+        max_overflow: int = 20,
     ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
-            url, echo=echo, **_engine_options(url)
+            url, echo=echo, **_engine_options(url, pool_size, max_overflow)
         )
         self._read_engine = self.engine
         if self.is_sqlite:
@@ -48,7 +50,7 @@ class Database:
             # WAL lets readers run beside the one writer, on connections of
             # their own that never take the write lock.
             self._read_engine = create_async_engine(
-                url, echo=echo, **_engine_options(url)
+                url, echo=echo, **_engine_options(url, pool_size, max_overflow)
             )
             _sqlite_transactions(self._read_engine, "BEGIN")
         else:
@@ -90,13 +92,13 @@ class Database:
             await self._read_engine.dispose()
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, pool_size: int, max_overflow: int) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     return {
         "pool_recycle": RECYCLE_SECONDS,
-        "pool_size": 10,
-        "max_overflow": 20,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
         # No JIT: our statements are short, and a correlated subquery's estimate
         # made PostgreSQL compile one (70 ms) to run it in 5 ms (the followed
         # jobs' places at 100,000 queued, benchmarks/queue_places.py).

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
+    # Server connections each process keeps (pool size) and may open beyond them
+    # under load (overflow); a fleet's processes together must stay under the
+    # server's max_connections.
+    db_pool_size: PositiveInt = 10
+    db_max_overflow: Annotated[int, Field(ge=0)] = 20
     redis_url: str = ""
     storage_url: str = ""
     s3_endpoint_url: str = ""

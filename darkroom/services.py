@@ -100,11 +100,20 @@ def freeze_start_up_objects() -> None:
     gc.freeze()
 
 
+def open_database(settings: Settings) -> Database:
+    """The process's database, its pool sized by the settings."""
+    return Database(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     """Everything the API needs that can be built before the event loop runs."""
     return Services(
         settings=settings,
-        db=Database(settings.resolved_database_url),
+        db=open_database(settings),
         catalog=open_catalog(settings),
         storage=open_storage(settings),
         callers=CallerCache(ttl=settings.revocation_check_seconds),
@@ -239,7 +248,7 @@ async def _serve_worker(settings: Settings, *, burst: bool) -> None:
     from jobs.worker.engine import Engine
     from jobs.worker.webhook_worker import build_webhook_worker, run_beside
 
-    db = Database(settings.resolved_database_url)
+    db = open_database(settings)
     catalog = open_catalog(settings)
     jobs = await open_jobs(
         settings,

@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,13 @@ async def issue_tickets(session: AsyncSession, dispatched: Sequence[Job]) -> Non
 
     Call last in the dispatching transaction: the lane row stays locked until
     commit, which is what keeps tickets gapless and in commit order.
+
+    Each job's `enqueued_at` is stamped here too, under the lane's lock, a
+    millisecond apart within the call: arq orders a lane by that time
+    (jobs.queue.queue_score_ms), so it must follow the tickets. Stamped before the
+    lock, a submission that waited on it for a while carried an earlier time than
+    the ticket it then took, and workers took it ahead of jobs the places said
+    came first (benchmarks/scale.py counted such FIFO violations, seconds ahead).
     """
     for paid in LANES:
         lane_jobs = [job for job in dispatched if job.paid_lane is paid]
@@ -61,8 +68,11 @@ async def issue_tickets(session: AsyncSession, dispatched: Sequence[Job]) -> Non
             .returning(col(QueueLane.issued))
         )
         assert last is not None, "migration 0005 creates both lanes"
-        for ticket, job in enumerate(lane_jobs, start=last - len(lane_jobs) + 1):
-            job.queue_ticket = ticket  # written by the flush, once
+        now = utcnow()
+        first = last - len(lane_jobs) + 1
+        for k, job in enumerate(lane_jobs):
+            job.queue_ticket = first + k  # written by the flush, once
+            job.enqueued_at = now + timedelta(milliseconds=k)
     await session.flush()
 
 

@@ -1,5 +1,6 @@
 """Submission: validation, charging, idempotency, tier slots and overflow, ownership."""
 
+import asyncio
 import dataclasses
 import uuid
 
@@ -230,3 +231,25 @@ async def test_jobs_are_listed_newest_first_in_keyset_pages(
     assert not rest.has_next_page
     assert rest.has_previous_page
     assert [j.id for _, j in first.items + rest.items] == [j.id for j in reversed(made)]
+
+
+async def test_racing_submissions_reach_arq_in_ticket_order(
+    jobs: Jobs, accounts: Accounts
+):
+    # given twelve accounts of one lane, each submitting at once
+    callers = [await accounts.caller(f"racer{i}@example.com") for i in range(12)]
+    # when their submissions race for the lane's tickets
+    made = await asyncio.gather(
+        *(
+            submit_generation(jobs, caller=c, params=TINY, source=JobSource.API)
+            for c in callers
+        )
+    )
+    # then arq's order (its scores) is the tickets' order, which the places show
+    by_ticket = sorted(made, key=lambda m: m.job.queue_ticket or 0)
+    redis: ArqRedis = jobs.queue.redis  # type: ignore[attr-defined]  # ArqQueue
+    scores = dict(await redis.zrange(ARQ_QUEUE, 0, -1, withscores=True))
+    arq_order = sorted(by_ticket, key=lambda m: scores[str(m.job.id).encode()])
+    assert [m.job.id for m in arq_order] == [m.job.id for m in by_ticket]
+    stamps = [m.job.enqueued_at for m in by_ticket]
+    assert stamps == sorted(stamps)
