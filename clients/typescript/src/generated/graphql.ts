@@ -100,6 +100,10 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   /** No such object of yours (another account's ids are not found either). */
   | 'NOT_FOUND'
+  /** A gallery review would approve an output that is private or deleted. */
+  | 'NOT_PUBLIC'
+  /** A gallery review names an output its owner never submitted. */
+  | 'NOT_SUBMITTED'
   /** An operation type this transport does not carry. */
   | 'OPERATION_NOT_ALLOWED'
   /** A number outside its allowed range; never clamped. */
@@ -159,7 +163,7 @@ export type FloatFilter = {
 
 /** An output's standing in the public gallery. */
 export type GalleryStatus =
-  /** Shown in the public gallery (when public). */
+  /** Shown in the public gallery (while public and not deleted). */
   | 'APPROVED'
   /** Not offered to the gallery. */
   | 'NOT_SUBMITTED'
@@ -395,6 +399,8 @@ export type PromptFilter = {
 
 /** What a token may do. */
 export type Scope =
+  /** Moderate the public gallery. Never a default; only a token holding it can grant it. */
+  | 'ADMIN'
   /** Create, cancel and watch jobs; upload input images. */
   | 'GENERATE'
   /** Create and revoke tokens, delete outputs, change visibility and gallery status. */
