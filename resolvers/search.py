@@ -70,13 +70,23 @@ async def ranking_for(
     )
 
 
+def unscored(page: Page[Output]) -> Page[tuple[Output, float | None]]:
+    """A keyset page as ranked rows without scores, for the same connection types."""
+    return Page(
+        items=[(cursor, (row, None)) for cursor, row in page.items],
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        total_count=page.total_count,
+    )
+
+
 def scored_connection(
-    found: Page[tuple[Output, float]],
+    found: Page[tuple[Output, float]] | Page[tuple[Output, float | None]],
     node: Callable[[Output], Node],
     edge: Callable[..., Edge],
     connection: Callable[..., Conn],
 ) -> Conn:
-    """A connection over ranked rows, each edge with its score."""
+    """A connection over ranked rows, each edge with its score (None unranked)."""
     edges = [
         edge(cursor=cursor, node=node(row), score=score)
         for cursor, (row, score) in found.items

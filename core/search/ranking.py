@@ -54,6 +54,7 @@ HNSW_EF_SEARCH = 200
 # another order for another number of rows) never move an output across a cursor.
 _DECIMALS = 9
 _WORD = re.compile(r"\w+")
+_LOW = 2**64 - 1  # a UUID's 128 bits as two uint64 sort keys
 
 
 @dataclass(frozen=True)
@@ -220,9 +221,8 @@ async def _in_numpy(
         matches |= bonus
     # Best first, the id (descending) breaking ties: lexsort's last key leads,
     # and the reversed ascending order is descending on every key.
-    numbers = np.array([i.int for i in ids], dtype=object)
-    high = np.array([n >> 64 for n in numbers], dtype=np.uint64)
-    low = np.array([n & (2**64 - 1) for n in numbers], dtype=np.uint64)
+    high = np.fromiter((i.int >> 64 for i in ids), dtype=np.uint64, count=len(ids))
+    low = np.fromiter((i.int & _LOW for i in ids), dtype=np.uint64, count=len(ids))
     matched = np.nonzero(matches)[0]
     order = matched[np.lexsort((low[matched], high[matched], scores[matched]))[::-1]]
     spec = _spec(ranking)
@@ -233,7 +233,7 @@ async def _in_numpy(
         )
         assert isinstance(score, float)
         assert isinstance(last, uuid.UUID)
-        at_hi, at_lo = np.uint64(last.int >> 64), np.uint64(last.int & (2**64 - 1))
+        at_hi, at_lo = np.uint64(last.int >> 64), np.uint64(last.int & _LOW)
         s_, h_, l_ = scores[order], high[order], low[order]
         # Rows at or before the cursor: a higher score, or equal and a higher id.
         before = (s_ > score) | (

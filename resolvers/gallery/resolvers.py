@@ -29,7 +29,12 @@ from resolvers.gallery.types import (
     GalleryWhere,
 )
 from resolvers.outputs.resolvers import core_where
-from resolvers.search import ranking_for, refuse_other_paging, scored_connection
+from resolvers.search import (
+    ranking_for,
+    refuse_other_paging,
+    scored_connection,
+    unscored,
+)
 from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
 from schema.paging import Connection, connection, selects
@@ -105,11 +110,8 @@ async def resolve_gallery(
             before=before,
             with_total=selects(info, "totalCount"),
         )
-    plain = connection(page, GalleryImage.from_row)
-    return GalleryImageConnection(
-        edges=[GalleryImageEdge(cursor=e.cursor, node=e.node) for e in plain.edges],
-        page_info=plain.page_info,
-        count=plain.count,
+    return scored_connection(
+        unscored(page), GalleryImage.from_row, GalleryImageEdge, GalleryImageConnection
     )
 
 

@@ -13,11 +13,16 @@ from core.search.queries import search_outputs
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
 from resolvers.outputs import types as t
-from resolvers.search import ranking_for, refuse_other_paging, scored_connection
+from resolvers.search import (
+    ranking_for,
+    refuse_other_paging,
+    scored_connection,
+    unscored,
+)
 from schema import filters as f
 from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
-from schema.paging import connection, selects
+from schema.paging import selects
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
 # Each GraphQL filter input and the core filter it becomes (same field names).
@@ -117,9 +122,6 @@ async def resolve_outputs(
             before=before,
             with_total=selects(info, "totalCount"),
         )
-    plain = connection(page, t.Output.from_row)
-    return t.OutputConnection(
-        edges=[t.OutputEdge(cursor=e.cursor, node=e.node) for e in plain.edges],
-        page_info=plain.page_info,
-        count=plain.count,
+    return scored_connection(
+        unscored(page), t.Output.from_row, t.OutputEdge, t.OutputConnection
     )
