@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from core.db import Database
 from core.search.index import (
     SearchUnavailable,
@@ -73,7 +75,16 @@ async def open_search(
             raise SearchUnavailable(str(err)) from err
         log.warning("search is off: %s", err)
         return None
-    await open_index(db, model_id=folder.model_id, dimension=folder.dimension)
+    try:
+        await open_index(db, model_id=folder.model_id, dimension=folder.dimension)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as err:
+        # A database migrate has not reached (no search_index table yet).
+        if settings.search == "on":
+            raise SearchUnavailable(
+                "the database has no search tables; run `darkroom migrate`"
+            ) from err
+        log.warning("search is off: the database has no search tables yet")
+        return None
     return folder
 
 
