@@ -123,8 +123,21 @@ class WakingWorker(Worker):
         self.wake_delay = poll_delay
         self._wake: PubSub | None = None
         self._outage = Outage("worker")
+        self._stopping = False
+        # arq calls this beside cancelling the poll loop (SIGTERM, close()).
+        self.on_stop = lambda _signal: self.stop()
+
+    def stop(self) -> None:
+        """End the poll loop at its next step, whether or not a cancel reaches it.
+
+        redis-py (5.3) can swallow a cancel that lands mid-command, returning as
+        if none came; the loop then went on polling and the process never exited
+        (a SIGTERM just after a Redis outage, during the sweep that follows one).
+        """
+        self._stopping = True
 
     async def _poll_iteration(self) -> None:
+        self._stop_if_asked()
         try:
             await super()._poll_iteration()
             await self._wait_for_wake()
@@ -136,6 +149,11 @@ class WakingWorker(Worker):
             return
         if self._outage.ok():
             await self._sweep_after_outage()
+        self._stop_if_asked()
+
+    def _stop_if_asked(self) -> None:
+        if self._stopping:
+            raise asyncio.CancelledError  # as the swallowed cancel would have
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's start_jobs, giving back the job slot a failed claim leaves taken."""

@@ -60,7 +60,7 @@ class WebhookWorker(WakingWorker):
 
 def build_webhook_worker(
     jobs: Jobs, *, burst: bool = False, redis_pool: ArqRedis | None = None
-) -> Worker:
+) -> WakingWorker:
     """An arq worker for the webhook queue, on its own Redis pool (arq opens one
     without `redis_pool`), leaving signals to the job worker beside it."""
     settings = jobs.settings
@@ -78,7 +78,9 @@ def build_webhook_worker(
     )
 
 
-async def run_beside(job_worker: Worker, webhooks: Worker, *, burst: bool) -> None:
+async def run_beside(
+    job_worker: Worker, webhooks: WakingWorker, *, burst: bool
+) -> None:
     """Run the webhook worker as long as the job worker runs (in burst mode,
     after it, until the deliveries its jobs made are settled)."""
     if burst:
@@ -92,6 +94,7 @@ async def run_beside(job_worker: Worker, webhooks: Worker, *, burst: bool) -> No
     try:
         await run_until_stopped(job_worker)
     finally:
+        webhooks.stop()
         beside.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beside
