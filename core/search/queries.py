@@ -36,14 +36,34 @@ async def search_outputs(
     window = check_window(first=first, after=after, last=None, before=None)
     dialect = session.get_bind().dialect.name
     outputs = visible_outputs(user_id).where(output_filter(where, dialect=dialect))
+    nearest = None
+    if dialect == "postgresql" and await _more_than(session, outputs, EXACT_LIMIT):
+        nearest = LARGE_ACCOUNT_CANDIDATES
     return await ranked_page(
-        session, outputs, ranking, window=window, with_total=with_total
+        session, outputs, ranking, window=window, with_total=with_total, nearest=nearest
     )
+
+
+# PostgreSQL scores an account's outputs exactly up to this many (the filters
+# applied): ~10 ms. Past it, exact scoring grows with the account (a 50,000-output
+# account took 350 ms a page, benchmarks/search.py), so the HNSW-nearest
+# candidates are ranked instead, plus every word match, as for the gallery.
+EXACT_LIMIT = 5_000
+LARGE_ACCOUNT_CANDIDATES = 1000
+
+
+async def _more_than(
+    session: AsyncSession, outputs: sa.Select[Any], limit: int
+) -> bool:
+    """Whether `outputs` holds more than `limit` rows: reads at most limit + 1."""
+    some = outputs.with_only_columns(OUTPUTS.c.id).limit(limit + 1).subquery()
+    counted = await session.scalar(sa.select(sa.func.count()).select_from(some))
+    return (counted or 0) > limit
 
 
 # The gallery is every account's public images: rank its HNSW-nearest this many
 # (plus word matches) rather than score them all.
-GALLERY_CANDIDATES = 1000
+GALLERY_CANDIDATES = LARGE_ACCOUNT_CANDIDATES
 
 
 async def search_gallery(

@@ -253,3 +253,44 @@ async def test_the_gallery_ranks_only_public_approved_outputs(
         )
     assert [output.id for _, (output, _) in page.items] == [rows[1].id, rows[0].id]
     assert page.total_count == 2
+
+
+async def test_a_large_account_ranks_its_nearest_and_word_matches_on_both_engines(
+    search_db: Database,
+) -> None:
+    # given an account past the exact-scoring limit (PostgreSQL then ranks the
+    # HNSW-nearest candidates): a few close prompts, one rare word far away, the
+    # rest unrelated, and another account's even closer output
+    from core.search.queries import EXACT_LIMIT, search_outputs
+
+    db = search_db
+    mine, theirs = await add_user(db), await add_user(db)
+    close = [make_output(mine, i, prompt="a dog") for i in range(5)]
+    rare = make_output(mine, 5, prompt="the zx81 orchid")
+    unrelated = [make_output(mine, 6 + i) for i in range(EXACT_LIMIT)]
+    foreign = make_output(theirs, 0, prompt="a dog")
+    await add_outputs(db, [*close, rare, *unrelated, foreign])
+    vectors = {row.id: towards(0.9 - 0.1 * row.index) for row in close}
+    vectors |= {row.id: unit(0, 0, 1) for row in unrelated}
+    vectors |= {rare.id: towards(0.1), foreign.id: unit(1)}
+    await index_all(db, vectors)
+    # when it searches, paging two at a time
+    seen, after = [], None
+    while True:
+        async with db.reading() as session:
+            page = await search_outputs(
+                session,
+                user_id=mine,
+                ranking=Ranking(vector=unit(1), words="zx81", key="zx81"),
+                first=2,
+                after=after,
+                with_total=True,
+            )
+        seen += [output.id for _, (output, _) in page.items]
+        if not page.has_next_page:
+            break
+        after = page.items[-1][0]
+    # then the word match leads, the close ones follow nearest first, nothing
+    # unrelated or foreign comes, and the count is those six
+    assert seen == [rare.id, *(row.id for row in close)]
+    assert page.total_count == 6
