@@ -9,6 +9,7 @@ Standard Webhooks signatures.
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.enums import JobHookEvent, WebhookDeliveryStatus, WebhookEvent
+from core.enums import JobHookEvent, JobStatus, WebhookDeliveryStatus, WebhookEvent
 from core.errors import ErrorCode, ServiceError
 from core.models import Job, JobHookSecret, WebhookDelivery, utcnow
 from core.webhooks.addresses import AddressRefused, UnknownHost, resolve_allowed
@@ -165,3 +166,46 @@ async def hook_url(session: AsyncSession, *, job_id: uuid.UUID) -> str | None:
         sa.select(col(Job.webhook_url)).where(col(Job.id) == job_id)
     )
     return url
+
+
+async def unannounced_hook_ends(
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime,
+    created_since: datetime,
+    limit: int = 100,
+) -> list[Job]:
+    """Jobs that ended between `since` and `until` whose own webhook wants the end
+    and has no delivery of it: whoever announced the end died first. As for
+    endpoints, `created_since` keeps the scan on the (user_id, created_at) side."""
+    ends = [
+        WebhookEvent.JOB_SUCCEEDED.value,
+        WebhookEvent.JOB_FAILED.value,
+        WebhookEvent.JOB_CANCELLED.value,
+    ]
+    recorded = sa.and_(
+        DELIVERIES.c.job_id == col(Job.id),
+        DELIVERIES.c.endpoint_id.is_(None),
+        DELIVERIES.c.event.in_(ends),
+    )
+    rows = await session.scalars(
+        sa.select(Job)
+        .outerjoin(DELIVERIES, recorded)
+        .where(
+            col(Job.webhook_url).is_not(None),
+            col(Job.created_at) >= created_since,
+            col(Job.status).in_(
+                [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
+            ),
+            col(Job.finished_at) >= since,
+            col(Job.finished_at) < until,
+            DELIVERIES.c.id.is_(None),
+        )
+        .limit(limit)
+    )
+    return [
+        job
+        for job in rows
+        if JobHookEvent.COMPLETED in parse_hook_events(job.webhook_events)
+    ]

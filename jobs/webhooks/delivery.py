@@ -29,6 +29,7 @@ from core.webhooks.signing import message_id, signed_headers
 from jobs.queue import DeliveryQueue
 from jobs.services import Jobs
 from jobs.webhooks.hook import announce_missed_ends
+from jobs.webhooks.job_hook import announce_missed_hook_ends
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ async def sweep_webhooks(jobs: Jobs) -> int:
     if jobs.deliveries is None:
         return 0
     await announce_missed_ends(jobs)
+    await announce_missed_hook_ends(jobs)
     return await resend_due(jobs.db, jobs.deliveries)
 
 

@@ -11,11 +11,21 @@ import time
 from collections.abc import Callable
 
 from core.enums import EventType, JobHookEvent, WebhookEvent
-from core.models import Job
-from core.webhooks.job_hooks import parse_hook_events, record_hook_delivery
+from core.models import Job, utcnow
+from core.webhooks.job_hooks import (
+    parse_hook_events,
+    record_hook_delivery,
+    unannounced_hook_ends,
+)
 from jobs.events import JobEvent
+from jobs.lifecycle import terminal_event
 from jobs.services import Jobs
-from jobs.webhooks.hook import queue_deliveries
+from jobs.webhooks.hook import (
+    ANNOUNCE_GRACE,
+    LATE_LIMIT,
+    longest_life,
+    queue_deliveries,
+)
 from jobs.webhooks.payload import event_body
 
 log = logging.getLogger(__name__)
@@ -108,3 +118,20 @@ async def record_hook_event(
         )
         return
     await queue_deliveries(jobs.deliveries, created)
+
+
+async def announce_missed_hook_ends(jobs: Jobs) -> int:
+    """Record the own-webhook ends of recent jobs that never got them (their
+    announcer died, or its database write failed); returns how many."""
+    now = utcnow()
+    since = now - LATE_LIMIT
+    async with jobs.db.session() as session:
+        ended = await unannounced_hook_ends(
+            session,
+            since=since,
+            until=now - ANNOUNCE_GRACE,
+            created_since=since - longest_life(jobs.settings),
+        )
+    for job in ended:
+        await record_hook_event(jobs, job, terminal_event(job))
+    return len(ended)

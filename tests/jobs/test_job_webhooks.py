@@ -18,6 +18,7 @@ from core.enums import (
     EventType,
     JobHookEvent,
     JobSource,
+    JobStatus,
     WebhookDeliveryStatus,
     WebhookEvent,
 )
@@ -29,6 +30,7 @@ from core.webhooks.job_hooks import JobHook, hook_secret, rotate_hook_secret
 from jobs.params import GenerationParams
 from jobs.services import Jobs
 from jobs.submission import submit_generation
+from jobs.sweeper import sweep
 from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.job_hook import THROTTLE_SECONDS, Throttle, record_hook_event
 from jobs.webhooks.runner import InProcessDeliveries
@@ -269,3 +271,35 @@ async def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(
     assert after.verified(new)["type"] == "job.failed"
     with pytest.raises(WebhookVerificationError):
         after.verified(old)
+
+
+async def test_the_sweep_announces_an_own_webhook_end_that_was_never_recorded(
+    local_jobs: Jobs, accounts: Accounts
+) -> None:
+    # given a job with its own webhook that failed two minutes ago, its
+    # announcer dead before recording the webhook
+    with receiver() as hook:
+        job = await submit(
+            local_jobs, await accounts.caller("fay@example.com"), JobHook(hook.url)
+        )
+        async with local_jobs.db.session() as session:
+            await session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id)
+                .values(
+                    status=JobStatus.FAILED,
+                    finished_at=utcnow() - timedelta(minutes=2),
+                    error_code="ENGINE_ERROR",
+                    error_message="the engine failed",
+                )
+            )
+        # when the sweeper runs, twice
+        report = await sweep(local_jobs)
+        [got] = await hook.arrived(1)
+        await settled(local_jobs.db, job.id)
+        await sweep(local_jobs)
+        # then the end was recorded and sent, signed, once
+        payload = got.verified(await secret_of(local_jobs.db, job.user_id))
+    assert report.webhooks == 1
+    assert payload["type"] == "job.failed"
+    assert len(await rows_of(local_jobs.db, job.id)) == 1
