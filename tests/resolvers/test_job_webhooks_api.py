@@ -17,7 +17,8 @@ start_api = test_webhooks_api.start_api
 
 CREATE = """mutation($input: GenerationCreateInput!, $wait: Int) {
   generationCreate(input: $input, wait: $wait) {
-    job { id status outputs { id } } userErrors { field code message } } }"""
+    job { id status outputs { id } webhook { url events } }
+    userErrors { field code message } } }"""
 UPSCALE = """mutation($input: UpscaleCreateInput!) {
   upscaleCreate(input: $input) { job { id } userErrors { field code message } } }"""
 SECRET = "{ webhookSigningSecret }"
@@ -44,6 +45,10 @@ def test_a_jobs_own_webhook_gets_its_events_signed_and_they_are_listed(
         # when it runs a job with its own webhook, default events
         job = generate(api, token, wait=60, webhook={"url": hook.url})["job"]
         assert job["status"] == "SUCCEEDED"
+        assert job["webhook"] == {
+            "url": hook.url,
+            "events": ["STARTED", "OUTPUT", "COMPLETED"],
+        }
         # then the job's webhook got the start, the output and the end, signed
         payloads = [r.verified(secret) for r in hook.wait_for(3)]
         ends.wait_for(1)
