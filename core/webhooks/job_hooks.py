@@ -99,6 +99,9 @@ def _insert(session: AsyncSession) -> Any:  # either dialect's insert()
 async def hook_secret(session: AsyncSession, *, user_id: uuid.UUID) -> JobHookSecret:
     """The account's per-job webhook secret, made on first use (a concurrent
     first use makes one, not two)."""
+    row = await session.get(JobHookSecret, user_id, populate_existing=True)
+    if row is not None:
+        return row  # the usual case at each send: one read, no write
     await session.execute(
         _insert(session)(SECRETS)
         .values(user_id=user_id, secret=new_secret(), created_at=utcnow())

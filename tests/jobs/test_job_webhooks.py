@@ -164,7 +164,10 @@ async def test_progress_and_outputs_are_throttled_and_the_end_is_never_dropped(
     ]
     gaps = [b.created_at - a.created_at for a, b in itertools.pairwise(bursty)]
     assert 1 <= len(bursty) < 14
-    assert all(g >= timedelta(seconds=THROTTLE_SECONDS * 0.9) for g in gaps)
+    # Rows are stamped after the throttle let them through, so a slow write of
+    # one can shorten the gap to the next: half the window still tells them
+    # from the steps' few milliseconds apart.
+    assert all(g >= timedelta(seconds=THROTTLE_SECONDS / 2) for g in gaps)
     events = [r.event for r in rows]
     assert events.count(WebhookEvent.JOB_STARTED) == 1
     assert events[-1] is WebhookEvent.JOB_SUCCEEDED
