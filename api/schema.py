@@ -67,6 +67,7 @@ from resolvers.webhooks.types import (
     WebhookEndpointCreatePayload,
     WebhookEndpointDeletePayload,
     WebhookEndpointRotateSecretPayload,
+    WebhookSigningSecretRotatePayload,
 )
 from schema.paging import Connection
 
@@ -180,6 +181,15 @@ class Query:
         ),
         permission_classes=needs(CanRead),
     )
+    webhook_signing_secret: str = strawberry.field(
+        resolver=webhooks.resolve_webhook_signing_secret,
+        description=(
+            "The secret (whsec_...) signing the webhooks jobs are submitted with "
+            "(`webhook` on generationCreate and upscaleCreate), per Standard "
+            "Webhooks; made on first use. Needs MANAGE."
+        ),
+        permission_classes=needs(CanManage),
+    )
 
 
 @strawberry.type(description="Change things; refusals come back as userErrors.")
@@ -283,6 +293,17 @@ class Mutation:
                 "Replace an endpoint's signing secret; the new one is in the payload "
                 "this once and signs every attempt from now on, beside the old one "
                 "for 24 hours so receivers can switch over. Needs MANAGE."
+            ),
+            permission_classes=needs(CanManage),
+        )
+    )
+    webhook_signing_secret_rotate: WebhookSigningSecretRotatePayload = (
+        strawberry.mutation(
+            resolver=webhooks.resolve_webhook_signing_secret_rotate,
+            description=(
+                "Replace the per-job webhooks' signing secret; the new one signs every "
+                "attempt from now on, beside the old one for 24 hours so receivers "
+                "can switch over. Needs MANAGE."
             ),
             permission_classes=needs(CanManage),
         )

@@ -107,6 +107,8 @@ class WebhookEvent(StrEnum):
     JOB_SUCCEEDED = "job.succeeded"
     JOB_FAILED = "job.failed"
     JOB_CANCELLED = "job.cancelled"
+    # Per-job webhooks only (JobHookEvent.PROGRESS); endpoints never get it.
+    JOB_PROGRESS = "job.progress"
 
     @property
     def is_terminal(self) -> bool:
@@ -116,6 +118,15 @@ class WebhookEvent(StrEnum):
             WebhookEvent.JOB_FAILED,
             WebhookEvent.JOB_CANCELLED,
         )
+
+
+class JobHookEvent(StrEnum):
+    """What a job's own webhook (given at submission) may be sent."""
+
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    OUTPUT = "OUTPUT"
+    COMPLETED = "COMPLETED"
 
 
 class WebhookDeliveryStatus(StrEnum):

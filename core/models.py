@@ -219,6 +219,10 @@ class Job(SQLModel, table=True):
     attempts: int = 0
     error_code: str | None = Field(default=None, max_length=40)
     error_message: str | None = Field(default=None, max_length=1000)
+    # The job's own webhook, given at submission: where, and which comma-separated
+    # JobHookEvent values; both None without one.
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    webhook_events: str | None = Field(default=None, max_length=100)
 
 
 class QueueLane(SQLModel, table=True):
@@ -360,13 +364,24 @@ class WebhookDelivery(SQLModel, table=True):
     __table_args__ = (
         # An event recorded twice (a repeated task, a retried publish) is one delivery.
         sa.UniqueConstraint("endpoint_id", "event_key"),
+        # The same for a job's own webhook, which has no endpoint (NULLs differ).
+        sa.Index(
+            "ux_webhook_deliveries_job_hook_event",
+            "event_key",
+            unique=True,
+            postgresql_where=sa.text("endpoint_id IS NULL"),
+            sqlite_where=sa.text("endpoint_id IS NULL"),
+        ),
         sa.Index("ix_webhook_deliveries_user_created", "user_id", "created_at", "id"),
         # The sweeper's scan for deliveries that are due.
         sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoints.id")
+    # None for a job's own webhook (Job.webhook_url, signed by JobHookSecret).
+    endpoint_id: uuid.UUID | None = Field(
+        default=None, foreign_key="webhook_endpoints.id"
+    )
     user_id: uuid.UUID = Field(foreign_key="users.id")
     job_id: uuid.UUID = Field(foreign_key="jobs.id", index=True)
     event: WebhookEvent = _enum(WebhookEvent)
@@ -383,6 +398,21 @@ class WebhookDelivery(SQLModel, table=True):
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False
     )
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class JobHookSecret(SQLModel, table=True):
+    """The secret signing an account's per-job webhooks, made on first use; as
+    an endpoint's, kept as issued and rotated with a grace for the old one."""
+
+    __tablename__ = "job_hook_secrets"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    secret: str = Field(max_length=100)
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
 
 
 class WorkerBeat(SQLModel, table=True):

@@ -17,6 +17,7 @@ from jobs.outage import REDIS_DOWN, retry_redis
 from jobs.reads import get_job, owned_job
 from jobs.services import Jobs
 from jobs.webhooks.hook import record_job_event
+from jobs.webhooks.job_hook import record_hook_event
 
 
 async def cancel_job(jobs: Jobs, *, caller: Caller, job_id: uuid.UUID) -> Job:
@@ -75,6 +76,7 @@ async def announce_end(
     # After the subscribers' event, off their path; whether or not Redis took it,
     # as the webhook rows do not depend on Redis (and never raise).
     await record_job_event(jobs, event)
+    await record_hook_event(jobs, finished, event)
     if not published:
         return
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from core.errors import ErrorCode, ServiceError, ValidationFailed
 from core.models import Upload
+from core.webhooks.job_hooks import JobHook
 from engine.catalog import Catalog
 from engine.requests import (
     DEFAULT_NUM_OUTPUTS,
@@ -49,6 +50,7 @@ class GenerationParams:
     preview_every: int = 0
     is_public: bool | None = None
     idempotency_key: str | None = None
+    webhook: JobHook | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class UpscaleParams:
     output_id: uuid.UUID | None = None
     model_id: str | None = None
     idempotency_key: str | None = None
+    webhook: JobHook | None = None
 
 
 def request_hash(kind: str, params: GenerationParams | UpscaleParams) -> str:

@@ -29,6 +29,12 @@ from core.models import Job, Output, Upload, User, utcnow
 from core.settings import Settings
 from core.tokens import Caller, record_token_spend
 from core.uploads import UPSCALE_MAX_PIXELS, get_upload
+from core.webhooks.job_hooks import (
+    DEFAULT_HOOK_EVENTS,
+    JobHook,
+    check_job_hook,
+    format_hook_events,
+)
 from jobs.lifecycle import (
     enqueue_all,
     is_dispatched,
@@ -78,6 +84,7 @@ async def submit_generation(
                 )
             except ServiceError as err:
                 problems.append(ServiceError(err.code, err.message, "init_image_id"))
+        hook = await _checked_hook(jobs.settings, params.webhook, problems)
         resolved = resolve_generation(
             params, jobs.catalog, upload=upload, problems=problems
         )
@@ -101,6 +108,8 @@ async def submit_generation(
             request_hash=digest,
             total_steps=resolved.total_steps,
             enqueued_at=utcnow() if dispatch else None,
+            webhook_url=None if hook is None else hook.url,
+            webhook_events=_hook_events(hook),
         )
         place = await _charge_and_insert(session, jobs, caller, user, job)
     return Submitted(job, place=await _after_submit(jobs, job, place))
@@ -124,6 +133,7 @@ async def submit_upscale(
         problems.append(ServiceError(ErrorCode.UNKNOWN_MODEL, message, "model_id"))
     async with jobs.db.session() as session:
         source_image = await _upscale_input(session, user.id, params, problems)
+        hook = await _checked_hook(jobs.settings, params.webhook, problems)
         if problems:
             raise ValidationFailed(problems)
         assert source_image is not None  # no problems means an input was found
@@ -158,12 +168,31 @@ async def submit_upscale(
             idempotency_key=params.idempotency_key,
             request_hash=digest,
             enqueued_at=utcnow() if dispatch else None,
+            webhook_url=None if hook is None else hook.url,
+            webhook_events=_hook_events(hook),
         )
         place = await _charge_and_insert(session, jobs, caller, user, job)
     return Submitted(job, place=await _after_submit(jobs, job, place))
 
 
 # --- helpers ----------------------------------------------------------------------
+
+
+async def _checked_hook(
+    settings: Settings, hook: JobHook | None, problems: list[ServiceError]
+) -> JobHook | None:
+    """The job's own webhook, checked (a refused URL joins `problems`)."""
+    if hook is None:
+        return None
+    allow = settings.webhook_allow_private
+    return await check_job_hook(hook, allow_private=allow, problems=problems)
+
+
+def _hook_events(hook: JobHook | None) -> str | None:
+    """The hook's events as stored; None without a hook."""
+    if hook is None:
+        return None
+    return format_hook_events(hook.events or DEFAULT_HOOK_EVENTS)
 
 
 async def _idempotent(

@@ -231,6 +231,19 @@ WebhookEvent = described(
         "JOB_SUCCEEDED": "job.succeeded: every image is stored; carries them all. Retried until delivered.",
         "JOB_FAILED": "job.failed: the job failed and was refunded. Retried until delivered.",
         "JOB_CANCELLED": "job.cancelled: the job was cancelled. Retried until delivered.",
+        "JOB_PROGRESS": "job.progress: a step was denoised; only a job's own webhook gets it, at most one progress or output per 500 ms. Sent once.",
+    },
+)
+JobHookEvent = described(
+    strawberry.enum(
+        enums.JobHookEvent,
+        description="What a job's own webhook (given at submission) is sent.",
+    ),
+    {
+        "STARTED": "job.started: a worker started the job. Sent once.",
+        "PROGRESS": "job.progress: a step was done. With OUTPUT, at most one per 500 ms per job; the rest are dropped. Sent once.",
+        "OUTPUT": "job.output: one image was stored. With PROGRESS, at most one per 500 ms per job. Sent once.",
+        "COMPLETED": "The end: job.succeeded (with every output), job.failed or job.cancelled. Never dropped; retried until delivered.",
     },
 )
 WebhookDeliveryStatus = described(

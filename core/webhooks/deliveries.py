@@ -100,9 +100,10 @@ async def record_deliveries(
 
 async def claim_attempt(
     session: AsyncSession, *, delivery_id: uuid.UUID, attempt: int, lease: timedelta
-) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
+) -> tuple[WebhookDelivery, WebhookEndpoint | None] | None:
     """Take attempt number `attempt` (0-based) of a pending delivery, or None when
-    it was made already or the delivery is settled.
+    it was made already or the delivery is settled. The endpoint is None for a
+    job's own webhook.
 
     The delivery stays due again after `lease`, so an attempt cut off by a dead
     sender is made again by the sweeper.
@@ -128,6 +129,8 @@ async def claim_attempt(
     ).scalar_one_or_none()
     if delivery is None:
         return None
+    if delivery.endpoint_id is None:
+        return delivery, None
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     assert endpoint is not None  # endpoints are never removed, only deactivated
     return delivery, endpoint

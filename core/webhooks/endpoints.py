@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -20,6 +21,20 @@ from core.webhooks.signing import new_secret
 MAX_URL_LENGTH = 2000
 # How long a rotated-out secret keeps signing beside the new one.
 ROTATION_GRACE = timedelta(hours=24)
+
+
+# What an endpoint may subscribe to: progress goes only to a job's own webhook.
+ENDPOINT_EVENTS: list[WebhookEvent] = [
+    e for e in WebhookEvent if e is not WebhookEvent.JOB_PROGRESS
+]
+
+
+class Rotated(Protocol):
+    """A secret holder that rotates with a grace: an endpoint, or the account's
+    per-job webhook secret."""
+
+    previous_secret: str | None
+    previous_secret_until: datetime | None
 
 
 def parse_events(raw: str) -> list[WebhookEvent]:
@@ -92,11 +107,17 @@ def _is_local_name(host: str) -> bool:
 def check_events(events: Iterable[WebhookEvent] | None) -> list[WebhookEvent]:
     """The events chosen: all of them by default, never none."""
     chosen = (
-        list(WebhookEvent) if events is None else parse_events(format_events(events))
+        list(ENDPOINT_EVENTS) if events is None else parse_events(format_events(events))
     )
     if not chosen:
         raise ServiceError(
             ErrorCode.REQUIRED, "events must name at least one event", "events"
+        )
+    if WebhookEvent.JOB_PROGRESS in chosen:
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT,
+            "events may not include JOB_PROGRESS: only a job's own webhook gets it",
+            "events",
         )
     return chosen
 
@@ -112,7 +133,7 @@ async def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it with its secret, which is not shown again."""
     problems: list[ServiceError] = []
-    checked_url, chosen = url, list(WebhookEvent)
+    checked_url, chosen = url, list(ENDPOINT_EVENTS)
     try:
         checked_url = check_url(url, allow_private=allow_private)
     except ServiceError as err:
@@ -205,9 +226,9 @@ async def rotate_secret(
     return endpoint, secret
 
 
-def previous_secret(endpoint: WebhookEndpoint, *, now: datetime) -> str | None:
+def previous_secret(holder: Rotated, *, now: datetime) -> str | None:
     """The replaced secret while it still signs beside the current one."""
-    until = endpoint.previous_secret_until
-    if endpoint.previous_secret is None or until is None or until <= now:
+    until = holder.previous_secret_until
+    if holder.previous_secret is None or until is None or until <= now:
         return None
-    return endpoint.previous_secret
+    return holder.previous_secret

@@ -6,7 +6,10 @@ delivery id and the attempt's number; the claim makes a repeat a no-op.
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
 from core.enums import WebhookDeliveryStatus
@@ -20,11 +23,13 @@ from core.webhooks.deliveries import (
     settle_attempt,
 )
 from core.webhooks.endpoints import previous_secret
+from core.webhooks.job_hooks import hook_secret, hook_url
 from core.webhooks.sender import Attempt, post_signed
 from core.webhooks.signing import message_id, signed_headers
 from jobs.queue import DeliveryQueue
 from jobs.services import Jobs
 from jobs.webhooks.hook import announce_missed_ends
+from jobs.webhooks.job_hook import announce_missed_hook_ends
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +59,11 @@ async def attempt_delivery(
         claimed = await claim_attempt(
             session, delivery_id=delivery_id, attempt=attempt, lease=lease
         )
-    if claimed is None:
-        return  # made already, or settled (delivered, failed, endpoint deleted)
-    delivery, endpoint = claimed
-    outcome = await _post(settings, delivery, endpoint)
+        if claimed is None:
+            return  # made already, or settled (delivered, failed, endpoint deleted)
+        delivery, endpoint = claimed
+        target = await _target(session, delivery, endpoint)
+    outcome = await _post(settings, delivery, target)
     retry = (
         not outcome.delivered
         and outcome.retryable
@@ -90,20 +96,39 @@ async def attempt_delivery(
             log.warning("webhook %s: retry left to the sweeper (%r)", delivery.id, err)
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where a delivery goes and what signs it: its endpoint, or the job's own
+    webhook under the account's per-job secret."""
+
+    url: str | None  # None: nowhere any more (the endpoint was deleted)
+    secret: str
+    previous: str | None
+
+
+async def _target(
+    session: AsyncSession, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None
+) -> _Target:
+    now = utcnow()
+    if endpoint is not None:
+        url = endpoint.url if endpoint.is_active else None
+        return _Target(url, endpoint.secret, previous_secret(endpoint, now=now))
+    url = await hook_url(session, job_id=delivery.job_id)
+    secret = await hook_secret(session, user_id=delivery.user_id)
+    return _Target(url, secret.secret, previous_secret(secret, now=now))
+
+
 async def _post(
-    settings: Settings, delivery: WebhookDelivery, endpoint: WebhookEndpoint
+    settings: Settings, delivery: WebhookDelivery, target: _Target
 ) -> Attempt:
-    if not endpoint.is_active:
+    if target.url is None:
         return Attempt(False, error="the endpoint was deleted", retryable=False)
     msg_id = message_id(delivery.id)
     headers = signed_headers(
-        endpoint.secret,
-        msg_id=msg_id,
-        body=delivery.payload,
-        previous=previous_secret(endpoint, now=utcnow()),
+        target.secret, msg_id=msg_id, body=delivery.payload, previous=target.previous
     )
     return await post_signed(
-        endpoint.url,
+        target.url,
         delivery.payload,
         headers,
         timeout=settings.webhook_timeout_seconds,
@@ -117,6 +142,7 @@ async def sweep_webhooks(jobs: Jobs) -> int:
     if jobs.deliveries is None:
         return 0
     await announce_missed_ends(jobs)
+    await announce_missed_hook_ends(jobs)
     return await resend_due(jobs.db, jobs.deliveries)
 
 

@@ -109,7 +109,7 @@ async def announce_missed_ends(jobs: Jobs) -> int:
             session,
             since=since,
             until=now - ANNOUNCE_GRACE,
-            created_since=since - _longest_life(jobs.settings),
+            created_since=since - longest_life(jobs.settings),
         )
         ended = [await session.get(Job, job_id) for job_id in job_ids]
     for job in ended:
@@ -118,7 +118,7 @@ async def announce_missed_ends(jobs: Jobs) -> int:
     return len(job_ids)
 
 
-def _longest_life(settings: Settings) -> timedelta:
+def longest_life(settings: Settings) -> timedelta:
     """How long after its creation a job can end: the queue's expiry, then every
     run it may get, each cut off by the time limit or found dead by the sweeper."""
     per_run = settings.job_timeout_seconds + settings.heartbeat_stale_seconds + 60

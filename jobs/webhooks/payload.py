@@ -34,6 +34,12 @@ async def event_body(jobs: Jobs, event: JobEvent, kind: WebhookEvent) -> str:
     for key, value in (("charged", event.charged), ("refunded", event.refunded)):
         if value is not None:
             data[key] = value
+    if kind is WebhookEvent.JOB_PROGRESS:
+        data["progress"] = {
+            "step": event.step,
+            "totalSteps": event.total_steps,
+            "percent": event.percent,
+        }
     if kind is WebhookEvent.JOB_OUTPUT and event.output is not None:
         data["output"] = await _output(jobs, event.output)
     if kind is WebhookEvent.JOB_SUCCEEDED:

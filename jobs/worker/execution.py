@@ -22,6 +22,7 @@ from jobs.lifecycle import beat
 from jobs.outage import PATIENCE_SECONDS, REDIS_DOWN, Outage
 from jobs.services import Jobs
 from jobs.webhooks.hook import record_job_event
+from jobs.webhooks.job_hook import Throttle, record_hook_event
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class JobRun:
         self._started = time.monotonic()
         self._first_step_at: float | None = None
         self._last_progress = 0.0
+        self._hook_throttle = Throttle()  # the job's own webhook's PROGRESS, OUTPUT
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.outputs: list[Output] = []  # stored; their rows come with the end
@@ -178,6 +180,7 @@ class JobRun:
             # After flush() is released: it waits for what subscribers hear, not
             # for webhook rows (which never raise).
             await record_job_event(self.jobs, event)
+            await record_hook_event(self.jobs, self.job, event, self._hook_throttle)
 
     async def _publish(self, event: JobEvent, outage: Outage) -> None:
         """Publish, waiting out a Redis outage; past the patience, drop events

@@ -9,7 +9,23 @@ import strawberry
 from strawberry import relay
 
 from engine.requests import DEFAULT_NUM_OUTPUTS
-from schema.enums import JobKind, JobStatus
+from schema.enums import JobHookEvent, JobKind, JobStatus
+
+
+@strawberry.input(
+    description="A job's own webhook: its events are POSTed there, signed with webhookSigningSecret."
+)
+class JobHookInput:
+    url: str = strawberry.field(
+        description=(
+            "https URL, at most 2000 characters, without credentials; its host must "
+            "resolve to public addresses only (checked at submission and at every send)."
+        )
+    )
+    events: list[JobHookEvent] | None = strawberry.field(
+        default=None,
+        description="The events to send; default STARTED, OUTPUT and COMPLETED. Not empty.",
+    )
 
 
 @strawberry.input(description="A text-to-image or image-to-image request.")
@@ -71,6 +87,10 @@ class GenerationCreateInput:
         default=None,
         description="Up to 100 characters: a repeat with the same key and input returns the first job, charged once.",
     )
+    webhook: JobHookInput | None = strawberry.field(
+        default=None,
+        description="POST this job's events to a URL of yours, as well as to your webhook endpoints; default none.",
+    )
 
 
 @strawberry.input(description="A 4x upscale of an upload or of one's own output.")
@@ -89,6 +109,10 @@ class UpscaleCreateInput:
     )
     idempotency_key: str | None = strawberry.field(
         default=None, description="As for generationCreate."
+    )
+    webhook: JobHookInput | None = strawberry.field(
+        default=None,
+        description="As for generationCreate: POST this job's events to a URL of yours, as well as to your webhook endpoints; default none.",
     )
 
 

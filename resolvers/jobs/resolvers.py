@@ -11,13 +11,19 @@ from strawberry.types import Info
 from core.enums import JobSource
 from core.errors import ErrorCode, ServiceError
 from core.uploads import MAX_UPLOAD_BYTES, save_upload
+from core.webhooks.job_hooks import JobHook
 from jobs.ending import cancel_job
 from jobs.params import GenerationParams, UpscaleParams
 from jobs.reads import get_job, list_jobs, wait_for_job
 from jobs.submission import Submitted, submit_generation, submit_upscale
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms, user_errors
-from resolvers.jobs.inputs import GenerationCreateInput, JobWhere, UpscaleCreateInput
+from resolvers.jobs.inputs import (
+    GenerationCreateInput,
+    JobHookInput,
+    JobWhere,
+    UpscaleCreateInput,
+)
 from resolvers.jobs.payloads import (
     GenerationCreatePayload,
     ImageUploadPayload,
@@ -62,7 +68,16 @@ def generation_params(input: GenerationCreateInput) -> GenerationParams:
     given["init_image_id"] = optional_row_id(
         input.init_image_id, "UploadedImage", field="init_image_id"
     )
+    given["webhook"] = job_hook(input.webhook)
     return GenerationParams(**given)
+
+
+def job_hook(input: JobHookInput | None) -> JobHook | None:
+    """The job's own webhook as submitted."""
+    if input is None:
+        return None
+    events = None if input.events is None else tuple(input.events)
+    return JobHook(url=input.url, events=events)
 
 
 async def settled(
@@ -112,6 +127,7 @@ async def resolve_upscale_create(
             if input.model_id is None
             else catalog_key(input.model_id, "UpscaleModel"),
             idempotency_key=input.idempotency_key,
+            webhook=job_hook(input.webhook),
         )
         submitted = await submit_upscale(
             info.context.jobs,

@@ -16,11 +16,19 @@ from strawberry.types import Info
 
 from core import models
 from core.enums import JobStatus as CoreJobStatus
+from core.webhooks.job_hooks import parse_hook_events
 from jobs.events import JobEvent
 from jobs.positions import QueuePlace
 from resolvers.context import Context
 from resolvers.outputs.types import Output
-from schema.enums import JobErrorCode, JobKind, JobSource, JobStatus, JobUpdateType
+from schema.enums import (
+    JobErrorCode,
+    JobHookEvent,
+    JobKind,
+    JobSource,
+    JobStatus,
+    JobUpdateType,
+)
 from schema.ids import global_id
 
 
@@ -28,6 +36,12 @@ from schema.ids import global_id
 class JobError:
     code: JobErrorCode = strawberry.field(description="Stable code.")
     message: str = strawberry.field(description="What went wrong, for a person.")
+
+
+@strawberry.type(description="The job's own webhook, as submitted.")
+class JobHook:
+    url: str = strawberry.field(description="Where its events are POSTed.")
+    events: list[JobHookEvent] = strawberry.field(description="The events sent.")
 
 
 @strawberry.type(description="A generation or upscale and where it stands.")
@@ -86,6 +100,9 @@ class Job(relay.Node):
     error: JobError | None = strawberry.field(
         description="Why it failed; null unless FAILED."
     )
+    webhook: JobHook | None = strawberry.field(
+        description="Its own webhook, given at submission; null without one."
+    )
     created_at: datetime = strawberry.field(description="When it was submitted.")
     started_at: datetime | None = strawberry.field(
         description="When a worker started it."
@@ -132,6 +149,11 @@ class Job(relay.Node):
             error=None
             if row.error_code is None
             else JobError(code=row.error_code, message=row.error_message or ""),
+            webhook=None
+            if row.webhook_url is None
+            else JobHook(
+                url=row.webhook_url, events=parse_hook_events(row.webhook_events)
+            ),
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,

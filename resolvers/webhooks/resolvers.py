@@ -15,6 +15,7 @@ from core.webhooks.endpoints import (
     list_endpoints,
     rotate_secret,
 )
+from core.webhooks.job_hooks import hook_secret, rotate_hook_secret
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms, user_errors
 from resolvers.webhooks.types import (
@@ -25,6 +26,7 @@ from resolvers.webhooks.types import (
     WebhookEndpointCreatePayload,
     WebhookEndpointDeletePayload,
     WebhookEndpointRotateSecretPayload,
+    WebhookSigningSecretRotatePayload,
 )
 from schema.arguments import After, Before, First, Last, arg
 from schema.ids import row_id
@@ -145,3 +147,25 @@ async def resolve_webhook_deliveries(
             with_total=selects(info, "totalCount"),
         )
     return connection(page, WebhookDelivery.from_row)
+
+
+async def resolve_webhook_signing_secret(info: Info[Context, Any]) -> str:
+    """The secret signing the caller's per-job webhooks, made on first use."""
+    async with info.context.db.session() as session:
+        row = await hook_secret(session, user_id=info.context.user_caller.user.id)
+    return row.secret
+
+
+async def resolve_webhook_signing_secret_rotate(
+    info: Info[Context, Any],
+) -> WebhookSigningSecretRotatePayload:
+    """Replace the per-job signing secret; the old one signs too for 24 hours."""
+    async with info.context.db.session() as session:
+        row = await rotate_hook_secret(
+            session, user_id=info.context.user_caller.user.id
+        )
+    return WebhookSigningSecretRotatePayload(
+        secret=row.secret,
+        previous_secret_expires_at=row.previous_secret_until,
+        user_errors=[],
+    )

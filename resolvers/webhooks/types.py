@@ -44,13 +44,17 @@ class WebhookEndpoint(relay.Node):
         )
 
 
-@strawberry.type(description="One job event sent, or to be sent, to one endpoint.")
+@strawberry.type(
+    description="One job event sent, or to be sent, to one endpoint or to the job's own webhook."
+)
 class WebhookDelivery(relay.Node):
     delivery_id: relay.NodeID[str]
     message_id: str = strawberry.field(
         description="The webhook-id header: the same on every attempt, so receivers can drop repeats."
     )
-    endpoint_id: relay.GlobalID = strawberry.field(description="The endpoint's id.")
+    endpoint_id: relay.GlobalID | None = strawberry.field(
+        description="The endpoint's id; null for the job's own webhook (given at submission)."
+    )
     job_id: relay.GlobalID = strawberry.field(description="The job's id.")
     event: WebhookEvent = strawberry.field(description="What happened to the job.")
     status: WebhookDeliveryStatus = strawberry.field(
@@ -83,7 +87,9 @@ class WebhookDelivery(relay.Node):
         return cls(
             delivery_id=str(row.id),
             message_id=message_id(row.id),
-            endpoint_id=global_id("WebhookEndpoint", row.endpoint_id),
+            endpoint_id=None
+            if row.endpoint_id is None
+            else global_id("WebhookEndpoint", row.endpoint_id),
             job_id=global_id("Job", row.job_id),
             event=row.event,
             status=row.status,
@@ -158,5 +164,16 @@ class WebhookEndpointRotateSecretPayload:
     )
     secret: str | None = strawberry.field(
         description="The new signing secret: shown this once; the old one stops signing now. Null on failure."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Result of webhookSigningSecretRotate.")
+class WebhookSigningSecretRotatePayload:
+    secret: str | None = strawberry.field(
+        description="The new per-job signing secret; null on failure."
+    )
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="Until when the replaced secret also signs (24 hours); null on failure."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed.")
