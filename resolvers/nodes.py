@@ -23,6 +23,7 @@ from resolvers.errors import refusals_in_graphql_terms
 from resolvers.gallery.types import IMAGE_TYPE, GalleryImage
 from resolvers.jobs.types import Job, UploadedImage
 from resolvers.outputs.types import Output
+from resolvers.permissions import NodeCanRead, NodeIsAuthenticated
 from resolvers.webhooks.types import WebhookDelivery, WebhookEndpoint
 from schema.ids import row_id
 
@@ -142,3 +143,16 @@ async def resolve_node(
     if lookup is None:
         raise _not_found("object")
     return await lookup(info, id)
+
+
+@strawberry.type(name="NodesQuery")
+class Query:
+    node: relay.Node = strawberry.field(
+        resolver=resolve_node,
+        description=(
+            "Any of your objects by global id (Output, Job, ApiToken, Model); another "
+            "account's id is NOT_FOUND. Needs READ, but for a GalleryImage, which "
+            "anyone may look up (NOT_FOUND once it leaves the gallery)."
+        ),
+        permission_classes=[NodeIsAuthenticated, NodeCanRead],
+    )
