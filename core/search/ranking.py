@@ -11,10 +11,10 @@ rare exact word ("zx81-orchid") ranks first and a paraphrase still ranks above
 prompts about something else. Filters are part of the statement the ranking
 runs over, never applied after a top-k cut, and `totalCount` counts matches.
 
-PostgreSQL computes the score in SQL (pgvector's cosine distance, to_tsvector
-words). SQLite has neither vectors nor extension loading here, so its vectors
-are scored exactly in numpy (one account's outputs, within milliseconds) and its
-words matched with FTS5.
+PostgreSQL computes the cosines (pgvector) and matches the words (to_tsvector,
+its GIN index); SQLite has neither vectors nor extension loading here, so its
+vectors are scored exactly in numpy (one account's outputs, within milliseconds)
+and its words matched with FTS5. Both then rank, page and count in numpy.
 """
 
 import hashlib
@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ErrorCode, ServiceError
@@ -37,7 +36,6 @@ from core.history.paging import (
     Window,
     decode_cursor,
     encode_cursor,
-    fetch_page,
 )
 from core.models import Output
 from core.search.index import EMBEDDINGS, OUTPUTS, pg_vector
@@ -124,56 +122,13 @@ async def ranked_page(
     with_vectors = outputs.join(EMBEDDINGS, EMBEDDINGS.c.output_id == OUTPUTS.c.id)
     if session.get_bind().dialect.name != "postgresql":
         return await _in_numpy(session, with_vectors, ranking, window, with_total)
-    if nearest is not None:
-        return await _nearest_in_postgresql(
-            session, with_vectors, ranking, window, with_total, nearest
-        )
-    return await _in_postgresql(session, with_vectors, ranking, window, with_total)
+    return await _in_postgresql(
+        session, with_vectors, ranking, window, with_total, nearest
+    )
 
 
 def _words(text: str | None) -> list[str]:
     return _WORD.findall(text.lower()) if text else []
-
-
-async def _in_postgresql(
-    session: AsyncSession,
-    outputs: sa.Select[Any],
-    ranking: Ranking,
-    window: Window,
-    with_total: bool,
-) -> Page[tuple[Output, float]]:
-    distance = _distance(ranking)
-    # One float expression per row: PostgreSQL adds it up the same way each time.
-    similarity = 1 - distance
-    close = distance <= 1 - MIN_SIMILARITY
-    if _words(ranking.words):
-        # The very expression ix_outputs_user_prompt_words indexes, in a subquery
-        # the index answers once (inline, it would be computed for every row).
-        holding = outputs.with_only_columns(OUTPUTS.c.id).where(_holds_words(ranking))
-        worded = OUTPUTS.c.id.in_(holding.scalar_subquery())
-        score = similarity + sa.case((worded, WORD_BONUS), else_=0.0)
-        matches = sa.or_(worded, close)
-    else:
-        score, matches = similarity, close
-    scored = sa.cast(score, sa.Float).label("score")
-    # The score is a column of a subquery, so the keyset can seek on it by name.
-    inner = outputs.add_columns(scored).where(matches).subquery("ranked")
-    ranked_output = orm.aliased(Output, inner)
-    stmt = sa.select(ranked_output, inner.c.score).select_from(inner)
-    keys = [
-        SortKey("score", inner.c.score, Direction.DESC, float),
-        SortKey("id", inner.c.id, Direction.DESC, uuid.UUID),
-    ]
-    return await fetch_page(
-        session,
-        stmt,
-        keys=keys,
-        scope=f"search|{ranking.key}",
-        window=window,
-        with_total=with_total,
-        convert=lambda row: (row[0], float(row[1])),
-        values_of=lambda item: [item[1], item[0].id],
-    )
 
 
 def _distance(ranking: Ranking) -> sa.ColumnElement[float]:
@@ -189,34 +144,42 @@ def _holds_words(ranking: Ranking) -> sa.ColumnElement[bool]:
     return vector.op("@@")(query)
 
 
-async def _nearest_in_postgresql(
+async def _in_postgresql(
     session: AsyncSession,
     outputs: sa.Select[Any],
     ranking: Ranking,
     window: Window,
     with_total: bool,
-    nearest: int,
+    nearest: int | None,
 ) -> Page[tuple[Output, float]]:
-    """Rank the `nearest` outputs by the HNSW index and every word match.
+    """Rank the outputs (with `nearest`, those the HNSW index finds closest) and
+    every word match.
 
-    Two short statements give the candidates with their cosines; the ranking,
-    the keyset and the count are then done here, as for SQLite: inside one
-    ranking statement the planner cannot know the candidates are few, and it
-    scored every output before keeping them (140 ms for a 50,000-output account).
+    Short statements give the candidates with their cosines, computed by
+    pgvector; the ranking, the keyset and the count are then done here, as for
+    SQLite. One ranking statement in SQL was slower at every size: its plan
+    hashed every stored vector, whatever the account (110 ms for an account of
+    150 outputs among 200,000), and scored all of a large account's before
+    keeping the candidates.
     """
     distance = _distance(ranking)
     similarity = sa.cast(1 - distance, sa.Float)
-    # The index yields rows nearest first and keeps scanning past those the
-    # filters drop (relaxed order: the scores order them again below).
-    await session.execute(sa.text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    await session.execute(sa.text(f"SET LOCAL hnsw.ef_search = {int(HNSW_EF_SEARCH)}"))
-    near = outputs.with_only_columns(OUTPUTS.c.id, similarity)
-    cosines = {
-        row[0]: row[1]
-        for row in await session.execute(near.order_by(distance).limit(nearest))
-    }
+    # Planned for these values each time: after five runs of a prepared statement
+    # PostgreSQL may switch to a generic plan, which knows neither the account nor
+    # the vector and sorted a large account's every distance (3 s instead of 40 ms).
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    candidates = near = outputs.with_only_columns(OUTPUTS.c.id, similarity)
+    if nearest is not None:
+        # The index yields rows nearest first and keeps scanning past those the
+        # filters drop (relaxed order: the scores order them again below).
+        await session.execute(sa.text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        await session.execute(
+            sa.text(f"SET LOCAL hnsw.ef_search = {int(HNSW_EF_SEARCH)}")
+        )
+        candidates = near.order_by(distance).limit(nearest)
+    cosines = {row[0]: row[1] for row in await session.execute(candidates)}
     worded: set[uuid.UUID] = set()
-    if _words(ranking.words):
+    if _words(ranking.words) and (nearest is not None or cosines):
         holding = near.where(_holds_words(ranking))
         found = {row[0]: row[1] for row in await session.execute(holding)}
         cosines.update(found)
