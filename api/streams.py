@@ -12,7 +12,6 @@ completes, so it never just breaks off mid-frame.
 """
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 
@@ -60,6 +59,7 @@ class HttpStream:
     ) -> AsyncIterator[str]:
         """Relay `events` (already framed) until they end or `end()` is called."""
         ended = asyncio.ensure_future(self._ended.wait())
+        step: asyncio.Future[str] | None = None
         try:
             while True:
                 step = asyncio.ensure_future(anext(events))
@@ -67,10 +67,7 @@ class HttpStream:
                 if not step.done():
                     # Cancelling the pending read closes the subscription under it.
                     step.cancel()
-                    with contextlib.suppress(
-                        asyncio.CancelledError, StopAsyncIteration
-                    ):
-                        await step
+                    await asyncio.wait({step})
                     assert self.error is not None  # set before the event
                     yield _last_words(self.error, content_type)
                     return
@@ -82,8 +79,18 @@ class HttpStream:
         finally:
             self.finished = True
             ended.cancel()
-            if isinstance(events, AsyncGenerator):  # what Strawberry hands over
+            if step is not None and not step.done():
+                # The client left mid-read: the generator is running in the read,
+                # so cancelling the read is what closes it (aclose() would fail).
+                step.cancel()
+                _closing.add(step)
+                step.add_done_callback(_closing.discard)
+            elif isinstance(events, AsyncGenerator):  # what Strawberry hands over
                 await events.aclose()
+
+
+# Reads cancelled as their client left, held until they finish closing.
+_closing: set["asyncio.Future[str]"] = set()
 
 
 def _last_words(error: GraphQLError, content_type: str) -> str:
