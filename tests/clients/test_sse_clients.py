@@ -2,13 +2,17 @@
 
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.clients.conftest import LiveServer
 from tests.clients.test_typescript import INSTALL_NODE
@@ -137,3 +141,48 @@ def test_curl_streams_a_job_as_server_sent_events(live_server: LiveServer) -> No
     ]
     assert all(b.startswith("event: next\n") for b in blocks[:-1])
     assert updates[-1]["type"] == "SUCCEEDED"
+
+
+def running_subscriptions() -> float:
+    value = REGISTRY.get_sample_value("darkroom_subscriptions_active")
+    assert value is not None, "darkroom_subscriptions_active is not registered"
+    return value
+
+
+def eventually(check: Callable[[], bool], seconds: float = 3) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_client_leaving_mid_stream_frees_its_subscription_without_an_error(
+    live_server: LiveServer,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    # given an open stream that would never end on its own (the server runs in
+    # this process, so its gauge is ours to read)
+    before = running_subscriptions()
+    headers = {
+        "Accept": "text/event-stream",
+        "Authorization": f"Bearer {live_server.token}",
+    }
+    query = {"query": "subscription { myJobUpdates { type } }"}
+    # uvicorn's own loggers stop short of the root logger that caplog listens on.
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(caplog.handler)
+    request.addfinalizer(lambda: uvicorn_errors.removeHandler(caplog.handler))
+    with (
+        caplog.at_level(logging.ERROR),
+        httpx.stream(
+            "POST", live_server.url, json=query, headers=headers, timeout=30
+        ) as response,
+    ):
+        assert response.status_code == 200
+        assert eventually(lambda: running_subscriptions() == before + 1)
+    # when the client hangs up, then the subscription ends and nothing failed
+    assert eventually(lambda: running_subscriptions() == before)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
