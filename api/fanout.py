@@ -304,19 +304,29 @@ def _plain(definition: object) -> bool:
 
 def encode_frame(message: Mapping[str, Any]) -> str:
     """A websocket message whose payload's `data` is RawJSON, as encode_json writes it."""
-    parts: list[str] = []
-    for key, value in message.items():
-        if key == "payload":
-            inner = [
-                f'"data":{item.text}'
-                if name == "data" and isinstance(item, RawJSON)
-                else f"{_dumps(name)}:{_dumps(item)}"
-                for name, item in value.items()
-            ]
-            parts.append('"payload":{' + ",".join(inner) + "}")
-        else:
-            parts.append(f"{_dumps(key)}:{_dumps(value)}")
+    parts = [
+        f'"payload":{encode_result(value)}'
+        if key == "payload"
+        else f"{_dumps(key)}:{_dumps(value)}"
+        for key, value in message.items()
+    ]
     return "{" + ",".join(parts) + "}"
+
+
+def encode_result(response: Mapping[str, Any]) -> str:
+    """A GraphQL response whose `data` is RawJSON, as encode_json writes it."""
+    parts = [
+        f'"data":{item.text}'
+        if name == "data" and isinstance(item, RawJSON)
+        else f"{_dumps(name)}:{_dumps(item)}"
+        for name, item in response.items()
+    ]
+    return "{" + ",".join(parts) + "}"
+
+
+def is_raw_result(response: object) -> bool:
+    """Whether a response's `data` is RawJSON (an event sent over graphql-sse)."""
+    return isinstance(response, dict) and isinstance(response.get("data"), RawJSON)
 
 
 def is_raw_frame(message: object) -> bool:

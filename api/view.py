@@ -1,6 +1,8 @@
 """The GraphQL view: Strawberry's ASGI view with our context, websocket
-authentication and the hardened HTTP edge (api/http.py)."""
+authentication, subscriptions over HTTP (api/streams.py) and the hardened HTTP
+edge (api/http.py)."""
 
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any
 
 import strawberry
@@ -18,7 +20,13 @@ from strawberry.schema.exceptions import (
     CannotGetOperationTypeError,
     InvalidOperationTypeError,
 )
-from strawberry.types import ExecutionResult
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
@@ -26,17 +34,20 @@ from api import http
 from api.context import authenticate_header
 from api.drain import GOING_AWAY, Drain
 from api.errors import log_unavailable
-from api.fanout import encode_frame, is_raw_frame
+from api.fanout import encode_frame, encode_result, is_raw_frame, is_raw_result
 from api.ide import graphiql_page
 from api.metrics import count_request
 from api.sockets import SocketRegistry
+from api.streams import HttpStream, wants_stream
 from api.websocket import LegacyWSHandler, TransportWSHandler
 from core.db import is_database_down
 from core.errors import ErrorCode
 from core.logcontext import account_id
+from core.metrics import SUBSCRIPTIONS_ACTIVE
 from resolvers.context import Context, Services
 
-# Subscriptions stream over websockets; over HTTP they would resolve to null.
+# Subscriptions stream over websockets, or over HTTP with a streaming Accept
+# (api/streams.py); as a plain HTTP request they would resolve to null.
 _HTTP_OPERATIONS = {
     "GET": {OperationType.QUERY},
     "POST": {OperationType.QUERY, OperationType.MUTATION},
@@ -80,7 +91,17 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         sockets: SocketRegistry,
         drain: Drain,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            multipart_uploads_enabled=True,
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+                MULTIPART_SUBSCRIPTION_PROTOCOL,
+            ),
+        )
         self.services = services
         self.sockets = sockets
         self.drain = drain
@@ -133,6 +154,8 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         every subscriber with the same selection (api/fanout.py)."""
         if is_raw_frame(data):
             return encode_frame(data)  # type: ignore[arg-type]  # a dict, checked above
+        if is_raw_result(data):  # a graphql-sse `next` event
+            return encode_result(data)  # type: ignore[arg-type]  # a dict, checked above
         return super().encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -192,7 +215,8 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             if err.operation_type is OperationType.SUBSCRIPTION:
                 message = (
                     "subscriptions stream over a websocket (graphql-transport-ws) "
-                    "at /graphql, not over HTTP"
+                    "at /graphql, or over HTTP with `Accept: text/event-stream` "
+                    "(graphql-sse) or `Accept: multipart/mixed;subscriptionSpec=1.0`"
                 )
                 raise http.RequestRefused(
                     400, message, ErrorCode.OPERATION_NOT_ALLOWED
@@ -205,6 +229,51 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             ) from None
         except MissingQueryError:
             raise http.RequestRefused(400, "the request has no `query`") from None
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Run the operation; a stream over HTTP joins the socket registry."""
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if isinstance(request_data, GraphQLRequestData) and (
+            request_data.protocol != "http"
+        ):
+            stream = HttpStream()
+            request.state.stream = stream
+            self.sockets.add(context, stream)  # ended if its token is revoked later
+        return result
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """Strawberry's stream, ended early by revocation or the drain."""
+        handle = getattr(request.state, "stream", None)
+        if not isinstance(handle, HttpStream):  # @defer's multipart: no subscription
+            return await super().create_streaming_response(
+                request, stream, sub_response, headers
+            )
+        content_type = headers.get("Content-Type", "")
+
+        async def guarded() -> AsyncGenerator[str, None]:
+            with SUBSCRIPTIONS_ACTIVE.track_inprogress(), self.drain.operation():
+                async for chunk in handle.guard(stream(), content_type):
+                    yield chunk
+
+        return await super().create_streaming_response(
+            request, guarded, sub_response, headers
+        )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Remember the media type the response will use."""
@@ -244,12 +313,23 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """Authenticate HTTP requests from their header; websockets do it at connection_init."""
+        """Authenticate HTTP requests from their header; websockets do it at
+        connection_init. A stream over HTTP, like a websocket, needs a valid token
+        and reads its row afresh, as it may stay open for hours."""
         caller = None
         if isinstance(request, Request):
+            streaming = wants_stream(request.headers.get("accept", ""))
             caller = await authenticate_header(
-                self.services, request.headers.get("authorization")
+                self.services, request.headers.get("authorization"), fresh=streaming
             )
+            if streaming and caller is None:
+                raise http.RequestRefused(
+                    401,
+                    "a subscription stream needs a valid token: send "
+                    "`Authorization: Bearer drk_...`",
+                    ErrorCode.UNAUTHENTICATED,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         if caller is not None:
             account_id.set(str(caller.user.id))
         return Context(

@@ -64,7 +64,7 @@ JOB_RUN_SECONDS = Histogram(
 )
 SUBSCRIPTIONS_ACTIVE = Gauge(
     "darkroom_subscriptions_active",
-    "GraphQL subscriptions running on this process's websockets.",
+    "GraphQL subscriptions running on this process's websockets and HTTP streams.",
 )
 EVENTS_PUBLISHED = Counter(
     "darkroom_events_published", "Job events published, by type.", ["type"]

@@ -225,3 +225,29 @@ def test_a_job_longer_than_the_drain_is_handed_back_and_finishes_after_a_restart
         socket = follow(port, token, job_id)
         assert updates_until(socket, "SUCCEEDED")[-1] == "SUCCEEDED"
     assert job_row(data_dir, job_id) == ("SUCCEEDED", 2, 0)
+
+
+def test_sigterm_ends_an_sse_stream_cleanly_once_the_drain_is_over(tmp_path: Path):
+    # given a server that drains for at most 1 s, running a long job that a
+    # graphql-sse stream follows
+    data_dir = tmp_path / "data"
+    with server(data_dir, DARKROOM_DRAIN_SECONDS="1") as (port, process):
+        token = local_token(data_dir, port)
+        job_id = submit(port, token, steps=50)
+        headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {token}"}
+        body = {"query": FOLLOW, "variables": {"id": job_id}}
+        url = f"http://127.0.0.1:{port}/graphql"
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as sse:
+            lines = sse.iter_lines()
+            while "PROGRESS" not in next(lines):
+                pass
+            # when it is sent SIGTERM
+            process.send_signal(signal.SIGTERM)
+            # then the stream ends with a coded reason to reconnect, then
+            # `complete`, rather than breaking off
+            rest = [line for line in lines if line.startswith("data: ")]
+        assert rest[-1] == "data: "  # the `complete` event
+        last = json.loads(rest[-2].removeprefix("data: "))
+        assert last["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "reconnect" in last["errors"][0]["message"]
+        assert wait_exit(process, 60) == -signal.SIGTERM, log_of(data_dir, port)
