@@ -100,6 +100,10 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+def _lowest_priority() -> None:
+    os.nice(19)
+
+
 class Fleet:
     """The fleet's processes, each in a process group of its own."""
 
@@ -125,11 +129,20 @@ class Fleet:
 
     def _start(self, name: str, args: list[str], pool: tuple[int, int]) -> None:
         darkroom = str(Path(sys.executable).parent / "darkroom")
+        env = self._env(pool)
+        lowest = None
+        if args[0] == "worker":
+            # Workers stand in for GPU machines: here they share the APIs' two
+            # cores, so they run at the lowest priority on one torch thread and
+            # the figures measure the API path, not the stand-in GPUs' CPU use.
+            env["DARKROOM_TORCH_THREADS"] = "1"
+            lowest = _lowest_priority
         with open(self.folder / f"{name}.log", "wb") as log:
             self.processes.append(
                 subprocess.Popen(
                     [darkroom, *args],
-                    env=self._env(pool),
+                    env=env,
+                    preexec_fn=lowest,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own group, stopped as one
@@ -638,7 +651,8 @@ def report(
         f" (2 cores shared by the fleet, PostgreSQL, Redis, the clients and other"
         f" agents). {APIS} `darkroom serve` + {WORKERS} `darkroom worker`"
         f" (tiny model, 64x64, 3 steps; pools {API_POOL[0]}+{API_POOL[1]} per API,"
-        f" {WORKER_POOL[0]}+{WORKER_POOL[1]} per worker) on PostgreSQL 15 and Redis."
+        f" {WORKER_POOL[0]}+{WORKER_POOL[1]} per worker; workers at nice 19 with one"
+        " torch thread, standing in for GPU machines) on PostgreSQL 15 and Redis."
         f" {args.submissions:,} generationCreate from {args.accounts:,} accounts"
         " (tiers free 1/2, starter, pro, ultimate 1/6 each) sent open-loop over"
         f" {args.seconds:g} s alternating between the APIs; every"

@@ -1,6 +1,7 @@
 """Job fixtures: a Jobs facade on real Redis (arq) or in memory, and accounts."""
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from jobs.arq_queue import ArqQueue
 from jobs.events import JobEvent
 from jobs.redis_bus import RedisEventBus
 from jobs.services import Jobs
+from jobs.webhooks.arq_queue import ArqDeliveryQueue
+from jobs.webhooks.runner import InProcessDeliveries
 from jobs.worker.arq_worker import build_worker, close_worker
 from jobs.worker.engine import Engine
 
@@ -157,3 +160,31 @@ async def watch(jobs: Jobs, job_id: uuid.UUID) -> "asyncio.Task[list[JobEvent]]"
 def accounts(db: Database, job_settings: Settings) -> Accounts:
     """Account helpers on the test database."""
     return Accounts(db, job_settings)
+
+
+# Webhook tests (tests/jobs/test_webhooks.py, test_job_webhooks.py):
+
+
+@pytest.fixture
+def hook_settings(job_settings: Settings) -> Settings:
+    """Job settings with private receivers allowed and quick retries."""
+    return job_settings.model_copy(
+        update={"webhook_allow_private": True, "webhook_retry_base_seconds": 0.1}
+    )
+
+
+@pytest.fixture
+async def arq_jobs(jobs: Jobs, hook_settings: Settings) -> Jobs:
+    """The jobs facade on arq, sending webhooks through arq's webhook queue."""
+    assert hasattr(jobs.queue, "redis")
+    return dataclasses.replace(
+        jobs, settings=hook_settings, deliveries=ArqDeliveryQueue(jobs.queue.redis)
+    )
+
+
+@pytest.fixture
+async def local_jobs(jobs: Jobs, hook_settings: Settings) -> AsyncIterator[Jobs]:
+    """The jobs facade sending webhooks from this process."""
+    deliveries = InProcessDeliveries(jobs.db, hook_settings)
+    yield dataclasses.replace(jobs, settings=hook_settings, deliveries=deliveries)
+    await deliveries.close()

@@ -5,7 +5,6 @@ the throttle, the event filter, the refusal of private URLs, and rotation."""
 import dataclasses
 import itertools
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -24,16 +23,13 @@ from core.enums import (
 )
 from core.errors import ServiceError
 from core.models import Job, JobHookSecret, WebhookDelivery, utcnow
-from core.settings import Settings
 from core.tokens import Caller
 from core.webhooks.job_hooks import JobHook, hook_secret, rotate_hook_secret
 from jobs.params import GenerationParams
 from jobs.services import Jobs
 from jobs.submission import submit_generation
 from jobs.sweeper import sweep
-from jobs.webhooks.arq_queue import ArqDeliveryQueue
 from jobs.webhooks.job_hook import THROTTLE_SECONDS, Throttle, record_hook_event
-from jobs.webhooks.runner import InProcessDeliveries
 from jobs.worker.arq_worker import close_worker
 from jobs.worker.webhook_worker import build_webhook_worker
 from tests.receiver import receiver
@@ -44,31 +40,6 @@ from .test_webhooks import end_of, settled
 TINY = GenerationParams(
     prompt="a red fox", width=64, height=64, inference_steps=2, num_outputs=1
 )
-
-
-@pytest.fixture
-def hook_settings(job_settings: Settings) -> Settings:
-    """Job settings with private receivers allowed and quick retries."""
-    return job_settings.model_copy(
-        update={"webhook_allow_private": True, "webhook_retry_base_seconds": 0.1}
-    )
-
-
-@pytest.fixture
-async def arq_jobs(jobs: Jobs, hook_settings: Settings) -> Jobs:
-    """The jobs facade on arq, sending webhooks through arq's webhook queue."""
-    assert hasattr(jobs.queue, "redis")
-    return dataclasses.replace(
-        jobs, settings=hook_settings, deliveries=ArqDeliveryQueue(jobs.queue.redis)
-    )
-
-
-@pytest.fixture
-async def local_jobs(jobs: Jobs, hook_settings: Settings) -> AsyncIterator[Jobs]:
-    """The jobs facade sending webhooks from this process."""
-    deliveries = InProcessDeliveries(jobs.db, hook_settings)
-    yield dataclasses.replace(jobs, settings=hook_settings, deliveries=deliveries)
-    await deliveries.close()
 
 
 async def submit(

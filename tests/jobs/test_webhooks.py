@@ -23,7 +23,6 @@ from core.enums import (
     WebhookEvent,
 )
 from core.models import Job, WebhookDelivery, WebhookEndpoint, utcnow
-from core.settings import Settings
 from core.webhooks.endpoints import create_endpoint, delete_endpoint, rotate_secret
 from jobs.events import JobEvent
 from jobs.params import GenerationParams
@@ -45,31 +44,6 @@ from .conftest import Accounts, run_burst_worker
 TINY = GenerationParams(
     prompt="a red fox", width=64, height=64, inference_steps=2, num_outputs=1
 )
-
-
-@pytest.fixture
-def hook_settings(job_settings: Settings) -> Settings:
-    """Job settings with private receivers allowed and quick retries."""
-    return job_settings.model_copy(
-        update={"webhook_allow_private": True, "webhook_retry_base_seconds": 0.1}
-    )
-
-
-@pytest.fixture
-async def arq_jobs(jobs: Jobs, hook_settings: Settings) -> Jobs:
-    """The jobs facade on arq, sending webhooks through arq's webhook queue."""
-    assert hasattr(jobs.queue, "redis")
-    return dataclasses.replace(
-        jobs, settings=hook_settings, deliveries=ArqDeliveryQueue(jobs.queue.redis)
-    )
-
-
-@pytest.fixture
-async def local_jobs(jobs: Jobs, hook_settings: Settings) -> AsyncIterator[Jobs]:
-    """The jobs facade sending webhooks from this process."""
-    deliveries = InProcessDeliveries(jobs.db, hook_settings)
-    yield dataclasses.replace(jobs, settings=hook_settings, deliveries=deliveries)
-    await deliveries.close()
 
 
 async def endpoint(
