@@ -100,6 +100,10 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+def _codes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items())) or "none"
+
+
 def _lowest_priority() -> None:
     os.nice(19)
 
@@ -256,7 +260,7 @@ class Burst:
     started_events: Counter[str] = field(default_factory=Counter)
     events: list[float] = field(default_factory=list)  # arrival times
     history_ms: list[float] = field(default_factory=list)
-    history_errors: int = 0
+    history_errors: Counter[str] = field(default_factory=Counter)
 
 
 class Follower:
@@ -360,13 +364,14 @@ async def _history(
                 json={"query": HISTORY},
                 headers={"Authorization": f"Bearer {token}"},
             )
-            ok = "errors" not in response.json()
-        except (httpx.HTTPError, ValueError):
-            ok = False
-        if ok:
+            errors = response.json().get("errors") or []
+            code = errors[0].get("extensions", {}).get("code") if errors else None
+        except (httpx.HTTPError, ValueError) as err:
+            code = type(err).__name__
+        if code is None:
             burst.history_ms.append((time.perf_counter() - start) * 1000)
         else:
-            burst.history_errors += 1
+            burst.history_errors[str(code)] += 1
         i += 1
         await asyncio.sleep(0.2)
 
@@ -725,7 +730,7 @@ def report(
         "history page p50 / p95 ms",
         lambda r: (
             " / ".join(f"{x:.0f}" for x in r["history"])
-            + f" ({r['history_n']} reads, {r['history_errors']} errors)"
+            + f" ({r['history_n']} reads; refused: {_codes(r['history_errors'])})"
         ),
     )
     row("CPU s in the window: APIs / workers / clients", lambda r: _cpu(r["cpu"]))
