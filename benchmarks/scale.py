@@ -427,7 +427,10 @@ async def _fill_deep(db: Database, depth: int, template: dict[str, Any]) -> int:
     rows = await _rows(
         db,
         "SELECT id, paid_lane, enqueued_at FROM jobs"
-        " WHERE status = 'QUEUED' AND enqueued_at IS NOT NULL",
+        " WHERE status = 'QUEUED' AND enqueued_at IS NOT NULL"
+        # In queue order: the workers already run, and chunks sent in any other
+        # order let them take later jobs before earlier ones had arrived.
+        " ORDER BY paid_lane DESC, queue_ticket",
     )
     redis = Redis.from_url(REDIS_URL)
     try:
