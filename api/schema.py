@@ -50,7 +50,7 @@ Mutation = merged(
 )
 Subscription = merged(
     "Subscription",
-    "Live streams over graphql-transport-ws (or graphql-ws).",
+    "Live streams over graphql-transport-ws (or graphql-ws), graphql-sse or multipart HTTP.",
     jobs.Subscription,
 )
 
