@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from benchmarks.machine import machine, usable_cores  # noqa: E402
-from darkroom.client import connect  # noqa: E402
-from darkroom.client.sync.enums import JobUpdateType  # noqa: E402
-from darkroom.client.sync.input_types import GenerationCreateInput  # noqa: E402
+from darkroom_client import connect  # noqa: E402
+from darkroom_client.sync.enums import JobUpdateType  # noqa: E402
+from darkroom_client.sync.input_types import GenerationCreateInput  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 PROMPT = "a red fox in the snow"  # the README's `darkroom generate` example

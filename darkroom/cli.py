@@ -13,12 +13,6 @@ from rich.progress import Progress
 
 from core.migrate import upgrade_database
 from darkroom.admin import credits_app, token_app, user_app
-from darkroom.client import connect
-from darkroom.client.aio import exceptions as aio_errors
-from darkroom.client.sync import exceptions as sync_errors
-from darkroom.client.sync.client import Client
-from darkroom.client.sync.enums import JobUpdateType
-from darkroom.client.sync.input_types import GenerationCreateInput
 from darkroom.console import err, out, settings_or_exit, tracing_or_exit
 from darkroom.database import database_or_exit
 from darkroom.first_start import (
@@ -32,6 +26,12 @@ from darkroom.gallery import gallery_app
 from darkroom.logs import log_to_stderr, quiet_known_notices
 from darkroom.search_commands import search_app, search_or_exit
 from darkroom.status import status
+from darkroom_client import connect
+from darkroom_client.aio import exceptions as aio_errors
+from darkroom_client.sync import exceptions as sync_errors
+from darkroom_client.sync.client import Client
+from darkroom_client.sync.enums import JobUpdateType
+from darkroom_client.sync.input_types import GenerationCreateInput
 
 app = typer.Typer(
     help="Darkroom: a GraphQL API for AI image generation.", no_args_is_help=True

@@ -17,6 +17,10 @@ def test_the_readme_opens_with_two_single_line_commands() -> None:
     assert "\n" not in test
     assert serve.endswith("darkroom serve")
     assert "pytest" in test
+    # the server depends on darkroom-client, which is on no index: pip must get
+    # it from its folder in the same call
+    assert "pip install -e clients/python -e . " in serve
+    assert "pip install -q -e clients/python -e '.[test]' " in test
 
 
 def test_ci_runs_the_readmes_test_command_verbatim() -> None:

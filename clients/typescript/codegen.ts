@@ -1,11 +1,12 @@
-// Types for the operations in operations/*.graphql, checked against the API's
-// schema. `npm run codegen` rewrites src/generated/graphql.ts (committed);
-// `npm run codegen:check` fails when that file is stale (a Python test runs it).
+// Types for the operations in ../operations (shared with the Python client),
+// checked against the API's schema. `npm run codegen` rewrites
+// src/generated/graphql.ts (committed); `npm run codegen:check` fails when that
+// file is stale (a Python test runs it).
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 const config: CodegenConfig = {
   schema: "../../schema.graphql",
-  documents: "operations/*.graphql",
+  documents: "../operations/**/*.graphql",
   generates: {
     "src/generated/graphql.ts": {
       // typescript-operations 6 emits the enums and inputs the operations use by

@@ -1,5 +1,5 @@
-"""The Python client in darkroom/client: it is what ariadne-codegen makes of
-schema.graphql and clients/python/operations, and it works, sync and async,
+"""The Python client in clients/python (darkroom_client): it is what
+ariadne-codegen makes of schema.graphql and clients/operations, and it works, sync and async,
 against a live server, as does `darkroom generate` on top of it."""
 
 import asyncio
@@ -15,13 +15,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from darkroom.cli import app
-from darkroom.client import connect
-from darkroom.client.aio import enums as aio_enums
-from darkroom.client.aio import exceptions as aio_errors
-from darkroom.client.sync.base_model import Upload
-from darkroom.client.sync.enums import ErrorCode, JobStatus, JobUpdateType, Scope
-from darkroom.client.sync.exceptions import GraphQLClientGraphQLMultiError
-from darkroom.client.sync.input_types import (
+from darkroom_client import connect
+from darkroom_client.aio import enums as aio_enums
+from darkroom_client.aio import exceptions as aio_errors
+from darkroom_client.sync.base_model import Upload
+from darkroom_client.sync.enums import ErrorCode, JobStatus, JobUpdateType, Scope
+from darkroom_client.sync.exceptions import GraphQLClientGraphQLMultiError
+from darkroom_client.sync.input_types import (
     ApiTokenCreateInput,
     GenerationCreateInput,
     IntFilter,
@@ -32,7 +32,7 @@ from darkroom.client.sync.input_types import (
 from tests.clients.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "darkroom" / "client"
+GENERATED = ROOT / "clients" / "python" / "darkroom_client"
 CODEGEN_PIN = ROOT / "clients" / "python" / "codegen.txt"
 # ariadne-codegen needs graphql-core 3.2 and Strawberry 3.3, so it gets a venv of
 # its own, made once per pin (pip install runs only when codegen.txt changed).
@@ -82,12 +82,12 @@ def test_the_committed_client_is_what_ariadne_codegen_makes(
 ) -> None:
     # given both configurations, pointed at an empty folder
     configs = {
-        "pyproject.toml": ROOT / "pyproject.toml",
+        "aio.toml": ROOT / "clients" / "python" / "aio.toml",
         "sync.toml": ROOT / "clients" / "python" / "sync.toml",
     }
     for name, path in configs.items():
         text = path.read_text()
-        target = 'target_package_path = "darkroom/client"'
+        target = 'target_package_path = "clients/python/darkroom_client"'
         assert target in text, f"{path} no longer has {target}"
         (tmp_path / name).write_text(
             text.replace(target, f'target_package_path = "{tmp_path}"')
@@ -117,8 +117,8 @@ def test_the_committed_client_is_what_ariadne_codegen_makes(
         )
         stale += [f"{package}/{name}" for name in mismatch + missing]
     assert stale == [], (
-        f"darkroom/client is stale against schema.graphql or clients/python/"
-        f"operations: {stale}; regenerate and commit it (README: Python client)"
+        f"clients/python/darkroom_client is stale against schema.graphql or "
+        f"clients/operations: {stale}; regenerate and commit it (README: Python client)"
     )
 
 

@@ -59,7 +59,7 @@ def test_the_generated_types_match_schema_graphql(npm: str) -> None:
     checked = run(npm, "run", "codegen:check")
     assert checked.returncode == 0, (
         "clients/typescript/src/generated/graphql.ts is stale against "
-        "schema.graphql or operations/*.graphql; regenerate and commit it: "
+        "schema.graphql or clients/operations; regenerate and commit it: "
         f"cd clients/typescript && npm run codegen\n{checked.stdout}{checked.stderr}"
     )
 

@@ -3,6 +3,14 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** A new API token. */
+export type ApiTokenCreateInput = {
+  /** Label, 1 to 50 characters after trimming; default "Secret key". */
+  name?: string | null | undefined;
+  /** What the token may do; default [GENERATE, READ]. Never more than the creating token has. */
+  scopes?: Array<Scope> | null | undefined;
+};
+
 /** Width to height, matched exactly (width * h == height * w). */
 export type AspectRatio =
   /** 2.4:1 (12:5). */
@@ -443,6 +451,18 @@ export type UpscaleCreateInput = {
   outputId?: string | number | null | undefined;
 };
 
+/** Which jobs to list; every given field must hold. */
+export type UsageWhere = {
+  /** When the job was submitted. */
+  createdAt?: DateTimeFilter | null | undefined;
+  /** Any of these kinds; [] matches none. */
+  kind?: Array<JobKind> | null | undefined;
+  /** Any of these sources; [] matches none. */
+  source?: Array<JobSource> | null | undefined;
+  /** Only jobs submitted with this API token. */
+  tokenId?: string | number | null | undefined;
+};
+
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -493,7 +513,7 @@ export type JobsQueryVariables = Exact<{
   last?: number | null | undefined;
   before?: string | null | undefined;
   where?: JobWhere | null | undefined;
-  withTotalCount?: boolean;
+  withTotalCount?: boolean | null | undefined;
 }>;
 
 
@@ -510,11 +530,59 @@ export type OutputsQueryVariables = Exact<{
   before?: string | null | undefined;
   where?: OutputWhere | null | undefined;
   orderBy?: Array<OutputOrderBy> | OutputOrderBy | null | undefined;
-  withTotalCount?: boolean;
+  withTotalCount?: boolean | null | undefined;
 }>;
 
 
 export type OutputsQuery = { outputs: { totalCount?: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string } }> } };
+
+export type ApiTokenFieldsFragment = { id: string, name: string, preview: string, scopes: Array<Scope>, isActive: boolean, createdAt: string, revokedAt: string | null, lastUsedAt: string | null, uses: number, creditsSpent: number };
+
+export type ApiTokensQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ApiTokensQuery = { apiTokens: Array<{ id: string, name: string, preview: string, scopes: Array<Scope>, isActive: boolean, createdAt: string, revokedAt: string | null, lastUsedAt: string | null, uses: number, creditsSpent: number }> };
+
+export type ApiTokenCreateMutationVariables = Exact<{
+  input: ApiTokenCreateInput;
+}>;
+
+
+export type ApiTokenCreateMutation = { apiTokenCreate: { secret: string | null, apiToken: { id: string, name: string, preview: string, scopes: Array<Scope>, isActive: boolean, createdAt: string, revokedAt: string | null, lastUsedAt: string | null, uses: number, creditsSpent: number } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type ApiTokenRevokeMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ApiTokenRevokeMutation = { apiTokenRevoke: { apiToken: { id: string, name: string, preview: string, scopes: Array<Scope>, isActive: boolean, createdAt: string, revokedAt: string | null, lastUsedAt: string | null, uses: number, creditsSpent: number } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type JobUpdateFieldsFragment = { jobId: string, type: JobUpdateType, status: JobStatus, at: string, queuePosition: number | null, etaSeconds: number | null, step: number | null, totalSteps: number | null, percent: number | null, preview: string | null, charged: number | null, refunded: number | null, output: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string } | null, error: { code: JobErrorCode, message: string } | null };
+
+export type ImageUploadMutationVariables = Exact<{
+  file: never;
+}>;
+
+
+export type ImageUploadMutation = { imageUpload: { upload: { id: string, format: string, width: number, height: number, sizeBytes: number, createdAt: string } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type UsageQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  where?: UsageWhere | null | undefined;
+}>;
+
+
+export type UsageQuery = { usage: { totalCount: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { kind: JobKind, jobId: string, status: JobStatus, source: JobSource, tokenId: string | null, tokenPreview: string | null, charged: number, refunded: number, net: number, createdAt: string, finishedAt: string | null } }> } };
+
+export type UsageTotalsQueryVariables = Exact<{
+  since?: string | null | undefined;
+}>;
+
+
+export type UsageTotalsQuery = { me: { usageSummary: Array<{ source: JobSource, kind: JobKind, jobs: number, charged: number, refunded: number, net: number }> } };
 
 export type JobUpdatesSubscriptionVariables = Exact<{
   jobId: string | number;
@@ -522,6 +590,11 @@ export type JobUpdatesSubscriptionVariables = Exact<{
 
 
 export type JobUpdatesSubscription = { jobUpdates: { jobId: string, type: JobUpdateType, status: JobStatus, at: string, queuePosition: number | null, etaSeconds: number | null, step: number | null, totalSteps: number | null, percent: number | null, preview: string | null, charged: number | null, refunded: number | null, output: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string } | null, error: { code: JobErrorCode, message: string } | null } };
+
+export type MyJobUpdatesSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MyJobUpdatesSubscription = { myJobUpdates: { jobId: string, type: JobUpdateType, status: JobStatus, at: string, queuePosition: number | null, etaSeconds: number | null, step: number | null, totalSteps: number | null, percent: number | null, preview: string | null, charged: number | null, refunded: number | null, output: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string } | null, error: { code: JobErrorCode, message: string } | null } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -619,6 +692,56 @@ export const PageInfoFieldsFragmentDoc = new TypedDocumentString(`
   endCursor
 }
     `, {"fragmentName":"PageInfoFields"}) as unknown as TypedDocumentString<PageInfoFieldsFragment, unknown>;
+export const ApiTokenFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ApiTokenFields on ApiToken {
+  id
+  name
+  preview
+  scopes
+  isActive
+  createdAt
+  revokedAt
+  lastUsedAt
+  uses
+  creditsSpent
+}
+    `, {"fragmentName":"ApiTokenFields"}) as unknown as TypedDocumentString<ApiTokenFieldsFragment, unknown>;
+export const JobUpdateFieldsFragmentDoc = new TypedDocumentString(`
+    fragment JobUpdateFields on JobUpdate {
+  jobId
+  type
+  status
+  at
+  queuePosition
+  etaSeconds
+  step
+  totalSteps
+  percent
+  preview
+  output {
+    ...OutputFields
+  }
+  error {
+    code
+    message
+  }
+  charged
+  refunded
+}
+    fragment OutputFields on Output {
+  id
+  jobId
+  index
+  width
+  height
+  seed
+  format
+  isFavorite
+  isPublic
+  isUpscaled
+  createdAt
+  imageUrl
+}`, {"fragmentName":"JobUpdateFields"}) as unknown as TypedDocumentString<JobUpdateFieldsFragment, unknown>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
@@ -904,7 +1027,7 @@ fragment OutputFields on Output {
   imageUrl
 }`) as unknown as TypedDocumentString<JobQuery, JobQueryVariables>;
 export const JobsDocument = new TypedDocumentString(`
-    query Jobs($first: Int, $after: String, $last: Int, $before: String, $where: JobWhere, $withTotalCount: Boolean! = false) {
+    query Jobs($first: Int, $after: String, $last: Int, $before: String, $where: JobWhere, $withTotalCount: Boolean = false) {
   jobs(first: $first, after: $after, last: $last, before: $before, where: $where) {
     totalCount @include(if: $withTotalCount)
     pageInfo {
@@ -971,7 +1094,7 @@ fragment PageInfoFields on PageInfo {
   endCursor
 }`) as unknown as TypedDocumentString<JobsQuery, JobsQueryVariables>;
 export const OutputsDocument = new TypedDocumentString(`
-    query Outputs($first: Int, $after: String, $last: Int, $before: String, $where: OutputWhere, $orderBy: [OutputOrderBy!], $withTotalCount: Boolean! = false) {
+    query Outputs($first: Int, $after: String, $last: Int, $before: String, $where: OutputWhere, $orderBy: [OutputOrderBy!], $withTotalCount: Boolean = false) {
   outputs(
     first: $first
     after: $after
@@ -1012,28 +1135,151 @@ fragment PageInfoFields on PageInfo {
   startCursor
   endCursor
 }`) as unknown as TypedDocumentString<OutputsQuery, OutputsQueryVariables>;
+export const ApiTokensDocument = new TypedDocumentString(`
+    query ApiTokens {
+  apiTokens {
+    ...ApiTokenFields
+  }
+}
+    fragment ApiTokenFields on ApiToken {
+  id
+  name
+  preview
+  scopes
+  isActive
+  createdAt
+  revokedAt
+  lastUsedAt
+  uses
+  creditsSpent
+}`) as unknown as TypedDocumentString<ApiTokensQuery, ApiTokensQueryVariables>;
+export const ApiTokenCreateDocument = new TypedDocumentString(`
+    mutation ApiTokenCreate($input: ApiTokenCreateInput!) {
+  apiTokenCreate(input: $input) {
+    apiToken {
+      ...ApiTokenFields
+    }
+    secret
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}
+fragment ApiTokenFields on ApiToken {
+  id
+  name
+  preview
+  scopes
+  isActive
+  createdAt
+  revokedAt
+  lastUsedAt
+  uses
+  creditsSpent
+}`) as unknown as TypedDocumentString<ApiTokenCreateMutation, ApiTokenCreateMutationVariables>;
+export const ApiTokenRevokeDocument = new TypedDocumentString(`
+    mutation ApiTokenRevoke($id: ID!) {
+  apiTokenRevoke(id: $id) {
+    apiToken {
+      ...ApiTokenFields
+    }
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}
+fragment ApiTokenFields on ApiToken {
+  id
+  name
+  preview
+  scopes
+  isActive
+  createdAt
+  revokedAt
+  lastUsedAt
+  uses
+  creditsSpent
+}`) as unknown as TypedDocumentString<ApiTokenRevokeMutation, ApiTokenRevokeMutationVariables>;
+export const ImageUploadDocument = new TypedDocumentString(`
+    mutation ImageUpload($file: Upload!) {
+  imageUpload(file: $file) {
+    upload {
+      id
+      format
+      width
+      height
+      sizeBytes
+      createdAt
+    }
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}`) as unknown as TypedDocumentString<ImageUploadMutation, ImageUploadMutationVariables>;
+export const UsageDocument = new TypedDocumentString(`
+    query Usage($first: Int, $after: String, $last: Int, $before: String, $where: UsageWhere) {
+  usage(first: $first, after: $after, last: $last, before: $before, where: $where) {
+    totalCount
+    pageInfo {
+      ...PageInfoFields
+    }
+    edges {
+      cursor
+      node {
+        kind
+        jobId
+        status
+        source
+        tokenId
+        tokenPreview
+        charged
+        refunded
+        net
+        createdAt
+        finishedAt
+      }
+    }
+  }
+}
+    fragment PageInfoFields on PageInfo {
+  hasNextPage
+  hasPreviousPage
+  startCursor
+  endCursor
+}`) as unknown as TypedDocumentString<UsageQuery, UsageQueryVariables>;
+export const UsageTotalsDocument = new TypedDocumentString(`
+    query UsageTotals($since: DateTime) {
+  me {
+    usageSummary(since: $since) {
+      source
+      kind
+      jobs
+      charged
+      refunded
+      net
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UsageTotalsQuery, UsageTotalsQueryVariables>;
 export const JobUpdatesDocument = new TypedDocumentString(`
     subscription JobUpdates($jobId: ID!) {
   jobUpdates(jobId: $jobId) {
-    jobId
-    type
-    status
-    at
-    queuePosition
-    etaSeconds
-    step
-    totalSteps
-    percent
-    preview
-    output {
-      ...OutputFields
-    }
-    error {
-      code
-      message
-    }
-    charged
-    refunded
+    ...JobUpdateFields
   }
 }
     fragment OutputFields on Output {
@@ -1049,4 +1295,66 @@ export const JobUpdatesDocument = new TypedDocumentString(`
   isUpscaled
   createdAt
   imageUrl
+}
+fragment JobUpdateFields on JobUpdate {
+  jobId
+  type
+  status
+  at
+  queuePosition
+  etaSeconds
+  step
+  totalSteps
+  percent
+  preview
+  output {
+    ...OutputFields
+  }
+  error {
+    code
+    message
+  }
+  charged
+  refunded
 }`) as unknown as TypedDocumentString<JobUpdatesSubscription, JobUpdatesSubscriptionVariables>;
+export const MyJobUpdatesDocument = new TypedDocumentString(`
+    subscription MyJobUpdates {
+  myJobUpdates {
+    ...JobUpdateFields
+  }
+}
+    fragment OutputFields on Output {
+  id
+  jobId
+  index
+  width
+  height
+  seed
+  format
+  isFavorite
+  isPublic
+  isUpscaled
+  createdAt
+  imageUrl
+}
+fragment JobUpdateFields on JobUpdate {
+  jobId
+  type
+  status
+  at
+  queuePosition
+  etaSeconds
+  step
+  totalSteps
+  percent
+  preview
+  output {
+    ...OutputFields
+  }
+  error {
+    code
+    message
+  }
+  charged
+  refunded
+}`) as unknown as TypedDocumentString<MyJobUpdatesSubscription, MyJobUpdatesSubscriptionVariables>;
