@@ -82,6 +82,13 @@ class JobErrorCode(str, Enum):
     EXPIRED = "EXPIRED"
 
 
+class JobHookEvent(str, Enum):
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    OUTPUT = "OUTPUT"
+    COMPLETED = "COMPLETED"
+
+
 class JobKind(str, Enum):
     GENERATE = "GENERATE"
     UPSCALE = "UPSCALE"
@@ -152,3 +159,4 @@ class WebhookEvent(str, Enum):
     JOB_SUCCEEDED = "JOB_SUCCEEDED"
     JOB_FAILED = "JOB_FAILED"
     JOB_CANCELLED = "JOB_CANCELLED"
+    JOB_PROGRESS = "JOB_PROGRESS"

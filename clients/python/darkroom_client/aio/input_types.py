@@ -9,6 +9,7 @@ from .enums import (
     Direction,
     GalleryReviewDecision,
     GalleryStatus,
+    JobHookEvent,
     JobKind,
     JobSource,
     JobStatus,
@@ -164,6 +165,8 @@ class GenerationCreateInput(BaseModel):
     "Show in the public gallery. Free-tier images are always public; paid default private."
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
     "Up to 100 characters: a repeat with the same key and input returns the first job, charged once."
+    webhook: Optional["JobHookInput"] = None
+    "POST this job's events to a URL of yours, as well as to your webhook endpoints; default none."
 
 
 class IntFilter(BaseModel):
@@ -187,6 +190,15 @@ class IntFilter(BaseModel):
     "At most."
     is_null: Optional[bool] = Field(alias="_is_null", default=None)
     "True: only NULL; false: only set."
+
+
+class JobHookInput(BaseModel):
+    """A job's own webhook: its events are POSTed there, signed with webhookSigningSecret."""
+
+    url: str
+    "https URL, at most 2000 characters, without credentials; its host must resolve to public addresses only (checked at submission and at every send)."
+    events: Optional[list[JobHookEvent]] = None
+    "The events to send; default STARTED, OUTPUT and COMPLETED. Not empty."
 
 
 class JobSourceFilter(BaseModel):
@@ -305,6 +317,8 @@ class UpscaleCreateInput(BaseModel):
     "The upscaler: its `modelId` from `upscaleModels`; default the default one."
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
     "As for generationCreate."
+    webhook: Optional["JobHookInput"] = None
+    "As for generationCreate: POST this job's events to a URL of yours, as well as to your webhook endpoints; default none."
 
 
 class UsageWhere(BaseModel):
@@ -341,5 +355,7 @@ class WebhookEndpointCreateInput(BaseModel):
 
 
 GalleryWhere.model_rebuild()
+GenerationCreateInput.model_rebuild()
 OutputWhere.model_rebuild()
+UpscaleCreateInput.model_rebuild()
 UsageWhere.model_rebuild()

@@ -222,6 +222,8 @@ export type GenerationCreateInput = {
   schedulerId?: string | null | undefined;
   /** 0 to 2147483646; image i uses seed + i. Default: random, reported per output. */
   seed?: number | null | undefined;
+  /** POST this job's events to a URL of yours, as well as to your webhook endpoints; default none. */
+  webhook?: JobHookInput | null | undefined;
   /** Width in pixels: a multiple of the model's size multiple (8) within its bounds; default the model's. */
   width?: number | null | undefined;
 };
@@ -260,6 +262,25 @@ export type JobErrorCode =
   | 'STORAGE_ERROR'
   /** The job ran longer than the job time limit. */
   | 'TIMEOUT';
+
+/** What a job's own webhook (given at submission) is sent. */
+export type JobHookEvent =
+  /** The end: job.succeeded (with every output), job.failed or job.cancelled. Never dropped; retried until delivered. */
+  | 'COMPLETED'
+  /** job.output: one image was stored. With PROGRESS, at most one per 500 ms per job. Sent once. */
+  | 'OUTPUT'
+  /** job.progress: a step was done. With OUTPUT, at most one per 500 ms per job; the rest are dropped. Sent once. */
+  | 'PROGRESS'
+  /** job.started: a worker started the job. Sent once. */
+  | 'STARTED';
+
+/** A job's own webhook: its events are POSTed there, signed with webhookSigningSecret. */
+export type JobHookInput = {
+  /** The events to send; default STARTED, OUTPUT and COMPLETED. Not empty. */
+  events?: Array<JobHookEvent> | null | undefined;
+  /** https URL, at most 2000 characters, without credentials; its host must resolve to public addresses only (checked at submission and at every send). */
+  url: string;
+};
 
 /** What a job does. */
 export type JobKind =
@@ -449,6 +470,8 @@ export type UpscaleCreateInput = {
   modelId?: string | number | null | undefined;
   /** One of your outputs; one already upscaled is returned again at no cost. */
   outputId?: string | number | null | undefined;
+  /** As for generationCreate: POST this job's events to a URL of yours, as well as to your webhook endpoints; default none. */
+  webhook?: JobHookInput | null | undefined;
 };
 
 /** Which jobs to list; every given field must hold. */
