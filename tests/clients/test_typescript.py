@@ -2,6 +2,7 @@
 schema.graphql, and its node tests pass against a live server."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -74,3 +75,43 @@ def test_the_client_passes_its_node_tests_against_a_live_server(
     }
     tested = run(npm, "test", env=env)
     assert tested.returncode == 0, f"npm test failed:\n{tested.stdout}{tested.stderr}"
+
+
+def test_npm_pack_gives_a_tarball_that_installs_with_its_types(
+    npm: str, tmp_path: Path
+) -> None:
+    # given the package built and packed
+    built = run(npm, "run", "build")
+    assert built.returncode == 0, f"{built.stdout}{built.stderr}"
+    packed = run(npm, "pack", "--json", "--pack-destination", str(tmp_path))
+    assert packed.returncode == 0, f"{packed.stdout}{packed.stderr}"
+    tarball = tmp_path / json.loads(packed.stdout)[0]["filename"]
+    # when a fresh project installs the tarball
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text(
+        '{"name": "app", "version": "1.0.0", "type": "module"}'
+    )
+    installed = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", str(tarball)],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert installed.returncode == 0, f"{installed.stdout}{installed.stderr}"
+    # then it carries its types and imports as an ES module
+    package = app / "node_modules" / "@darkroom" / "client"
+    assert (package / "dist" / "src" / "index.d.ts").exists()
+    assert not (package / "dist" / "test").exists(), "the tests are not shipped"
+    script = "import('@darkroom/client').then(m => process.exit(typeof m.createClient === 'function' ? 0 : 1))"
+    imported = subprocess.run(
+        ["node", "-e", script],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert imported.returncode == 0, f"{imported.stdout}{imported.stderr}"

@@ -10,7 +10,36 @@ import {
   type Problem,
 } from "./errors.js";
 import {
+  type ApiTokenCreateInput,
+  ApiTokenCreateDocument,
+  type ApiTokenFieldsFragment,
+  ApiTokenRevokeDocument,
+  ApiTokensDocument,
   CancelDocument,
+  GalleryDocument,
+  type GalleryQuery,
+  type GalleryQueryVariables,
+  ImageUploadDocument,
+  type ImageUploadMutation,
+  NodeDocument,
+  type NodeQuery,
+  SearchOutputsDocument,
+  type SearchOutputsQuery,
+  type SearchOutputsQueryVariables,
+  UsageDocument,
+  type UsageQuery,
+  type UsageQueryVariables,
+  UsageTotalsDocument,
+  type UsageTotalsQuery,
+  WebhookDeliveriesDocument,
+  type WebhookDeliveriesQuery,
+  type WebhookDeliveriesQueryVariables,
+  WebhookEndpointCreateDocument,
+  type WebhookEndpointCreateInput,
+  WebhookEndpointDeleteDocument,
+  type WebhookEndpointFieldsFragment,
+  WebhookEndpointRotateSecretDocument,
+  WebhookEndpointsDocument,
   GenerateDocument,
   type GenerationCreateInput,
   JobDocument,
@@ -41,6 +70,15 @@ export type JobPage = JobsQuery["jobs"];
 export type OutputPage = OutputsQuery["outputs"];
 export type Me = MeQuery["me"];
 export type Model = ModelsQuery["models"][number];
+export type ApiToken = ApiTokenFieldsFragment;
+export type UsagePage = UsageQuery["usage"];
+export type UsageSummary = UsageTotalsQuery["me"]["usageSummary"];
+export type SearchPage = SearchOutputsQuery["outputs"];
+export type GalleryPage = GalleryQuery["gallery"];
+export type NodeResult = NodeQuery["node"];
+export type Upload = NonNullable<ImageUploadMutation["imageUpload"]["upload"]>;
+export type WebhookEndpoint = WebhookEndpointFieldsFragment;
+export type DeliveryPage = WebhookDeliveriesQuery["webhookDeliveries"];
 
 export interface ClientOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:8000/graphql. */
@@ -73,13 +111,17 @@ export class DarkroomClient {
     document: TypedDocumentString<TResult, TVariables>,
     variables: TVariables,
   ): Promise<TResult> {
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    const body = JSON.stringify({ query: document.toString(), variables });
+    return this.send<TResult>(body, { "Content-Type": "application/json" });
+  }
+
+  // POST one body (JSON, or a multipart form whose boundary fetch sets).
+  private async send<TResult>(
+    payload: string | FormData,
+    headers: Record<string, string>,
+  ): Promise<TResult> {
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    const response = await fetch(this.url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ query: document.toString(), variables }),
-    });
+    const response = await fetch(this.url, { method: "POST", headers, body: payload });
     const text = await response.text();
     let body: { data?: TResult | null; errors?: GraphQLErrorBody[] };
     try {
@@ -140,6 +182,111 @@ export class DarkroomClient {
   }
 
   /**
+   * Your images ranked by relevance to `search`, or by closeness to the image
+   * `similarTo`, each edge with its score; pages forwards. Needs READ.
+   */
+  async search(variables: SearchOutputsQueryVariables): Promise<SearchPage> {
+    return (await this.request(SearchOutputsDocument, variables)).outputs;
+  }
+
+  /** The public gallery, newest first or ranked by `search`/`similarTo`. No token needed. */
+  async gallery(variables: GalleryQueryVariables = {}): Promise<GalleryPage> {
+    return (await this.request(GalleryDocument, variables)).gallery;
+  }
+
+  /** Any of your objects by global id; `__typename` says which. Needs READ. */
+  async node(id: string): Promise<NodeResult> {
+    return (await this.request(NodeDocument, { id })).node;
+  }
+
+  /**
+   * Upload an input image (PNG, JPEG or WebP, at most 10 MB) as a GraphQL
+   * multipart request; its id goes into `initImageId` or an upscale. Needs GENERATE.
+   */
+  async uploadImage(image: Blob, filename = "image.png"): Promise<Upload> {
+    const form = new FormData();
+    // The GraphQL multipart request spec: the operation with a null where the
+    // file goes, a map from form field to that variable, then the file itself.
+    form.set(
+      "operations",
+      JSON.stringify({ query: ImageUploadDocument.toString(), variables: { file: null } }),
+    );
+    form.set("map", JSON.stringify({ "0": ["variables.file"] }));
+    form.set("0", image, filename);
+    const data = await this.send<ImageUploadMutation>(form, {});
+    const payload = data.imageUpload;
+    if (payload.userErrors.length) throw new DarkroomInputError(payload.userErrors);
+    if (!payload.upload) throw new Error("the API returned neither an upload nor userErrors");
+    return payload.upload;
+  }
+
+  /** The account's API tokens, active and revoked, newest first. Needs READ. */
+  async apiTokens(): Promise<ApiToken[]> {
+    return (await this.request(ApiTokensDocument, {})).apiTokens;
+  }
+
+  /** Create an API token; its secret is in the answer this once. Needs MANAGE. */
+  async createApiToken(input: ApiTokenCreateInput): Promise<{ apiToken: ApiToken; secret: string }> {
+    const payload = (await this.request(ApiTokenCreateDocument, { input })).apiTokenCreate;
+    return { apiToken: made(payload, payload.apiToken), secret: made(payload, payload.secret) };
+  }
+
+  /** Revoke an API token: refused at once, its websockets closed. Needs MANAGE. */
+  async revokeApiToken(id: string): Promise<ApiToken> {
+    const payload = (await this.request(ApiTokenRevokeDocument, { id })).apiTokenRevoke;
+    return made(payload, payload.apiToken);
+  }
+
+  /** Your jobs with credits charged and refunded, newest first. Needs READ. */
+  async usage(variables: UsageQueryVariables = {}): Promise<UsagePage> {
+    return (await this.request(UsageDocument, variables)).usage;
+  }
+
+  /** Credits by source and kind, since `since` (an ISO 8601 time) or ever. Needs READ. */
+  async usageTotals(since?: string): Promise<UsageSummary> {
+    return (await this.request(UsageTotalsDocument, { since })).me.usageSummary;
+  }
+
+  /** Your webhook endpoints, newest first; never their secrets. Needs MANAGE. */
+  async webhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return (await this.request(WebhookEndpointsDocument, {})).webhookEndpoints;
+  }
+
+  /** Register a URL for your jobs' events; its signing secret is in the answer this once. */
+  async createWebhookEndpoint(
+    input: WebhookEndpointCreateInput,
+  ): Promise<{ webhookEndpoint: WebhookEndpoint; secret: string }> {
+    const payload = (await this.request(WebhookEndpointCreateDocument, { input }))
+      .webhookEndpointCreate;
+    return {
+      webhookEndpoint: made(payload, payload.webhookEndpoint),
+      secret: made(payload, payload.secret),
+    };
+  }
+
+  /** A new signing secret for an endpoint (the old one signs beside it for 24 hours). */
+  async rotateWebhookSecret(id: string): Promise<{ webhookEndpoint: WebhookEndpoint; secret: string }> {
+    const payload = (await this.request(WebhookEndpointRotateSecretDocument, { id }))
+      .webhookEndpointRotateSecret;
+    return {
+      webhookEndpoint: made(payload, payload.webhookEndpoint),
+      secret: made(payload, payload.secret),
+    };
+  }
+
+  /** Stop sending to an endpoint; its deliveries stay listed. Needs MANAGE. */
+  async deleteWebhookEndpoint(id: string): Promise<WebhookEndpoint> {
+    const payload = (await this.request(WebhookEndpointDeleteDocument, { id }))
+      .webhookEndpointDelete;
+    return made(payload, payload.webhookEndpoint);
+  }
+
+  /** Webhook deliveries, newest first, with status and response code. Needs READ. */
+  async webhookDeliveries(variables: WebhookDeliveriesQueryVariables = {}): Promise<DeliveryPage> {
+    return (await this.request(WebhookDeliveriesDocument, variables)).webhookDeliveries;
+  }
+
+  /**
    * Follow a job live: its current state first, then every change, ending
    * after SUCCEEDED, FAILED or CANCELLED. Break out of the loop to stop early.
    * Needs GENERATE.
@@ -186,6 +333,13 @@ export class DarkroomClient {
 /** A client for `url`, sending `token` on every request and websocket. */
 export function createClient(options: ClientOptions): DarkroomClient {
   return new DarkroomClient(options);
+}
+
+// What a mutation payload made, or its userErrors as a DarkroomInputError.
+function made<T>(payload: { userErrors: Problem[] }, value: T | null | undefined): T {
+  if (payload.userErrors.length) throw new DarkroomInputError(payload.userErrors);
+  if (value == null) throw new Error("the API returned neither a result nor userErrors");
+  return value;
 }
 
 // A mutation payload's job, or its userErrors as a DarkroomInputError.

@@ -3,6 +3,7 @@
 // which runs one job at a time) and passes its URL and a PRO account's token.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { crc32, deflateSync } from "node:zlib";
 import { after, test } from "node:test";
 
 import {
@@ -189,6 +190,81 @@ test("an id that is not yours is NOT_FOUND, a top-level error", LIMIT, async () 
   await assert.rejects(client.job(unknown), { name: "DarkroomError", code: "NOT_FOUND" });
 });
 
+test("an uploaded PNG upscales 4x from its upload id", LIMIT, async () => {
+  const upload = await client.uploadImage(new Blob([png(32, 32)], { type: "image/png" }), "red.png");
+  assert.equal(upload.format, "PNG");
+  assert.equal(upload.width, 32);
+  const { job } = await client.upscale({ imageId: upload.id });
+  await finished(job.id);
+  const done = await client.job(job.id);
+  assert.equal(done.status, "SUCCEEDED");
+  assert.equal(done.outputs[0]?.width, 128);
+});
+
+test("a file that is no image is a DarkroomInputError on the upload", LIMIT, async () => {
+  const junk = new Blob([Buffer.from("not an image at all")], { type: "image/png" });
+  await assert.rejects(client.uploadImage(junk), { name: "DarkroomInputError" });
+});
+
+test("a token is created with its secret once, listed, and refused once revoked", LIMIT, async () => {
+  const { apiToken, secret } = await client.createApiToken({ name: `ts-${randomUUID()}`, scopes: ["READ"] });
+  assert.match(secret, /^drk_/);
+  const listed = await client.apiTokens();
+  assert.ok(listed.some((token) => token.id === apiToken.id && token.isActive));
+  const other = createClient({ url, token: secret });
+  assert.equal((await other.me()).tokenScopes.join(), "READ");
+  const revoked = await client.revokeApiToken(apiToken.id);
+  assert.equal(revoked.isActive, false);
+  await assert.rejects(other.me(), { name: "DarkroomError", code: "UNAUTHENTICATED" });
+});
+
+test("usage lists each job with its credits, and the totals add them up", LIMIT, async () => {
+  const job = await client.generate({ ...TINY, seed: 7 });
+  await finished(job.id);
+  const page = await client.usage({ first: 100 });
+  const entry = page.edges.find((edge) => edge.node.jobId === job.id)?.node;
+  assert.ok(entry);
+  assert.equal(entry.charged, 1);
+  assert.equal(entry.source, "API");
+  const totals = await client.usageTotals();
+  const api = totals.filter((row) => row.source === "API");
+  assert.ok(api.reduce((sum, row) => sum + row.charged, 0) >= 1);
+});
+
+test("search finds a new image by a word of its prompt, with a score", LIMIT, async () => {
+  const word = `zq${randomUUID().slice(0, 8)}`;
+  const job = await client.generate({ ...TINY, prompt: `a lighthouse called ${word}` });
+  await finished(job.id);
+  // Indexed at the job's end, off the request path: within a few seconds.
+  let found: Awaited<ReturnType<typeof client.search>>["edges"] = [];
+  for (let tries = 0; tries < 50 && found.length === 0; tries++) {
+    found = (await client.search({ search: word, first: 5 })).edges;
+    if (found.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(found[0]?.node.jobId, job.id);
+  assert.ok((found[0]?.score ?? 0) > 1, "an exact word scores above 1");
+  // node() finds that output by its global id, typed by __typename
+  const node = await client.node(found[0].node.id);
+  assert.equal(node.__typename, "Output");
+});
+
+test("the gallery answers without a token", LIMIT, async () => {
+  const page = await createClient({ url }).gallery({ first: 5 });
+  assert.ok(Array.isArray(page.edges));
+  assert.equal(typeof page.pageInfo.hasNextPage, "boolean");
+});
+
+test("webhook endpoints refuse a loopback URL; deliveries page", LIMIT, async () => {
+  await assert.rejects(
+    client.createWebhookEndpoint({ url: "https://127.0.0.1/hook" }),
+    (error: unknown) =>
+      error instanceof DarkroomInputError && error.errors[0]?.field?.join(".") === "input.url",
+  );
+  assert.deepEqual(await client.webhookEndpoints(), []);
+  const deliveries = await client.webhookDeliveries({ first: 10 });
+  assert.deepEqual(deliveries.edges, []);
+});
+
 function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`set ${name} (pytest tests/clients starts a server and does)`);
@@ -200,4 +276,24 @@ async function finished(jobId: string): Promise<void> {
   for await (const _ of client.watch(jobId)) {
     // nothing to check here; the loop ends after the terminal update
   }
+}
+
+/** A width x height PNG of one red, made by hand (no image library here). */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from([220, 30, 30]))]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
 }

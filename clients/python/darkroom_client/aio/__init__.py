@@ -58,6 +58,16 @@ from .fragments import (
     OutputFields,
     PageInfoFields,
     UserErrorFields,
+    WebhookEndpointFields,
+)
+from .gallery import (
+    Gallery,
+    GalleryGallery,
+    GalleryGalleryEdges,
+    GalleryGalleryEdgesNode,
+    GalleryGalleryEdgesNodeAuthor,
+    GalleryGalleryEdgesNodeGeneration,
+    GalleryGalleryPageInfo,
 )
 from .generate import (
     Generate,
@@ -101,12 +111,21 @@ from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode, JobsJobsPage
 from .me import Me, MeMe, MeMeCredits, MeMeCreditsRows
 from .models import Models, ModelsModels, ModelsModelsSchedulers
 from .my_job_updates import MyJobUpdates, MyJobUpdatesMyJobUpdates
+from .node import Node, NodeNodeJob, NodeNodeNode, NodeNodeOutput
 from .outputs import (
     Outputs,
     OutputsOutputs,
     OutputsOutputsEdges,
     OutputsOutputsEdgesNode,
     OutputsOutputsPageInfo,
+)
+from .search_outputs import (
+    SearchOutputs,
+    SearchOutputsOutputs,
+    SearchOutputsOutputsEdges,
+    SearchOutputsOutputsEdgesNode,
+    SearchOutputsOutputsEdgesNodeGeneration,
+    SearchOutputsOutputsPageInfo,
 )
 from .upscale import (
     Upscale,
@@ -122,6 +141,32 @@ from .usage import (
     UsageUsagePageInfo,
 )
 from .usage_totals import UsageTotals, UsageTotalsMe, UsageTotalsMeUsageSummary
+from .webhook_deliveries import (
+    WebhookDeliveries,
+    WebhookDeliveriesWebhookDeliveries,
+    WebhookDeliveriesWebhookDeliveriesEdges,
+    WebhookDeliveriesWebhookDeliveriesEdgesNode,
+    WebhookDeliveriesWebhookDeliveriesPageInfo,
+)
+from .webhook_endpoint_create import (
+    WebhookEndpointCreate,
+    WebhookEndpointCreateWebhookEndpointCreate,
+    WebhookEndpointCreateWebhookEndpointCreateUserErrors,
+    WebhookEndpointCreateWebhookEndpointCreateWebhookEndpoint,
+)
+from .webhook_endpoint_delete import (
+    WebhookEndpointDelete,
+    WebhookEndpointDeleteWebhookEndpointDelete,
+    WebhookEndpointDeleteWebhookEndpointDeleteUserErrors,
+    WebhookEndpointDeleteWebhookEndpointDeleteWebhookEndpoint,
+)
+from .webhook_endpoint_rotate_secret import (
+    WebhookEndpointRotateSecret,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecret,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecretUserErrors,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecretWebhookEndpoint,
+)
+from .webhook_endpoints import WebhookEndpoints, WebhookEndpointsWebhookEndpoints
 
 __all__ = [
     "ApiTokenCreate",
@@ -151,6 +196,13 @@ __all__ = [
     "Direction",
     "ErrorCode",
     "FloatFilter",
+    "Gallery",
+    "GalleryGallery",
+    "GalleryGalleryEdges",
+    "GalleryGalleryEdgesNode",
+    "GalleryGalleryEdgesNodeAuthor",
+    "GalleryGalleryEdgesNodeGeneration",
+    "GalleryGalleryPageInfo",
     "GalleryReviewDecision",
     "GalleryReviewInput",
     "GalleryStatus",
@@ -205,6 +257,10 @@ __all__ = [
     "ModelsModelsSchedulers",
     "MyJobUpdates",
     "MyJobUpdatesMyJobUpdates",
+    "Node",
+    "NodeNodeJob",
+    "NodeNodeNode",
+    "NodeNodeOutput",
     "OutputFields",
     "OutputOrderBy",
     "OutputOrderField",
@@ -218,6 +274,12 @@ __all__ = [
     "PageInfoFields",
     "PromptFilter",
     "Scope",
+    "SearchOutputs",
+    "SearchOutputsOutputs",
+    "SearchOutputsOutputsEdges",
+    "SearchOutputsOutputsEdgesNode",
+    "SearchOutputsOutputsEdgesNodeGeneration",
+    "SearchOutputsOutputsPageInfo",
     "StringFilter",
     "Tier",
     "Upload",
@@ -236,8 +298,28 @@ __all__ = [
     "UsageUsagePageInfo",
     "UsageWhere",
     "UserErrorFields",
+    "WebhookDeliveries",
+    "WebhookDeliveriesWebhookDeliveries",
+    "WebhookDeliveriesWebhookDeliveriesEdges",
+    "WebhookDeliveriesWebhookDeliveriesEdgesNode",
+    "WebhookDeliveriesWebhookDeliveriesPageInfo",
     "WebhookDeliveryStatus",
     "WebhookDeliveryWhere",
+    "WebhookEndpointCreate",
     "WebhookEndpointCreateInput",
+    "WebhookEndpointCreateWebhookEndpointCreate",
+    "WebhookEndpointCreateWebhookEndpointCreateUserErrors",
+    "WebhookEndpointCreateWebhookEndpointCreateWebhookEndpoint",
+    "WebhookEndpointDelete",
+    "WebhookEndpointDeleteWebhookEndpointDelete",
+    "WebhookEndpointDeleteWebhookEndpointDeleteUserErrors",
+    "WebhookEndpointDeleteWebhookEndpointDeleteWebhookEndpoint",
+    "WebhookEndpointFields",
+    "WebhookEndpointRotateSecret",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecret",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecretUserErrors",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecretWebhookEndpoint",
+    "WebhookEndpoints",
+    "WebhookEndpointsWebhookEndpoints",
     "WebhookEvent",
 ]

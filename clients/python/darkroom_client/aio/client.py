@@ -8,16 +8,20 @@ from .api_tokens import ApiTokens
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType, Upload
 from .cancel import Cancel
+from .gallery import Gallery
 from .generate import Generate
 from .image_upload import ImageUpload
 from .input_types import (
     ApiTokenCreateInput,
+    GalleryWhere,
     GenerationCreateInput,
     JobWhere,
     OutputOrderBy,
     OutputWhere,
     UpscaleCreateInput,
     UsageWhere,
+    WebhookDeliveryWhere,
+    WebhookEndpointCreateInput,
 )
 from .job import Job
 from .job_updates import JobUpdates
@@ -25,10 +29,17 @@ from .jobs import Jobs
 from .me import Me
 from .models import Models
 from .my_job_updates import MyJobUpdates
+from .node import Node
 from .outputs import Outputs
+from .search_outputs import SearchOutputs
 from .upscale import Upscale
 from .usage import Usage
 from .usage_totals import UsageTotals
+from .webhook_deliveries import WebhookDeliveries
+from .webhook_endpoint_create import WebhookEndpointCreate
+from .webhook_endpoint_delete import WebhookEndpointDelete
+from .webhook_endpoint_rotate_secret import WebhookEndpointRotateSecret
+from .webhook_endpoints import WebhookEndpoints
 
 
 def gql(q: str) -> str:
@@ -96,6 +107,77 @@ class AsyncClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Models.model_validate(data)
+
+    async def gallery(
+        self,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        last: Union[Optional[int], UnsetType] = UNSET,
+        before: Union[Optional[str], UnsetType] = UNSET,
+        where: Union[Optional[GalleryWhere], UnsetType] = UNSET,
+        search: Union[Optional[str], UnsetType] = UNSET,
+        similar_to: Union[Optional[str], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> Gallery:
+        query = gql("""
+            query Gallery($first: Int, $after: String, $last: Int, $before: String, $where: GalleryWhere, $search: String, $similarTo: ID) {
+              gallery(
+                first: $first
+                after: $after
+                last: $last
+                before: $before
+                where: $where
+                search: $search
+                similarTo: $similarTo
+              ) {
+                pageInfo {
+                  ...PageInfoFields
+                }
+                edges {
+                  cursor
+                  score
+                  node {
+                    id
+                    width
+                    height
+                    format
+                    seed
+                    createdAt
+                    url
+                    author {
+                      handle
+                    }
+                    generation {
+                      prompt
+                      negativePrompt
+                      modelId
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": after,
+            "last": last,
+            "before": before,
+            "where": where,
+            "search": search,
+            "similarTo": similar_to,
+        }
+        response = await self.execute(
+            query=query, operation_name="Gallery", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Gallery.model_validate(data)
 
     async def generate(
         self,
@@ -559,6 +641,100 @@ class AsyncClient(AsyncBaseClient):
         data = self.get_data(response)
         return Outputs.model_validate(data)
 
+    async def search_outputs(
+        self,
+        search: Union[Optional[str], UnsetType] = UNSET,
+        similar_to: Union[Optional[str], UnsetType] = UNSET,
+        where: Union[Optional[OutputWhere], UnsetType] = UNSET,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        with_total_count: Union[Optional[bool], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> SearchOutputs:
+        query = gql("""
+            query SearchOutputs($search: String, $similarTo: ID, $where: OutputWhere, $first: Int, $after: String, $withTotalCount: Boolean = false) {
+              outputs(
+                search: $search
+                similarTo: $similarTo
+                where: $where
+                first: $first
+                after: $after
+              ) {
+                totalCount @include(if: $withTotalCount)
+                pageInfo {
+                  ...PageInfoFields
+                }
+                edges {
+                  cursor
+                  score
+                  node {
+                    ...OutputFields
+                    generation {
+                      prompt
+                    }
+                  }
+                }
+              }
+            }
+
+            fragment OutputFields on Output {
+              id
+              jobId
+              index
+              width
+              height
+              seed
+              format
+              isFavorite
+              isPublic
+              isUpscaled
+              createdAt
+              imageUrl
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "search": search,
+            "similarTo": similar_to,
+            "where": where,
+            "first": first,
+            "after": after,
+            "withTotalCount": with_total_count,
+        }
+        response = await self.execute(
+            query=query, operation_name="SearchOutputs", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SearchOutputs.model_validate(data)
+
+    async def node(self, id: str, **kwargs: Any) -> Node:
+        query = gql("""
+            query Node($id: ID!) {
+              node(id: $id) {
+                __typename
+                id
+                ... on Output {
+                  imageUrl
+                }
+                ... on Job {
+                  status
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="Node", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Node.model_validate(data)
+
     async def api_tokens(self, **kwargs: Any) -> ApiTokens:
         query = gql("""
             query ApiTokens {
@@ -777,6 +953,216 @@ class AsyncClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return UsageTotals.model_validate(data)
+
+    async def webhook_endpoints(self, **kwargs: Any) -> WebhookEndpoints:
+        query = gql("""
+            query WebhookEndpoints {
+              webhookEndpoints {
+                ...WebhookEndpointFields
+              }
+            }
+
+            fragment WebhookEndpointFields on WebhookEndpoint {
+              id
+              url
+              events
+              isActive
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query,
+            operation_name="WebhookEndpoints",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return WebhookEndpoints.model_validate(data)
+
+    async def webhook_endpoint_create(
+        self, input: WebhookEndpointCreateInput, **kwargs: Any
+    ) -> WebhookEndpointCreate:
+        query = gql("""
+            mutation WebhookEndpointCreate($input: WebhookEndpointCreateInput!) {
+              webhookEndpointCreate(input: $input) {
+                webhookEndpoint {
+                  ...WebhookEndpointFields
+                }
+                secret
+                userErrors {
+                  ...UserErrorFields
+                }
+              }
+            }
+
+            fragment UserErrorFields on UserError {
+              field
+              code
+              message
+            }
+
+            fragment WebhookEndpointFields on WebhookEndpoint {
+              id
+              url
+              events
+              isActive
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="WebhookEndpointCreate",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return WebhookEndpointCreate.model_validate(data)
+
+    async def webhook_endpoint_rotate_secret(
+        self, id: str, **kwargs: Any
+    ) -> WebhookEndpointRotateSecret:
+        query = gql("""
+            mutation WebhookEndpointRotateSecret($id: ID!) {
+              webhookEndpointRotateSecret(id: $id) {
+                webhookEndpoint {
+                  ...WebhookEndpointFields
+                }
+                secret
+                userErrors {
+                  ...UserErrorFields
+                }
+              }
+            }
+
+            fragment UserErrorFields on UserError {
+              field
+              code
+              message
+            }
+
+            fragment WebhookEndpointFields on WebhookEndpoint {
+              id
+              url
+              events
+              isActive
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query,
+            operation_name="WebhookEndpointRotateSecret",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return WebhookEndpointRotateSecret.model_validate(data)
+
+    async def webhook_endpoint_delete(
+        self, id: str, **kwargs: Any
+    ) -> WebhookEndpointDelete:
+        query = gql("""
+            mutation WebhookEndpointDelete($id: ID!) {
+              webhookEndpointDelete(id: $id) {
+                webhookEndpoint {
+                  ...WebhookEndpointFields
+                }
+                userErrors {
+                  ...UserErrorFields
+                }
+              }
+            }
+
+            fragment UserErrorFields on UserError {
+              field
+              code
+              message
+            }
+
+            fragment WebhookEndpointFields on WebhookEndpoint {
+              id
+              url
+              events
+              isActive
+              createdAt
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query,
+            operation_name="WebhookEndpointDelete",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return WebhookEndpointDelete.model_validate(data)
+
+    async def webhook_deliveries(
+        self,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        last: Union[Optional[int], UnsetType] = UNSET,
+        before: Union[Optional[str], UnsetType] = UNSET,
+        where: Union[Optional[WebhookDeliveryWhere], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> WebhookDeliveries:
+        query = gql("""
+            query WebhookDeliveries($first: Int, $after: String, $last: Int, $before: String, $where: WebhookDeliveryWhere) {
+              webhookDeliveries(
+                first: $first
+                after: $after
+                last: $last
+                before: $before
+                where: $where
+              ) {
+                pageInfo {
+                  ...PageInfoFields
+                }
+                edges {
+                  cursor
+                  node {
+                    id
+                    messageId
+                    endpointId
+                    jobId
+                    event
+                    status
+                    attempts
+                    maxAttempts
+                    responseCode
+                    lastError
+                    nextAttemptAt
+                    lastAttemptAt
+                    createdAt
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": after,
+            "last": last,
+            "before": before,
+            "where": where,
+        }
+        response = await self.execute(
+            query=query,
+            operation_name="WebhookDeliveries",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return WebhookDeliveries.model_validate(data)
 
     async def job_updates(
         self, job_id: str, **kwargs: Any

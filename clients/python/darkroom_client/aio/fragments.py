@@ -4,7 +4,15 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ErrorCode, JobErrorCode, JobKind, JobStatus, JobUpdateType, Scope
+from .enums import (
+    ErrorCode,
+    JobErrorCode,
+    JobKind,
+    JobStatus,
+    JobUpdateType,
+    Scope,
+    WebhookEvent,
+)
 
 
 class ApiTokenFields(BaseModel):
@@ -111,9 +119,18 @@ class UserErrorFields(BaseModel):
     message: str
 
 
+class WebhookEndpointFields(BaseModel):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    is_active: bool = Field(alias="isActive")
+    created_at: datetime = Field(alias="createdAt")
+
+
 ApiTokenFields.model_rebuild()
 OutputFields.model_rebuild()
 JobFields.model_rebuild()
 JobUpdateFields.model_rebuild()
 PageInfoFields.model_rebuild()
 UserErrorFields.model_rebuild()
+WebhookEndpointFields.model_rebuild()

@@ -58,6 +58,16 @@ from .fragments import (
     OutputFields,
     PageInfoFields,
     UserErrorFields,
+    WebhookEndpointFields,
+)
+from .gallery import (
+    Gallery,
+    GalleryGallery,
+    GalleryGalleryEdges,
+    GalleryGalleryEdgesNode,
+    GalleryGalleryEdgesNodeAuthor,
+    GalleryGalleryEdgesNodeGeneration,
+    GalleryGalleryPageInfo,
 )
 from .generate import (
     Generate,
@@ -99,12 +109,21 @@ from .job import Job, JobJob
 from .jobs import Jobs, JobsJobs, JobsJobsEdges, JobsJobsEdgesNode, JobsJobsPageInfo
 from .me import Me, MeMe, MeMeCredits, MeMeCreditsRows
 from .models import Models, ModelsModels, ModelsModelsSchedulers
+from .node import Node, NodeNodeJob, NodeNodeNode, NodeNodeOutput
 from .outputs import (
     Outputs,
     OutputsOutputs,
     OutputsOutputsEdges,
     OutputsOutputsEdgesNode,
     OutputsOutputsPageInfo,
+)
+from .search_outputs import (
+    SearchOutputs,
+    SearchOutputsOutputs,
+    SearchOutputsOutputsEdges,
+    SearchOutputsOutputsEdgesNode,
+    SearchOutputsOutputsEdgesNodeGeneration,
+    SearchOutputsOutputsPageInfo,
 )
 from .upscale import (
     Upscale,
@@ -120,6 +139,32 @@ from .usage import (
     UsageUsagePageInfo,
 )
 from .usage_totals import UsageTotals, UsageTotalsMe, UsageTotalsMeUsageSummary
+from .webhook_deliveries import (
+    WebhookDeliveries,
+    WebhookDeliveriesWebhookDeliveries,
+    WebhookDeliveriesWebhookDeliveriesEdges,
+    WebhookDeliveriesWebhookDeliveriesEdgesNode,
+    WebhookDeliveriesWebhookDeliveriesPageInfo,
+)
+from .webhook_endpoint_create import (
+    WebhookEndpointCreate,
+    WebhookEndpointCreateWebhookEndpointCreate,
+    WebhookEndpointCreateWebhookEndpointCreateUserErrors,
+    WebhookEndpointCreateWebhookEndpointCreateWebhookEndpoint,
+)
+from .webhook_endpoint_delete import (
+    WebhookEndpointDelete,
+    WebhookEndpointDeleteWebhookEndpointDelete,
+    WebhookEndpointDeleteWebhookEndpointDeleteUserErrors,
+    WebhookEndpointDeleteWebhookEndpointDeleteWebhookEndpoint,
+)
+from .webhook_endpoint_rotate_secret import (
+    WebhookEndpointRotateSecret,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecret,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecretUserErrors,
+    WebhookEndpointRotateSecretWebhookEndpointRotateSecretWebhookEndpoint,
+)
+from .webhook_endpoints import WebhookEndpoints, WebhookEndpointsWebhookEndpoints
 
 __all__ = [
     "ApiTokenCreate",
@@ -149,6 +194,13 @@ __all__ = [
     "Direction",
     "ErrorCode",
     "FloatFilter",
+    "Gallery",
+    "GalleryGallery",
+    "GalleryGalleryEdges",
+    "GalleryGalleryEdgesNode",
+    "GalleryGalleryEdgesNodeAuthor",
+    "GalleryGalleryEdgesNodeGeneration",
+    "GalleryGalleryPageInfo",
     "GalleryReviewDecision",
     "GalleryReviewInput",
     "GalleryStatus",
@@ -199,6 +251,10 @@ __all__ = [
     "Models",
     "ModelsModels",
     "ModelsModelsSchedulers",
+    "Node",
+    "NodeNodeJob",
+    "NodeNodeNode",
+    "NodeNodeOutput",
     "OutputFields",
     "OutputOrderBy",
     "OutputOrderField",
@@ -212,6 +268,12 @@ __all__ = [
     "PageInfoFields",
     "PromptFilter",
     "Scope",
+    "SearchOutputs",
+    "SearchOutputsOutputs",
+    "SearchOutputsOutputsEdges",
+    "SearchOutputsOutputsEdgesNode",
+    "SearchOutputsOutputsEdgesNodeGeneration",
+    "SearchOutputsOutputsPageInfo",
     "StringFilter",
     "Tier",
     "Upload",
@@ -230,8 +292,28 @@ __all__ = [
     "UsageUsagePageInfo",
     "UsageWhere",
     "UserErrorFields",
+    "WebhookDeliveries",
+    "WebhookDeliveriesWebhookDeliveries",
+    "WebhookDeliveriesWebhookDeliveriesEdges",
+    "WebhookDeliveriesWebhookDeliveriesEdgesNode",
+    "WebhookDeliveriesWebhookDeliveriesPageInfo",
     "WebhookDeliveryStatus",
     "WebhookDeliveryWhere",
+    "WebhookEndpointCreate",
     "WebhookEndpointCreateInput",
+    "WebhookEndpointCreateWebhookEndpointCreate",
+    "WebhookEndpointCreateWebhookEndpointCreateUserErrors",
+    "WebhookEndpointCreateWebhookEndpointCreateWebhookEndpoint",
+    "WebhookEndpointDelete",
+    "WebhookEndpointDeleteWebhookEndpointDelete",
+    "WebhookEndpointDeleteWebhookEndpointDeleteUserErrors",
+    "WebhookEndpointDeleteWebhookEndpointDeleteWebhookEndpoint",
+    "WebhookEndpointFields",
+    "WebhookEndpointRotateSecret",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecret",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecretUserErrors",
+    "WebhookEndpointRotateSecretWebhookEndpointRotateSecretWebhookEndpoint",
+    "WebhookEndpoints",
+    "WebhookEndpointsWebhookEndpoints",
     "WebhookEvent",
 ]

@@ -192,6 +192,32 @@ export type GalleryStatusFilter = {
   _nin?: Array<GalleryStatus> | null | undefined;
 };
 
+/** Conditions on gallery images, on what they show; every given field must hold. Nest _and/_or/_not up to 5 deep. */
+export type GalleryWhere = {
+  /** All of these hold; at most 100 values. */
+  _and?: Array<GalleryWhere> | null | undefined;
+  /** Does not hold (NULLs included). */
+  _not?: GalleryWhere | null | undefined;
+  /** At least one holds; at most 100 values; [] matches none. */
+  _or?: Array<GalleryWhere> | null | undefined;
+  /** Exact width-to-height ratio. */
+  aspectRatio?: AspectRatioFilter | null | undefined;
+  /** When the image was stored. */
+  createdAt?: DateTimeFilter | null | undefined;
+  /** Height in pixels. */
+  height?: IntFilter | null | undefined;
+  /** True for upscales, false for generated images. */
+  isUpscaled?: BooleanFilter | null | undefined;
+  /** Catalog model (or upscaler) id. */
+  modelId?: StringFilter | null | undefined;
+  /** Prompt text. */
+  prompt?: PromptFilter | null | undefined;
+  /** Scheduler id, e.g. K_EULER. */
+  schedulerId?: StringFilter | null | undefined;
+  /** Width in pixels. */
+  width?: IntFilter | null | undefined;
+};
+
 /** A text-to-image or image-to-image request. */
 export type GenerationCreateInput = {
   /** Prompt adherence, 1 to 20; default the model's (7.0). */
@@ -486,6 +512,48 @@ export type UsageWhere = {
   tokenId?: string | number | null | undefined;
 };
 
+/** Where one webhook delivery is. */
+export type WebhookDeliveryStatus =
+  /** The endpoint answered 2xx. */
+  | 'DELIVERED'
+  /** Given up: its attempts are spent, its address was refused, or its endpoint was deleted. */
+  | 'FAILED'
+  /** Not delivered yet: its first attempt or a retry is due. */
+  | 'PENDING';
+
+/** Which webhook deliveries to list; every given field must hold. */
+export type WebhookDeliveryWhere = {
+  /** Only deliveries to this endpoint (deleted ones too). */
+  endpointId?: string | number | null | undefined;
+  /** Only deliveries about this job. */
+  jobId?: string | number | null | undefined;
+  /** Only deliveries in one of these states; [] matches none. */
+  status?: Array<WebhookDeliveryStatus> | null | undefined;
+};
+
+/** A new webhook endpoint. */
+export type WebhookEndpointCreateInput = {
+  /** The events to send; default all of them. Not empty. */
+  events?: Array<WebhookEvent> | null | undefined;
+  /** https URL, at most 2000 characters, without credentials; it may not name a loopback, private, link-local or metadata address (checked again at every send, after resolving). */
+  url: string;
+};
+
+/** A job event webhooks announce; the payload's `type` is the value in lower case with a dot, e.g. "job.succeeded". */
+export type WebhookEvent =
+  /** job.cancelled: the job was cancelled. Retried until delivered. */
+  | 'JOB_CANCELLED'
+  /** job.failed: the job failed and was refunded. Retried until delivered. */
+  | 'JOB_FAILED'
+  /** job.output: one image was stored. Sent once, not retried. */
+  | 'JOB_OUTPUT'
+  /** job.progress: a step was denoised; only a job's own webhook gets it, at most one progress or output per 500 ms. Sent once. */
+  | 'JOB_PROGRESS'
+  /** job.started: a worker started the job. Sent once, not retried. */
+  | 'JOB_STARTED'
+  /** job.succeeded: every image is stored; carries them all. Retried until delivered. */
+  | 'JOB_SUCCEEDED';
+
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -495,6 +563,19 @@ export type ModelsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type ModelsQuery = { models: Array<{ id: string, modelId: string, name: string, description: string, isDefault: boolean, family: ModelFamily, defaultWidth: number, defaultHeight: number, defaultSteps: number, minWidth: number, maxWidth: number, minHeight: number, maxHeight: number, sizeMultiple: number, minSteps: number, maxSteps: number, schedulers: Array<{ schedulerId: string, name: string }> }> };
+
+export type GalleryQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  where?: GalleryWhere | null | undefined;
+  search?: string | null | undefined;
+  similarTo?: string | number | null | undefined;
+}>;
+
+
+export type GalleryQuery = { gallery: { pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, score: number | null, node: { id: string, width: number, height: number, format: string, seed: number | null, createdAt: string, url: string, author: { handle: string }, generation: { prompt: string, negativePrompt: string, modelId: string } } }> } };
 
 export type UserErrorFieldsFragment = { field: Array<string> | null, code: ErrorCode, message: string };
 
@@ -559,6 +640,34 @@ export type OutputsQueryVariables = Exact<{
 
 export type OutputsQuery = { outputs: { totalCount?: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string } }> } };
 
+export type SearchOutputsQueryVariables = Exact<{
+  search?: string | null | undefined;
+  similarTo?: string | number | null | undefined;
+  where?: OutputWhere | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  withTotalCount?: boolean | null | undefined;
+}>;
+
+
+export type SearchOutputsQuery = { outputs: { totalCount?: number, pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, score: number | null, node: { id: string, jobId: string, index: number, width: number, height: number, seed: number | null, format: string, isFavorite: boolean, isPublic: boolean, isUpscaled: boolean, createdAt: string, imageUrl: string, generation: { prompt: string } } }> } };
+
+export type NodeQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type NodeQuery = { node:
+    | { __typename: 'ApiToken', id: string }
+    | { __typename: 'GalleryImage', id: string }
+    | { __typename: 'Job', status: JobStatus, id: string }
+    | { __typename: 'Model', id: string }
+    | { __typename: 'Output', imageUrl: string, id: string }
+    | { __typename: 'UploadedImage', id: string }
+    | { __typename: 'WebhookDelivery', id: string }
+    | { __typename: 'WebhookEndpoint', id: string }
+   };
+
 export type ApiTokenFieldsFragment = { id: string, name: string, preview: string, scopes: Array<Scope>, isActive: boolean, createdAt: string, revokedAt: string | null, lastUsedAt: string | null, uses: number, creditsSpent: number };
 
 export type ApiTokensQueryVariables = Exact<{ [key: string]: never; }>;
@@ -606,6 +715,45 @@ export type UsageTotalsQueryVariables = Exact<{
 
 
 export type UsageTotalsQuery = { me: { usageSummary: Array<{ source: JobSource, kind: JobKind, jobs: number, charged: number, refunded: number, net: number }> } };
+
+export type WebhookEndpointFieldsFragment = { id: string, url: string, events: Array<WebhookEvent>, isActive: boolean, createdAt: string };
+
+export type WebhookEndpointsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WebhookEndpointsQuery = { webhookEndpoints: Array<{ id: string, url: string, events: Array<WebhookEvent>, isActive: boolean, createdAt: string }> };
+
+export type WebhookEndpointCreateMutationVariables = Exact<{
+  input: WebhookEndpointCreateInput;
+}>;
+
+
+export type WebhookEndpointCreateMutation = { webhookEndpointCreate: { secret: string | null, webhookEndpoint: { id: string, url: string, events: Array<WebhookEvent>, isActive: boolean, createdAt: string } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type WebhookEndpointRotateSecretMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type WebhookEndpointRotateSecretMutation = { webhookEndpointRotateSecret: { secret: string | null, webhookEndpoint: { id: string, url: string, events: Array<WebhookEvent>, isActive: boolean, createdAt: string } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type WebhookEndpointDeleteMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type WebhookEndpointDeleteMutation = { webhookEndpointDelete: { webhookEndpoint: { id: string, url: string, events: Array<WebhookEvent>, isActive: boolean, createdAt: string } | null, userErrors: Array<{ field: Array<string> | null, code: ErrorCode, message: string }> } };
+
+export type WebhookDeliveriesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  where?: WebhookDeliveryWhere | null | undefined;
+}>;
+
+
+export type WebhookDeliveriesQuery = { webhookDeliveries: { pageInfo: { hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, messageId: string, endpointId: string | null, jobId: string, event: WebhookEvent, status: WebhookDeliveryStatus, attempts: number, maxAttempts: number, responseCode: number | null, lastError: string | null, nextAttemptAt: string | null, lastAttemptAt: string | null, createdAt: string } }> } };
 
 export type JobUpdatesSubscriptionVariables = Exact<{
   jobId: string | number;
@@ -765,6 +913,15 @@ export const JobUpdateFieldsFragmentDoc = new TypedDocumentString(`
   createdAt
   imageUrl
 }`, {"fragmentName":"JobUpdateFields"}) as unknown as TypedDocumentString<JobUpdateFieldsFragment, unknown>;
+export const WebhookEndpointFieldsFragmentDoc = new TypedDocumentString(`
+    fragment WebhookEndpointFields on WebhookEndpoint {
+  id
+  url
+  events
+  isActive
+  createdAt
+}
+    `, {"fragmentName":"WebhookEndpointFields"}) as unknown as TypedDocumentString<WebhookEndpointFieldsFragment, unknown>;
 export const MeDocument = new TypedDocumentString(`
     query Me {
   me {
@@ -810,6 +967,49 @@ export const ModelsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ModelsQuery, ModelsQueryVariables>;
+export const GalleryDocument = new TypedDocumentString(`
+    query Gallery($first: Int, $after: String, $last: Int, $before: String, $where: GalleryWhere, $search: String, $similarTo: ID) {
+  gallery(
+    first: $first
+    after: $after
+    last: $last
+    before: $before
+    where: $where
+    search: $search
+    similarTo: $similarTo
+  ) {
+    pageInfo {
+      ...PageInfoFields
+    }
+    edges {
+      cursor
+      score
+      node {
+        id
+        width
+        height
+        format
+        seed
+        createdAt
+        url
+        author {
+          handle
+        }
+        generation {
+          prompt
+          negativePrompt
+          modelId
+        }
+      }
+    }
+  }
+}
+    fragment PageInfoFields on PageInfo {
+  hasNextPage
+  hasPreviousPage
+  startCursor
+  endCursor
+}`) as unknown as TypedDocumentString<GalleryQuery, GalleryQueryVariables>;
 export const GenerateDocument = new TypedDocumentString(`
     mutation Generate($input: GenerationCreateInput!, $wait: Int) {
   generationCreate(input: $input, wait: $wait) {
@@ -1158,6 +1358,65 @@ fragment PageInfoFields on PageInfo {
   startCursor
   endCursor
 }`) as unknown as TypedDocumentString<OutputsQuery, OutputsQueryVariables>;
+export const SearchOutputsDocument = new TypedDocumentString(`
+    query SearchOutputs($search: String, $similarTo: ID, $where: OutputWhere, $first: Int, $after: String, $withTotalCount: Boolean = false) {
+  outputs(
+    search: $search
+    similarTo: $similarTo
+    where: $where
+    first: $first
+    after: $after
+  ) {
+    totalCount @include(if: $withTotalCount)
+    pageInfo {
+      ...PageInfoFields
+    }
+    edges {
+      cursor
+      score
+      node {
+        ...OutputFields
+        generation {
+          prompt
+        }
+      }
+    }
+  }
+}
+    fragment OutputFields on Output {
+  id
+  jobId
+  index
+  width
+  height
+  seed
+  format
+  isFavorite
+  isPublic
+  isUpscaled
+  createdAt
+  imageUrl
+}
+fragment PageInfoFields on PageInfo {
+  hasNextPage
+  hasPreviousPage
+  startCursor
+  endCursor
+}`) as unknown as TypedDocumentString<SearchOutputsQuery, SearchOutputsQueryVariables>;
+export const NodeDocument = new TypedDocumentString(`
+    query Node($id: ID!) {
+  node(id: $id) {
+    __typename
+    id
+    ... on Output {
+      imageUrl
+    }
+    ... on Job {
+      status
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<NodeQuery, NodeQueryVariables>;
 export const ApiTokensDocument = new TypedDocumentString(`
     query ApiTokens {
   apiTokens {
@@ -1299,6 +1558,128 @@ export const UsageTotalsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<UsageTotalsQuery, UsageTotalsQueryVariables>;
+export const WebhookEndpointsDocument = new TypedDocumentString(`
+    query WebhookEndpoints {
+  webhookEndpoints {
+    ...WebhookEndpointFields
+  }
+}
+    fragment WebhookEndpointFields on WebhookEndpoint {
+  id
+  url
+  events
+  isActive
+  createdAt
+}`) as unknown as TypedDocumentString<WebhookEndpointsQuery, WebhookEndpointsQueryVariables>;
+export const WebhookEndpointCreateDocument = new TypedDocumentString(`
+    mutation WebhookEndpointCreate($input: WebhookEndpointCreateInput!) {
+  webhookEndpointCreate(input: $input) {
+    webhookEndpoint {
+      ...WebhookEndpointFields
+    }
+    secret
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}
+fragment WebhookEndpointFields on WebhookEndpoint {
+  id
+  url
+  events
+  isActive
+  createdAt
+}`) as unknown as TypedDocumentString<WebhookEndpointCreateMutation, WebhookEndpointCreateMutationVariables>;
+export const WebhookEndpointRotateSecretDocument = new TypedDocumentString(`
+    mutation WebhookEndpointRotateSecret($id: ID!) {
+  webhookEndpointRotateSecret(id: $id) {
+    webhookEndpoint {
+      ...WebhookEndpointFields
+    }
+    secret
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}
+fragment WebhookEndpointFields on WebhookEndpoint {
+  id
+  url
+  events
+  isActive
+  createdAt
+}`) as unknown as TypedDocumentString<WebhookEndpointRotateSecretMutation, WebhookEndpointRotateSecretMutationVariables>;
+export const WebhookEndpointDeleteDocument = new TypedDocumentString(`
+    mutation WebhookEndpointDelete($id: ID!) {
+  webhookEndpointDelete(id: $id) {
+    webhookEndpoint {
+      ...WebhookEndpointFields
+    }
+    userErrors {
+      ...UserErrorFields
+    }
+  }
+}
+    fragment UserErrorFields on UserError {
+  field
+  code
+  message
+}
+fragment WebhookEndpointFields on WebhookEndpoint {
+  id
+  url
+  events
+  isActive
+  createdAt
+}`) as unknown as TypedDocumentString<WebhookEndpointDeleteMutation, WebhookEndpointDeleteMutationVariables>;
+export const WebhookDeliveriesDocument = new TypedDocumentString(`
+    query WebhookDeliveries($first: Int, $after: String, $last: Int, $before: String, $where: WebhookDeliveryWhere) {
+  webhookDeliveries(
+    first: $first
+    after: $after
+    last: $last
+    before: $before
+    where: $where
+  ) {
+    pageInfo {
+      ...PageInfoFields
+    }
+    edges {
+      cursor
+      node {
+        id
+        messageId
+        endpointId
+        jobId
+        event
+        status
+        attempts
+        maxAttempts
+        responseCode
+        lastError
+        nextAttemptAt
+        lastAttemptAt
+        createdAt
+      }
+    }
+  }
+}
+    fragment PageInfoFields on PageInfo {
+  hasNextPage
+  hasPreviousPage
+  startCursor
+  endCursor
+}`) as unknown as TypedDocumentString<WebhookDeliveriesQuery, WebhookDeliveriesQueryVariables>;
 export const JobUpdatesDocument = new TypedDocumentString(`
     subscription JobUpdates($jobId: ID!) {
   jobUpdates(jobId: $jobId) {
