@@ -46,9 +46,14 @@ JobId = Annotated[relay.GlobalID, strawberry.argument(description="The job's id.
 
 
 def source_of(info: Info[Context, Any]) -> JobSource:
-    """Which client sent the request: the web app and CLI say so in a header."""
+    """Which client sent the request: CLI when the CLI says so in a header, else API.
+
+    A header is the token holder's word, so it can only tell its own clients
+    apart; WEB is for jobs of a signed-in browser session, which no header earns
+    (any token could otherwise record its jobs as WEB).
+    """
     claimed = (info.context.request.headers.get("x-darkroom-source") or "").upper()
-    return JobSource(claimed) if claimed in JobSource.__members__ else JobSource.API
+    return JobSource.CLI if claimed == JobSource.CLI.value else JobSource.API
 
 
 def check_wait(wait: int | None) -> None:

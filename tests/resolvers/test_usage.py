@@ -171,3 +171,33 @@ def test_usage_needs_the_read_scope(api: Api) -> None:
     body = api.post(USAGE, token=token)
     # then it is forbidden
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_header_records_cli_jobs_but_never_earns_web(api: Api) -> None:
+    # given a token, sending the source header the CLI sends, and a forged one
+    token = api.account("hdr@example.com", credits=10)
+    create = """mutation($input: GenerationCreateInput!) {
+      generationCreate(input: $input) { job { id } userErrors { code } } }"""
+    tiny = {"prompt": "a fox", "width": 64, "height": 64, "inferenceSteps": 2}
+    sources = {}
+    for claimed in ("CLI", "WEB", "web", "nonsense", None):
+        headers = {"Authorization": f"Bearer {token}"}
+        if claimed is not None:
+            headers["X-Darkroom-Source"] = claimed
+        answer = api.client.post(
+            "/graphql",
+            json={"query": create, "variables": {"input": tiny}},
+            headers=headers,
+        ).json()
+        sources[claimed] = answer["data"]["generationCreate"]["job"]["id"]
+    # then usage records CLI for the CLI's header and API for every other,
+    # WEB included: only a signed-in browser session may record WEB
+    edges = api.data(USAGE, {"first": 10}, token=token)["usage"]["edges"]
+    recorded = {edge["node"]["jobId"]: edge["node"]["source"] for edge in edges}
+    assert {claimed: recorded[job] for claimed, job in sources.items()} == {
+        "CLI": "CLI",
+        "WEB": "API",
+        "web": "API",
+        "nonsense": "API",
+        None: "API",
+    }

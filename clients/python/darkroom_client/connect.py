@@ -144,5 +144,5 @@ def _blocking(
 
 
 def _headers(token: str, source: str) -> dict[str, str]:
-    # X-Darkroom-Source is recorded on jobs: CLI, API or WEB.
+    # X-Darkroom-Source: CLI is recorded on jobs; anything else counts as API.
     return {"Authorization": f"Bearer {token}", "X-Darkroom-Source": source}
