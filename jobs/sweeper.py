@@ -42,7 +42,7 @@ class SweepReport:
     timed_out: int = 0  # RUNNING under dead workers too often: failed and refunded
     expired: int = 0  # QUEUED too long: failed and refunded
     reenqueued: int = 0  # dispatched but perhaps never reached the queue
-    webhooks: int = 0  # webhook deliveries due and queued (again)
+    webhooks: int = 0  # webhook deliveries queued again, and job ends recorded late
 
 
 async def sweep(jobs: Jobs) -> SweepReport:

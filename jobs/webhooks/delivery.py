@@ -137,13 +137,18 @@ async def _post(
 
 
 async def sweep_webhooks(jobs: Jobs) -> int:
-    """The webhook part of the sweep: record ends never recorded, then queue every
-    delivery left due; returns how many deliveries were queued."""
+    """The webhook part of the sweep: queue every delivery left due, then record
+    (and queue) the ends never recorded; returns how many of both.
+
+    In that order, so a late end's delivery, queued as it is recorded, is not
+    queued again at once (and counted twice, or not at all once a sender in this
+    process has taken it).
+    """
     if jobs.deliveries is None:
         return 0
-    await announce_missed_ends(jobs)
-    await announce_missed_hook_ends(jobs)
-    return await resend_due(jobs.db, jobs.deliveries)
+    resent = await resend_due(jobs.db, jobs.deliveries)
+    late = await announce_missed_ends(jobs) + await announce_missed_hook_ends(jobs)
+    return resent + late
 
 
 async def resend_due(db: Database, queue: DeliveryQueue) -> int:
