@@ -33,6 +33,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         database_url="",
         redis_url="",
         public_base_url=f"http://127.0.0.1:{port}",
+        # The clients' tests register webhook endpoints on loopback addresses.
+        webhook_allow_private=True,
     )
     # What `darkroom serve` does on a first start: migrate, create an account.
     prepare_embedded(settings)
