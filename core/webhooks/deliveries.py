@@ -71,31 +71,59 @@ async def record_deliveries(
         return []
     now = utcnow()
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "endpoint_id": e.id,
-            "user_id": e.user_id,
-            "job_id": job_id,
-            "event": event.value,
-            "event_key": event_key,
-            "payload": payload,
-            "status": PENDING.value,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        pending_row(
+            endpoint_id=e.id,
+            user_id=e.user_id,
+            job_id=job_id,
+            event=event,
+            event_key=event_key,
+            payload=payload,
+            max_attempts=max_attempts,
+            now=now,
+        )
         for e in endpoints
     ]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
     stmt = (
-        insert(DELIVERIES)
+        dialect_insert(session)(DELIVERIES)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["endpoint_id", "event_key"])
         .returning(DELIVERIES.c.id)
     )
     return list((await session.scalars(stmt)).all())
+
+
+def pending_row(
+    *,
+    endpoint_id: uuid.UUID | None,
+    user_id: uuid.UUID,
+    job_id: uuid.UUID,
+    event: WebhookEvent,
+    event_key: str,
+    payload: str,
+    max_attempts: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new PENDING delivery's row, due `now` (no endpoint: a job's own webhook)."""
+    return {
+        "id": uuid.uuid4(),
+        "endpoint_id": endpoint_id,
+        "user_id": user_id,
+        "job_id": job_id,
+        "event": event.value,
+        "event_key": event_key,
+        "payload": payload,
+        "status": PENDING.value,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def dialect_insert(session: AsyncSession) -> Any:  # either dialect's insert()
+    """The session's dialect's insert(), which has on_conflict_do_nothing."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert
 
 
 async def claim_attempt(

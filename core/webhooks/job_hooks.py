@@ -10,18 +10,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.enums import JobHookEvent, JobStatus, WebhookDeliveryStatus, WebhookEvent
+from core.enums import JobHookEvent, WebhookEvent
 from core.errors import ErrorCode, ServiceError
-from core.models import Job, JobHookSecret, WebhookDelivery, utcnow
+from core.models import Job, JobHookSecret, utcnow
 from core.webhooks.addresses import AddressRefused, UnknownHost, resolve_allowed
+from core.webhooks.deliveries import DELIVERIES, END_EVENTS, dialect_insert, pending_row
 from core.webhooks.endpoints import ROTATION_GRACE, check_url
 from core.webhooks.signing import new_secret
 
@@ -30,8 +29,7 @@ DEFAULT_HOOK_EVENTS = (
     JobHookEvent.OUTPUT,
     JobHookEvent.COMPLETED,
 )
-DELIVERIES: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]  # set by SQLModel
-SECRETS: sa.Table = JobHookSecret.__table__  # type: ignore[attr-defined]  # as above
+SECRETS: sa.Table = JobHookSecret.__table__  # type: ignore[attr-defined]  # set by SQLModel
 
 
 @dataclass(frozen=True)
@@ -91,11 +89,6 @@ async def _address_problem(url: str, *, allow_private: bool) -> ServiceError | N
     return None
 
 
-def _insert(session: AsyncSession) -> Any:  # either dialect's insert()
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert
-
-
 async def hook_secret(session: AsyncSession, *, user_id: uuid.UUID) -> JobHookSecret:
     """The account's per-job webhook secret, made on first use (a concurrent
     first use makes one, not two)."""
@@ -103,7 +96,7 @@ async def hook_secret(session: AsyncSession, *, user_id: uuid.UUID) -> JobHookSe
     if row is not None:
         return row  # the usual case at each send: one read, no write
     await session.execute(
-        _insert(session)(SECRETS)
+        dialect_insert(session)(SECRETS)
         .values(user_id=user_id, secret=new_secret(), created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
@@ -136,23 +129,18 @@ async def record_hook_delivery(
 ) -> list[uuid.UUID]:
     """Insert the PENDING delivery of one event to a job's own webhook, due now;
     returns its id if new, so an event recorded again is not sent again."""
-    now = utcnow()
-    row = {
-        "id": uuid.uuid4(),
-        "endpoint_id": None,
-        "user_id": job.user_id,
-        "job_id": job.id,
-        "event": event.value,
-        "event_key": event_key,
-        "payload": payload,
-        "status": WebhookDeliveryStatus.PENDING.value,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    row = pending_row(
+        endpoint_id=None,
+        user_id=job.user_id,
+        job_id=job.id,
+        event=event,
+        event_key=event_key,
+        payload=payload,
+        max_attempts=max_attempts,
+        now=utcnow(),
+    )
     stmt = (
-        _insert(session)(DELIVERIES)
+        dialect_insert(session)(DELIVERIES)
         .values(row)
         .on_conflict_do_nothing(
             index_elements=["event_key"],
@@ -182,15 +170,10 @@ async def unannounced_hook_ends(
     """Jobs that ended between `since` and `until` whose own webhook wants the end
     and has no delivery of it: whoever announced the end died first. As for
     endpoints, `created_since` keeps the scan on the (user_id, created_at) side."""
-    ends = [
-        WebhookEvent.JOB_SUCCEEDED.value,
-        WebhookEvent.JOB_FAILED.value,
-        WebhookEvent.JOB_CANCELLED.value,
-    ]
     recorded = sa.and_(
         DELIVERIES.c.job_id == col(Job.id),
         DELIVERIES.c.endpoint_id.is_(None),
-        DELIVERIES.c.event.in_(ends),
+        DELIVERIES.c.event.in_([event.value for event in END_EVENTS.values()]),
     )
     rows = await session.scalars(
         sa.select(Job)
@@ -198,9 +181,7 @@ async def unannounced_hook_ends(
         .where(
             col(Job.webhook_url).is_not(None),
             col(Job.created_at) >= created_since,
-            col(Job.status).in_(
-                [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]
-            ),
+            col(Job.status).in_(list(END_EVENTS)),
             col(Job.finished_at) >= since,
             col(Job.finished_at) < until,
             DELIVERIES.c.id.is_(None),

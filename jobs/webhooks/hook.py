@@ -8,7 +8,8 @@ written but not queued are sent by the sweeper once due.
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 from core.enums import EventType, WebhookEvent
 from core.models import Job, utcnow
@@ -102,15 +103,8 @@ async def _record(jobs: Jobs, event: JobEvent, kind: WebhookEvent) -> list[uuid.
 async def announce_missed_ends(jobs: Jobs) -> int:
     """Record the webhooks of recent job ends that never got them (the process
     announcing the end died, or its database write failed); returns how many."""
-    now = utcnow()
-    since = now - LATE_LIMIT
     async with jobs.db.session() as session:
-        job_ids = await unannounced_ends(
-            session,
-            since=since,
-            until=now - ANNOUNCE_GRACE,
-            created_since=since - longest_life(jobs.settings),
-        )
+        job_ids = await unannounced_ends(session, **late_window(jobs.settings))
         ended = [await session.get(Job, job_id) for job_id in job_ids]
     for job in ended:
         if job is not None:
@@ -118,7 +112,27 @@ async def announce_missed_ends(jobs: Jobs) -> int:
     return len(job_ids)
 
 
-def longest_life(settings: Settings) -> timedelta:
+class LateWindow(TypedDict):
+    """The bounds unannounced_ends and unannounced_hook_ends take."""
+
+    since: datetime
+    until: datetime
+    created_since: datetime
+
+
+def late_window(settings: Settings) -> LateWindow:
+    """Where to look for ends never recorded: those that ended after LATE_LIMIT
+    ago and before ANNOUNCE_GRACE ago, of jobs created within a job's life."""
+    now = utcnow()
+    since = now - LATE_LIMIT
+    return LateWindow(
+        since=since,
+        until=now - ANNOUNCE_GRACE,
+        created_since=since - _longest_life(settings),
+    )
+
+
+def _longest_life(settings: Settings) -> timedelta:
     """How long after its creation a job can end: the queue's expiry, then every
     run it may get, each cut off by the time limit or found dead by the sweeper."""
     per_run = settings.job_timeout_seconds + settings.heartbeat_stale_seconds + 60

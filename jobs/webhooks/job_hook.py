@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from core.enums import EventType, JobHookEvent, WebhookEvent
-from core.models import Job, utcnow
+from core.models import Job
 from core.webhooks.job_hooks import (
     parse_hook_events,
     record_hook_delivery,
@@ -20,12 +20,7 @@ from core.webhooks.job_hooks import (
 from jobs.events import JobEvent
 from jobs.lifecycle import terminal_event
 from jobs.services import Jobs
-from jobs.webhooks.hook import (
-    ANNOUNCE_GRACE,
-    LATE_LIMIT,
-    longest_life,
-    queue_deliveries,
-)
+from jobs.webhooks.hook import WEBHOOK_EVENTS, late_window, queue_deliveries
 from jobs.webhooks.payload import event_body
 
 log = logging.getLogger(__name__)
@@ -40,14 +35,7 @@ HOOK_EVENTS = {
     EventType.CANCELLED: JobHookEvent.COMPLETED,
 }
 # The body's type: the same names endpoints get, and job.progress.
-BODY_TYPES = {
-    EventType.STARTED: WebhookEvent.JOB_STARTED,
-    EventType.PROGRESS: WebhookEvent.JOB_PROGRESS,
-    EventType.OUTPUT: WebhookEvent.JOB_OUTPUT,
-    EventType.SUCCEEDED: WebhookEvent.JOB_SUCCEEDED,
-    EventType.FAILED: WebhookEvent.JOB_FAILED,
-    EventType.CANCELLED: WebhookEvent.JOB_CANCELLED,
-}
+BODY_TYPES = {**WEBHOOK_EVENTS, EventType.PROGRESS: WebhookEvent.JOB_PROGRESS}
 THROTTLED = (JobHookEvent.PROGRESS, JobHookEvent.OUTPUT)
 
 
@@ -123,15 +111,8 @@ async def record_hook_event(
 async def announce_missed_hook_ends(jobs: Jobs) -> int:
     """Record the own-webhook ends of recent jobs that never got them (their
     announcer died, or its database write failed); returns how many."""
-    now = utcnow()
-    since = now - LATE_LIMIT
     async with jobs.db.session() as session:
-        ended = await unannounced_hook_ends(
-            session,
-            since=since,
-            until=now - ANNOUNCE_GRACE,
-            created_since=since - longest_life(jobs.settings),
-        )
+        ended = await unannounced_hook_ends(session, **late_window(jobs.settings))
     for job in ended:
         await record_hook_event(jobs, job, terminal_event(job))
     return len(ended)
