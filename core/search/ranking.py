@@ -185,15 +185,10 @@ async def _in_postgresql(
         cosines.update(found)
         worded = {output_id.hex for output_id in found}
     ids = [output_id.hex for output_id in cosines]
-    scores: np.ndarray = np.round(
-        np.fromiter(cosines.values(), dtype=np.float64, count=len(ids)), _DECIMALS
+    similarities = np.fromiter(cosines.values(), dtype=np.float64, count=len(ids))
+    return await _ranked_ids(
+        session, ids, similarities, worded, ranking, window, with_total
     )
-    matches = scores >= MIN_SIMILARITY
-    if worded:
-        bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
-        scores = scores + WORD_BONUS * bonus
-        matches |= bonus
-    return await _ranked_ids(session, ids, scores, matches, ranking, window, with_total)
 
 
 async def _in_numpy(
@@ -213,34 +208,36 @@ async def _in_numpy(
         )
     ).all()
     ids = [row[0] for row in rows]
+    similarities = np.zeros(0)
     if rows:
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         matrix = matrix.reshape(len(rows), -1).astype(np.float64)
         query = np.asarray(ranking.vector, dtype=np.float64).reshape(-1)
-        scores = np.round(matrix @ query, _DECIMALS)
-    else:
-        scores = np.zeros(0)
-    matches = scores >= MIN_SIMILARITY
+        similarities = matrix @ query
     words = _words(ranking.words)
-    if words and rows:
-        worded = await _worded(session, words)
-        bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
-        scores = scores + WORD_BONUS * bonus
-        matches |= bonus
-    return await _ranked_ids(session, ids, scores, matches, ranking, window, with_total)
+    worded = await _worded(session, words) if words and rows else set()
+    return await _ranked_ids(
+        session, ids, similarities, worded, ranking, window, with_total
+    )
 
 
 async def _ranked_ids(
     session: AsyncSession,
     ids: list[str],
-    scores: np.ndarray,
-    matches: np.ndarray,
+    similarities: np.ndarray,
+    worded: set[str],
     ranking: Ranking,
     window: Window,
     with_total: bool,
 ) -> Page[tuple[Output, float]]:
-    """The page of the matching ids (32 hex digits each), best score first, the
-    id breaking ties."""
+    """The page of the matching ids (32 hex digits each) by their cosines and
+    which of them hold every word: best score first, the id breaking ties."""
+    scores = np.round(similarities, _DECIMALS)
+    matches = scores >= MIN_SIMILARITY
+    if worded:
+        bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
+        scores = scores + WORD_BONUS * bonus
+        matches |= bonus
     # The ids' 128 bits as two big-endian words, decoded at once rather than one
     # UUID object per row.
     words = np.frombuffer(bytes.fromhex("".join(ids)), dtype=">u8").reshape(-1, 2)
