@@ -214,10 +214,7 @@ export class DarkroomClient {
     form.set("map", JSON.stringify({ "0": ["variables.file"] }));
     form.set("0", image, filename);
     const data = await this.send<ImageUploadMutation>(form, {});
-    const payload = data.imageUpload;
-    if (payload.userErrors.length) throw new DarkroomInputError(payload.userErrors);
-    if (!payload.upload) throw new Error("the API returned neither an upload nor userErrors");
-    return payload.upload;
+    return made(data.imageUpload, data.imageUpload.upload);
   }
 
   /** The account's API tokens, active and revoked, newest first. Needs READ. */
@@ -344,9 +341,7 @@ function made<T>(payload: { userErrors: Problem[] }, value: T | null | undefined
 
 // A mutation payload's job, or its userErrors as a DarkroomInputError.
 function submitted(payload: { job: Job | null; userErrors: Problem[] }): Job {
-  if (payload.userErrors.length) throw new DarkroomInputError(payload.userErrors);
-  if (!payload.job) throw new Error("the API returned neither a job nor userErrors");
-  return payload.job;
+  return made(payload, payload.job);
 }
 
 // A websocket close event with this code (from `ws`, or any implementation).
