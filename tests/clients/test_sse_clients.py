@@ -1,6 +1,5 @@
 """Subscriptions over HTTP with real clients: the graphql-sse npm package, curl -N."""
 
-import hashlib
 import json
 import logging
 import shutil
@@ -15,10 +14,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.clients.conftest import LiveServer
-from tests.clients.test_typescript import INSTALL_NODE
+from tests.clients.node_project import installed, run_in
 
 PROJECT = Path(__file__).resolve().parent / "sse_node"
-STAMP = PROJECT / "node_modules" / ".darkroom-stamp"
 CREATE = """mutation($input: GenerationCreateInput!) {
   generationCreate(input: $input) { job { id } userErrors { code message } }
 }"""
@@ -29,28 +27,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def in_project(*command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    return run_in(PROJECT, *command, timeout=240)
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     """node, with graphql-sse installed at its pinned version from the lock."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail(f"node or npm is missing; {INSTALL_NODE}")
-    lock = hashlib.sha256((PROJECT / "package-lock.json").read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text() != lock:
-        installed = in_project(npm, "ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, installed.stdout + installed.stderr
-        STAMP.write_text(lock)
-    return node
+    return installed(PROJECT)[0]
 
 
 def submit(server: LiveServer) -> str:

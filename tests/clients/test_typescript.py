@@ -1,59 +1,30 @@
 """The TypeScript client in clients/typescript: its generated types match
 schema.graphql, and its node tests pass against a live server."""
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.clients.conftest import LiveServer
+from tests.clients.node_project import installed, run_in
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clients" / "typescript"
-INSTALL_NODE = (
-    "install Node.js 20 or newer with npm (Debian: apt-get install nodejs npm, "
-    "where its nodejs is 20 or newer; otherwise the nodejs.org or NodeSource builds)"
-)
-# npm ci wipes node_modules first, so it runs only when the lock changed.
-STAMP = PACKAGE / "node_modules" / ".darkroom-stamp"
-
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # npm ci on a cold cache
 
 
 def run(
     *command: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=PACKAGE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_in(PACKAGE, *command, env=env)
 
 
 @pytest.fixture(scope="module")
 def npm() -> str:
     """npm, with node_modules installed from package-lock.json."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail(f"node or npm is missing; {INSTALL_NODE}")
-    version = run(node, "--version").stdout.strip()
-    if int(version.lstrip("v").split(".")[0]) < 20:
-        pytest.fail(f"node {version} is too old; {INSTALL_NODE}")
-    lock = hashlib.sha256((PACKAGE / "package-lock.json").read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text() != lock:
-        installed = run(npm, "ci", "--no-audit", "--no-fund")
-        assert installed.returncode == 0, (
-            f"npm ci failed in {PACKAGE}:\n{installed.stdout}{installed.stderr}"
-        )
-        STAMP.write_text(lock)
-    return npm
+    return installed(PACKAGE)[1]
 
 
 def test_the_generated_types_match_schema_graphql(npm: str) -> None:
