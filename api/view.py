@@ -40,7 +40,7 @@ from api.metrics import count_request
 from api.sockets import SocketRegistry
 from api.streams import HttpStream, wants_stream
 from api.websocket import LegacyWSHandler, TransportWSHandler
-from core.db import is_database_down
+from core.db import counting_commits, is_database_down
 from core.errors import ErrorCode
 from core.logcontext import account_id
 from core.metrics import SUBSCRIPTIONS_ACTIVE
@@ -202,11 +202,16 @@ class DarkroomGraphQL(GraphQL[Context, None]):
             )
 
         try:
-            result = await execute()
-            if _lost_its_connection(result) and _is_query(request_data):
+            with counting_commits() as commits:
+                result = await execute()
+            if _lost_its_connection(result) and (
+                _is_query(request_data) or commits == [0]
+            ):
                 # A restarted database fails the first statement on each pooled
-                # connection, which drops the pool; a query changes nothing, so
-                # it goes again on a fresh connection rather than failing.
+                # connection, which drops the pool. A query changes nothing, nor
+                # does a mutation that committed nothing (its side effects all
+                # follow a commit), so it goes again on a fresh connection
+                # rather than failing.
                 result = await execute()
             return result
         except CannotGetOperationTypeError as err:

@@ -3,8 +3,9 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -17,6 +18,9 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# The transactions committed (or sent to commit) within `counting_commits()`.
+_commits: ContextVar[list[int] | None] = ContextVar("darkroom_commits", default=None)
 
 # How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -45,6 +49,7 @@ class Database:
             url, echo=echo, **_engine_options(url, pool_size, max_overflow)
         )
         self._read_engine = self.engine
+        _count_commits(self.engine)
         if self.is_sqlite:
             _sqlite_transactions(self.engine, "BEGIN IMMEDIATE")
             # WAL lets readers run beside the one writer, on connections of
@@ -131,6 +136,31 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             dialect.do_ping(dbapi_conn)
         except Exception as exc:
             raise sa.exc.DisconnectionError("idle connection is gone") from exc
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """Count the transactions this context commits, in `[n]`: zero after a
+    failure means it changed nothing, so it can safely run again.
+
+    A commit is counted before it is sent, so one whose answer was lost (the
+    server went away mid-COMMIT, and it may have landed) counts too.
+    """
+    counter = [0]
+    reset = _commits.set(counter)
+    try:
+        yield counter
+    finally:
+        _commits.reset(reset)
+
+
+def _count_commits(engine: AsyncEngine) -> None:
+    # SQLAlchemy runs this in a greenlet that carries the caller's context.
+    @sa.event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(_conn: Any) -> None:
+        counter = _commits.get()
+        if counter is not None:
+            counter[0] += 1
 
 
 def _sqlite_transactions(engine: AsyncEngine, begin: str) -> None:

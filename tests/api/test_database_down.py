@@ -80,3 +80,26 @@ def test_the_first_query_after_a_restart_is_answered_not_refused(
     postgres.start()
     # then the next query is answered: the dead connection is replaced under it
     assert api.data(CREDITS, token=token)["me"]["credits"]["total"] == 3
+
+
+TOKEN_CREATE = """mutation { apiTokenCreate(input: {name: "after the restart"}) {
+  apiToken { name } userErrors { code } } }"""
+TOKEN_NAMES = "{ apiTokens { name } }"
+
+
+def test_the_first_mutation_after_a_restart_is_answered_once(
+    api: Api, postgres: PostgresServer
+) -> None:
+    # given an account that has just been read, its connection back in the pool
+    token = api.account("cid@example.com", credits=3)
+    assert api.data(CREDITS, token=token)["me"]["credits"]["total"] == 3
+    # when PostgreSQL restarts between two requests
+    postgres.crash()
+    postgres.start()
+    # then the next mutation is answered, not refused: it had committed nothing
+    # when its connection failed, so it went again on a fresh one
+    made = api.data(TOKEN_CREATE, token=token)["apiTokenCreate"]
+    assert made == {"apiToken": {"name": "after the restart"}, "userErrors": []}
+    # and it took effect once
+    names = [t["name"] for t in api.data(TOKEN_NAMES, token=token)["apiTokens"]]
+    assert names.count("after the restart") == 1
