@@ -35,13 +35,23 @@ def _queued() -> sa.ColumnElement[bool]:
     )
 
 
-def _ours(worker_id: str, now: datetime) -> dict[str, Any]:
-    """The columns a claim sets; a retried job keeps its first start."""
+def _ours(session: AsyncSession, worker_id: str, now: datetime) -> dict[str, Any]:
+    """The columns a claim sets; a retried job keeps its first start.
+
+    On PostgreSQL the start is the server's clock as the row is taken, so that
+    starts sort in claim order across workers: a worker slowed between reading
+    its clock and claiming would otherwise stamp a job it took after another
+    worker's as started before it. SQLite has one writer at a time; a claim
+    there, and a batch's jobs, share `now`.
+    """
+    started: Any = now
+    if session.get_bind().dialect.name == "postgresql":
+        started = sa.func.clock_timestamp()
     return {
         "status": JobStatus.RUNNING,
         "worker_id": worker_id,
         "attempts": col(Job.attempts) + 1,
-        "started_at": sa.func.coalesce(col(Job.started_at), now),
+        "started_at": sa.func.coalesce(col(Job.started_at), started),
         "heartbeat_at": now,
         "step": 0,
     }
@@ -49,10 +59,10 @@ def _ours(worker_id: str, now: datetime) -> dict[str, Any]:
 
 async def _claim(
     session: AsyncSession,
-    job_id: uuid.UUID,
+    which: sa.ColumnElement[bool],
     claimable: sa.ColumnElement[bool],
     values: dict[str, Any],
-) -> Claimed | None:
+) -> list[Claimed]:
     owner_tier = (
         sa.select(col(User.tier))
         .where(col(User.id) == col(Job.user_id))
@@ -60,13 +70,12 @@ async def _claim(
     )
     result = await session.execute(
         sa.update(Job)
-        .where(col(Job.id) == job_id, claimable)
+        .where(which, claimable)
         .values(**values)
         .returning(Job, owner_tier)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
-    row = result.one_or_none()
-    return None if row is None else Claimed(row[0], Tier(row[1]))
+    return [Claimed(row[0], Tier(row[1])) for row in result]
 
 
 async def claim_job(
@@ -76,9 +85,13 @@ async def claim_job(
     dead = sa.and_(
         col(Job.status) == JobStatus.RUNNING, col(Job.heartbeat_at) < stale_before
     )
-    return await _claim(
-        session, job_id, sa.or_(_queued(), dead), _ours(worker_id, utcnow())
+    claimed = await _claim(
+        session,
+        col(Job.id) == job_id,
+        sa.or_(_queued(), dead),
+        _ours(session, worker_id, utcnow()),
     )
+    return claimed[0] if claimed else None
 
 
 async def claim_companions(
@@ -87,12 +100,14 @@ async def claim_companions(
     """Claim queued jobs that can run in the leader's engine call, in queue order
     (paid lane first, then dispatch), while all their images fit in
     `max_images`; each is claimed as the leader was, so one that another worker
-    took meanwhile is skipped. Their own deliveries then find them claimed.
+    took or is taking meanwhile is skipped. Their own deliveries then find them
+    claimed.
 
     Compatible is what the engine batches (engine/generate.py, _batch_key):
     text-to-image on the same model, size, steps, scheduler and guidance, with
-    a negative prompt as empty or not as the leader's. The claim shares the
-    leader's start time, so the rows show which jobs ran together.
+    a negative prompt as empty or not as the leader's. They share the leader's
+    heartbeat (and on SQLite its start), so the rows show which jobs ran
+    together.
     """
     stored = leader.params
     if leader.kind is not JobKind.GENERATE or stored.get("init_image_id"):
@@ -100,27 +115,30 @@ async def claim_companions(
     room = max_images - int(stored["num_outputs"])
     if room < 1:
         return []
-    found = await session.scalars(
-        sa.select(Job)
-        .where(_queued(), col(Job.id) != leader.id, *_compatible(leader))
-        .where(_param("num_outputs").as_integer() <= room)
-        .order_by(col(Job.paid_lane).desc(), col(Job.queue_ticket))
-        .limit(room)  # every job has at least one image
-        # PostgreSQL: rows another worker is claiming right now are passed
-        # over, never waited for, so two claiming workers cannot deadlock.
-        # SQLite has one writer at a time and ignores the clause.
-        .with_for_update(skip_locked=True)
-    )
-    values = _ours(worker_id, leader.heartbeat_at or utcnow())
+    values = _ours(session, worker_id, leader.heartbeat_at or utcnow())
     claimed: list[Claimed] = []
-    for candidate in list(found):
-        images = int(candidate.params["num_outputs"])
-        if images > room:
-            continue
-        companion = await _claim(session, candidate.id, _queued(), values)
-        if companion is not None:
-            claimed.append(companion)
-            room -= images
+    while room > 0:
+        # One at a time, so that a claim locks only the row it takes: a row
+        # locked but left unclaimed (too many images for the room) would be
+        # passed over by every other worker's claim until this transaction
+        # ended, and so run after later jobs. PostgreSQL: rows another worker
+        # is claiming right now are passed over, never waited for, so two
+        # claiming workers cannot deadlock. SQLite has one writer at a time
+        # and ignores the clause.
+        head = (
+            sa.select(col(Job.id))
+            .where(_queued(), col(Job.id) != leader.id, *_compatible(leader))
+            .where(_param("num_outputs").as_integer() <= room)
+            .order_by(col(Job.paid_lane).desc(), col(Job.queue_ticket))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        found = await _claim(session, col(Job.id) == head, _queued(), values)
+        if not found:
+            break
+        claimed += found
+        room -= int(found[0].job.params["num_outputs"])
     return claimed
 
 

@@ -5,6 +5,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,13 @@ async def local_jobs(jobs: Jobs, hook_settings: Settings) -> AsyncIterator[Jobs]
     deliveries = InProcessDeliveries(jobs.db, hook_settings)
     yield dataclasses.replace(jobs, settings=hook_settings, deliveries=deliveries)
     await deliveries.close()
+
+
+def claimed_together(rows: list[Job]) -> bool:
+    """Whether one claim took these jobs: one worker, and starts within the few
+    statements of a claim (PostgreSQL stamps each row as it is taken; SQLite
+    gives a batch its leader's start)."""
+    starts = [row.started_at for row in rows if row.started_at is not None]
+    assert len(starts) == len(rows), "every job was claimed"
+    spread = max(starts) - min(starts)
+    return len({row.worker_id for row in rows}) == 1 and spread < timedelta(seconds=1)

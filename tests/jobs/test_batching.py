@@ -16,7 +16,7 @@ from jobs.params import GenerationParams
 from jobs.services import Jobs
 from jobs.submission import submit_generation
 
-from .conftest import Accounts, run_burst_worker, watch
+from .conftest import Accounts, claimed_together, run_burst_worker, watch
 from .test_tasks import outputs_of
 
 TINY = GenerationParams(prompt="a red fox", width=64, height=64, inference_steps=3)
@@ -67,7 +67,7 @@ async def test_compatible_queued_jobs_share_one_engine_call_and_keep_their_own_e
     # began before any job's images came out; the later arq deliveries of the
     # two taken along found them claimed and did nothing (one attempt each)
     rows = [await accounts.job(job.id) for job in queued]
-    assert len({row.started_at for row in rows}) == 1
+    assert claimed_together(rows)
     assert [(r.status, r.attempts) for r in rows] == [(JobStatus.SUCCEEDED, 1)] * 3
     last_start = max(first(events, EventType.PROGRESS).at for events in seen)
     assert last_start < min(first(events, EventType.OUTPUT).at for events in seen)
@@ -116,7 +116,7 @@ async def test_a_batch_takes_jobs_only_while_their_images_fit_the_cap(
     await run_burst_worker(jobs)
     # then the first two ran together and the third after them
     one, two, three = [await accounts.job(job.id) for job in queued]
-    assert one.started_at == two.started_at
+    assert claimed_together([one, two])
     assert one.finished_at is not None
     assert three.started_at is not None
     assert one.finished_at <= three.started_at
@@ -168,7 +168,7 @@ async def test_cancelling_one_job_of_a_batch_refunds_it_alone_while_the_rest_fin
     assert await outputs_of(jobs, drop.id) == []
     # and the other two, claimed with it, ran every step and delivered their images
     rows = {j.id: await accounts.job(j.id) for j in (keep, drop, other)}
-    assert len({row.started_at for row in rows.values()}) == 1
+    assert claimed_together(list(rows.values()))
     for job_id in (keep.id, other.id):
         assert rows[job_id].status is JobStatus.SUCCEEDED
         steps = [e.step for e in seen[job_id] if e.type is EventType.PROGRESS]
