@@ -5,6 +5,7 @@ Imports only numpy, onnxruntime, tokenizers, the stdlib and engine.embedding.fol
 so the API process embeds queries and stays torch-free.
 """
 
+import ctypes
 import json
 from collections.abc import Sequence
 
@@ -66,6 +67,7 @@ class OnnxEmbedder:
                 f" not {folder.model_id}; delete it and run export_onnx again"
             )
         self.inputs = {i.name for i in self.session.get_inputs()}
+        _return_freed_heap()
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """One float32 vector per text (L2-normalized when the model normalizes).
@@ -136,3 +138,14 @@ def _pad_token(folder: ModelFolder) -> str:
         if isinstance(token, str):
             return token
     raise ModelUnavailable(f"{folder.path} names no pad_token in its tokenizer config")
+
+
+def _return_freed_heap() -> None:
+    """Hand back to the system the heap that building the session freed (the
+    parsed model, 15-30 MB): glibc keeps it otherwise, and the idle API would
+    carry it for good. Elsewhere the allocator decides."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.malloc_trim(0)
