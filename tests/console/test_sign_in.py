@@ -26,7 +26,8 @@ def test_the_link_shows_a_button_and_its_post_sets_a_strict_session_cookie(
     # when she opens it, then a page offers to sign her in, spending nothing
     page = api.client.get(f"/console/login?code={code}")
     assert page.status_code == 200
-    assert "alice@example.com" in page.text and 'method="post"' in page.text
+    assert "alice@example.com" in page.text
+    assert 'method="post"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     # when she presses the button
     response = api.client.post(
@@ -64,7 +65,8 @@ def test_over_https_the_cookie_is_secure(api: Api) -> None:
     # then the cookie is only ever sent back over HTTPS
     assert response.status_code == 303
     flags = {p.strip().lower() for p in response.headers["set-cookie"].split(";")}
-    assert "secure" in flags and "httponly" in flags
+    assert "secure" in flags
+    assert "httponly" in flags
 
 
 def test_a_used_code_is_gone_with_a_page_saying_so(api: Api) -> None:
@@ -100,12 +102,14 @@ def test_an_expired_code_is_gone_and_a_forged_one_is_a_bad_request(api: Api) -> 
     api.run(expire)
     # then it is refused as expired, with 410
     expired = api.client.get(f"/console/login?code={code}")
-    assert expired.status_code == 410 and "expired" in expired.text
+    assert expired.status_code == 410
+    assert "expired" in expired.text
     # and codes never issued, cut short, missing or absurd are 400s, never 500s
     for forged in ("B" * 43, code[:20], "", "%00<script>", "x" * 5000):
         response = api.client.get("/console/login", params={"code": forged})
         assert response.status_code == 400, forged
-        assert "not valid" in response.text and "<script>" not in response.text
+        assert "not valid" in response.text
+        assert "<script>" not in response.text
     posted = api.client.post(
         "/console/login", data={"code": "B" * 43}, headers={"Origin": ORIGIN}
     )
@@ -142,7 +146,8 @@ def test_sign_out_ends_this_session_and_everywhere_ends_them_all(api: Api) -> No
         headers={"Origin": ORIGIN, "X-CSRF-Token": second},
     )
     # then both sessions ended and the cookie is cleared
-    assert response.status_code == 200 and response.json() == {"ended": 2}
+    assert response.status_code == 200
+    assert response.json() == {"ended": 2}
     assert 'darkroom_session=""' in response.headers["set-cookie"]
     api.client.cookies.set("darkroom_session", first_cookie)
     refused = console_post(api, ME, csrf=first)

@@ -56,7 +56,8 @@ async def test_a_code_opens_one_session_and_only_hashes_are_stored(
     async with db.session() as session:
         caller = await authenticate_session(session, secret=opened.secret)
         assert caller is not None
-        assert caller.user.id == user_id and caller.token is None
+        assert caller.user.id == user_id
+        assert caller.token is None
         assert caller.scopes == {Scope.GENERATE, Scope.READ, Scope.MANAGE}
         # and the tables hold the digests, never the secrets
         codes = list(await session.scalars(sa.select(ConsoleLoginCode)))
@@ -149,4 +150,5 @@ async def test_sign_out_everywhere_ends_every_session_of_that_account_only(
         live = await live_session_ids(session, session_ids=ids)
         assert await authenticate_session(session, secret=second) is None
         caller = await authenticate_session(session, secret=bobs)
-    assert caller is not None and live == {caller.session_id}
+    assert caller is not None
+    assert live == {caller.session_id}
