@@ -42,7 +42,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a form's POST says `Origin: null`, and sign-in
+    # checks the Origin. same-origin still tells other sites nothing.
+    "Referrer-Policy": "same-origin",
     # The shell names the session's CSRF token: never kept by a cache.
     "Cache-Control": "no-store",
 }
@@ -86,6 +88,8 @@ def html_page(title: str, body: str, *, status: int = 200, head: str = "") -> Re
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
         f"<title>{html.escape(title)} - Darkroom</title>\n"
+        # No favicon to fetch (and no 404 for one).
+        '<link rel="icon" href="data:," />\n'
         f'<link rel="stylesheet" href="{css}" />\n{head}</head>\n'
         f"<body>\n{body}\n</body>\n</html>\n"
     )

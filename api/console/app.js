@@ -87,4 +87,6 @@ function App() {
   `;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading" line the server put there
+render(html`<${App} />`, root);

@@ -141,7 +141,7 @@ export function GeneratePage() {
   const busy = job && !TERMINAL.has(job.status);
   return html`<section class="card">
       <h1>Generate</h1>
-      <form id="generate-form" class="stack" onSubmit=${submit}>
+      <form id="generate-form" class="stack" novalidate onSubmit=${submit}>
         <label>Model
           <select id="gen-model" value=${form.modelId} onChange=${chooseModel}>
             ${catalog.models.map((m) => html`<option value=${m.modelId}>${m.name}</option>`)}
