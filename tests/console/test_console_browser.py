@@ -189,3 +189,55 @@ def test_the_gallery_is_readable_without_signing_in(
     page.wait_for("!!document.querySelector('#signed-out')")
     assert leaving_loopback(page, live_server) == []
     assert page.problems() == []
+
+
+def generate_tiny(page: Page, prompt: str) -> None:
+    """Submit a 2-image tiny generation from the generate page; wait for it."""
+    click(page, "a[data-page=generate]")
+    page.wait_for("!!document.querySelector('#gen-prompt')")
+    type_into(page, "#gen-prompt", prompt)
+    for field, value in (("#gen-width", "64"), ("#gen-height", "64")):
+        type_into(page, field, value)
+    type_into(page, "#gen-inferenceSteps", "2")
+    click(page, "#gen-submit")
+    page.wait_for("document.querySelector('#job')?.dataset.status === 'SUCCEEDED'")
+
+
+def test_usage_images_and_webhooks_pages_work_and_sign_out_everywhere_ends_it(
+    live_server: str, live_settings: Settings, page: Page
+) -> None:
+    # given a signed-in console that generated two images
+    _, code, _ = new_account(live_settings, credits=10)
+    sign_in(page, live_server, code)
+    generate_tiny(page, "a harbour in fog")
+    # then usage charts the day's credits and lists the job as WEB
+    click(page, "a[data-page=usage]")
+    page.wait_for("!!document.querySelector('#usage-chart canvas')")
+    page.wait_for("!!document.querySelector('#usage tr[data-source=WEB]')")
+    assert text_of(page, "#usage-total").startswith("2 credits in 1 jobs")
+    # and the images page shows both; one opens with its seed and is favorited
+    click(page, "a[data-page=images]")
+    page.wait_for("document.querySelectorAll('#images .tile').length === 2")
+    click(page, "#images .tile")
+    page.wait_for("!!document.querySelector('#detail-seed')")
+    assert text_of(page, "#detail-seed").isdigit()
+    assert text_of(page, "#detail-prompt") == "a harbour in fog"
+    click(page, "#detail-favorite")
+    page.wait_for("document.querySelector('#detail-favorite').innerText === 'Unfavorite'")
+    click(page, "#filter-favorites")
+    page.wait_for("document.querySelectorAll('#images .tile').length === 1")
+    assert page.evaluate("!!document.querySelector('#detail-download[download]')")
+    # and a webhook endpoint is added, its secret shown once
+    click(page, "a[data-page=webhooks]")
+    type_into(page, "#webhook-url", "https://hooks.example.com/darkroom")
+    click(page, "#webhook-create")
+    page.wait_for("!!document.querySelector('#webhook-secret code')")
+    page.wait_for("document.querySelectorAll('#endpoints tbody tr').length === 1")
+    assert page.problems() == []
+    # when it signs out everywhere
+    click(page, "#sign-out-everywhere")
+    # then it is on the public gallery, signed out, and its pages ask to sign in
+    page.wait_for("location.pathname === '/console/gallery'")
+    page.wait_for("!!document.querySelector('#gallery')")
+    page.send("Page.navigate", url=f"{live_server}/console/account")
+    page.wait_for("!!document.querySelector('#signed-out')")
