@@ -139,3 +139,32 @@ def profile_dir(tmp_path: Path) -> Path:
     profile = tmp_path / "chromium"
     profile.mkdir()
     return profile
+
+
+# What a page is made of, as opposed to the data it shows (API answers, images).
+CODE_TYPES = ("Document", "Script", "Stylesheet", "Font")
+
+
+def page_weight(page: Page) -> dict[str, int]:
+    """Gzipped bytes of each file (document, scripts, styles, fonts) the page
+    loaded: fetched again with Accept-Encoding gzip, or gzipped here when the
+    server sends it plain (the HTML)."""
+    import gzip
+
+    import httpx
+
+    urls = {
+        e["params"]["response"]["url"]
+        for e in page.events
+        if e.get("method") == "Network.responseReceived"
+        and e["params"]["type"] in CODE_TYPES
+    }
+    sizes = {}
+    for url in sorted(urls):
+        with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
+            raw = b"".join(response.iter_raw())
+            encoding = response.headers.get("content-encoding")
+        if encoding != "gzip":
+            raw = gzip.compress(raw, compresslevel=9)
+        sizes[url] = len(raw)
+    return sizes

@@ -223,7 +223,9 @@ def test_usage_images_and_webhooks_pages_work_and_sign_out_everywhere_ends_it(
     assert text_of(page, "#detail-seed").isdigit()
     assert text_of(page, "#detail-prompt") == "a harbour in fog"
     click(page, "#detail-favorite")
-    page.wait_for("document.querySelector('#detail-favorite').innerText === 'Unfavorite'")
+    page.wait_for(
+        "document.querySelector('#detail-favorite').innerText === 'Unfavorite'"
+    )
     click(page, "#filter-favorites")
     page.wait_for("document.querySelectorAll('#images .tile').length === 1")
     assert page.evaluate("!!document.querySelector('#detail-download[download]')")
