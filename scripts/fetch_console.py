@@ -49,7 +49,10 @@ PINS: list[tuple[str, str, dict[str, str]]] = [
     (
         "htm",
         "3.1.1",
-        {"package/dist/htm.module.js": "htm.module.js", "package/LICENSE": "LICENSE.htm"},
+        {
+            "package/dist/htm.module.js": "htm.module.js",
+            "package/LICENSE": "LICENSE.htm",
+        },
     ),
     (
         "uplot",
@@ -142,7 +145,9 @@ def fetch(registry: str) -> None:
     lock = {"registry": registry, "packages": packages}
     LOCK.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
     total = sum(len(data) for data in files.values())
-    print(f"wrote {len(files)} files ({total / 1e3:.0f} kB) to {VENDOR.relative_to(ROOT)}")
+    print(
+        f"wrote {len(files)} files ({total / 1e3:.0f} kB) to {VENDOR.relative_to(ROOT)}"
+    )
 
 
 def check() -> list[str]:
