@@ -1,5 +1,5 @@
 """The Starlette app: /graphql (with GraphiQL and its files), /healthz, /readyz,
-/metrics, /files, /gallery/images, lifespan."""
+/metrics, /files, /gallery/images, /console, lifespan."""
 
 import asyncio
 import functools
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from api import console_login, console_page
 from api.drain import Drain
 from api.gallery import gallery_image
 from api.health import Readiness, healthz
@@ -102,6 +103,29 @@ def create_app(
             Route("/metrics", functools.partial(metrics_page, services, registry)),
             Route("/files/{key:path}", functools.partial(files, services)),
             Route("/gallery/images/{name}", functools.partial(gallery_image, services)),
+            # The browser console (api/console_*.py): sign-in, then its pages.
+            Route(
+                "/console/login",
+                functools.partial(console_login.login_page, services),
+                methods=["GET"],
+            ),
+            Route(
+                "/console/login",
+                functools.partial(console_login.login, services),
+                methods=["POST"],
+            ),
+            Route(
+                "/console/logout",
+                functools.partial(console_login.logout, services),
+                methods=["POST"],
+            ),
+            Route(console_page.STATIC_PATH + "/{name:path}", console_page.static_file),
+            # "/console" redirects here (Starlette's slash redirect).
+            Route("/console/", functools.partial(console_page.console_page, services)),
+            Route(
+                "/console/{page}",
+                functools.partial(console_page.console_page, services),
+            ),
         ],
         lifespan=lifespan,
         middleware=middleware,

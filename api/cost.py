@@ -300,7 +300,9 @@ def _points_bucket(context: Context) -> tuple[str, Quota]:
     settings = context.settings
     window = settings.rate_limit_window_seconds
     if context.caller is not None:
-        subject = token_subject(context.caller.token.id)
+        # A console session has its own bucket, as a token does.
+        caller = context.caller
+        subject = token_subject(caller.token_id or f"session:{caller.session_id}")
         return subject, Quota(settings.rate_limit_points, window)
     client = context.request.client
     address = client.host if client is not None else "unknown"

@@ -1,5 +1,6 @@
-"""Open websockets, HTTP subscription streams and their tokens: a revoked token's
-connections close within seconds.
+"""Open websockets, HTTP subscription streams and their tokens (or console
+sessions): a revoked token's, or an ended session's, connections close within
+seconds.
 
 A websocket authenticates once, at connection_init, and may then stay open for
 hours. Revocation can happen anywhere (this process, another API process, the
@@ -21,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from api.streams import HttpStream
 from core.db import Database
 from core.errors import ErrorCode
+from core.sessions import live_session_ids
 from core.tokens import active_token_ids
 from resolvers.context import Context
 
@@ -58,14 +60,17 @@ class SocketRegistry:
         self._open = {k: e for k, e in self._open.items() if _is_open(e[1])}
         # Sockets that connect while the query runs wait for the next check.
         checked = [(k, c, conn) for k, (c, conn) in self._open.items()]
-        tokens = {c.caller.token.id for _, c, _ in checked if c.caller}
-        if not tokens:
+        callers = [c.caller for _, c, _ in checked if c.caller]
+        tokens = {c.token_id for c in callers if c.token_id is not None}
+        sessions = {c.session_id for c in callers if c.session_id is not None}
+        if not tokens and not sessions:
             return
         async with self.db.session() as session:
             active = await active_token_ids(session, token_ids=tokens)
+            active |= await live_session_ids(session, session_ids=sessions)
         for key, context, connection in checked:
             caller = context.caller
-            if caller is None or caller.token.id in active:
+            if caller is None or (caller.token_id or caller.session_id) in active:
                 continue
             # Refuse anything that races the close on this connection.
             context.caller = None

@@ -31,6 +31,12 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from api import http
+from api.console_auth import (
+    CSRF_HEADER,
+    CSRF_PARAM,
+    SessionRefused,
+    authenticate_cookie,
+)
 from api.context import authenticate_header
 from api.drain import GOING_AWAY, Drain
 from api.errors import log_unavailable
@@ -44,6 +50,7 @@ from core.db import counting_commits, is_database_down
 from core.errors import ErrorCode
 from core.logcontext import account_id
 from core.metrics import SUBSCRIPTIONS_ACTIVE
+from core.tokens import Caller
 from resolvers.context import Context, Services
 
 # Subscriptions stream over websockets, or over HTTP with a streaming Accept
@@ -318,15 +325,20 @@ class DarkroomGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """Authenticate HTTP requests from their header; websockets do it at
+        """Authenticate HTTP requests from their header, or without one from the
+        console's session cookie (api/console_auth.py); websockets do it at
         connection_init. A stream over HTTP, like a websocket, needs a valid token
         and reads its row afresh, as it may stay open for hours."""
         caller = None
         if isinstance(request, Request):
             streaming = wants_stream(request.headers.get("accept", ""))
-            caller = await authenticate_header(
-                self.services, request.headers.get("authorization"), fresh=streaming
-            )
+            header = request.headers.get("authorization")
+            if header is not None:
+                caller = await authenticate_header(
+                    self.services, header, fresh=streaming
+                )
+            else:
+                caller = await _cookie_caller(self.services, request)
             if streaming and caller is None:
                 raise http.RequestRefused(
                     401,
@@ -347,11 +359,38 @@ class DarkroomGraphQL(GraphQL[Context, None]):
         """Authenticate a websocket from the Authorization value in connection_init."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
-        caller = await authenticate_header(
-            self.services, header if isinstance(header, str) else None, fresh=True
-        )
+        if header is not None:
+            caller = await authenticate_header(
+                self.services, header if isinstance(header, str) else None, fresh=True
+            )
+        else:
+            # The console's socket: its cookie came with the handshake.
+            csrf = params.get(CSRF_PARAM)
+            try:
+                caller = await authenticate_cookie(
+                    self.services,
+                    context.request,
+                    csrf=csrf if isinstance(csrf, str) else None,
+                )
+            except SessionRefused as refused:
+                raise ConnectionRejectionError(
+                    {"code": refused.code.value, "message": refused.message}
+                ) from None
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.caller = caller
         self.sockets.add(context)  # closed if its token is revoked later
         return await super().on_ws_connect(context)
+
+
+async def _cookie_caller(services: Services, request: Request) -> Caller | None:
+    """The console session's caller for a request with no Authorization header;
+    a cookie that cannot be accepted here is refused with its reason."""
+    try:
+        return await authenticate_cookie(
+            services, request, csrf=request.headers.get(CSRF_HEADER)
+        )
+    except SessionRefused as refused:
+        raise http.RequestRefused(
+            refused.status, refused.message, refused.code
+        ) from None

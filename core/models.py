@@ -122,6 +122,41 @@ class ApiToken(SQLModel, table=True):
     credits_spent: int = 0
 
 
+class ConsoleLoginCode(SQLModel, table=True):
+    """A one-time sign-in link's code for the console; only its sha256 is kept."""
+
+    __tablename__ = "console_login_codes"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Set by the one exchange that succeeds: a second use finds it set.
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser; the cookie holds a secret whose sha256 is kept here."""
+
+    __tablename__ = "console_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+    # Idle expiry counts from here; written at most once a minute.
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Absolute expiry: however active, a session ends here.
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Signed out (this browser, or everywhere).
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class CreditRow(SQLModel, table=True):
     """A grant of credits; debits draw down `remaining`."""
 

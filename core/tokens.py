@@ -31,11 +31,18 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is making a request, and with which token's scopes."""
+    """Who is making a request, and with which scopes: an API token's, or a
+    console session's (core/sessions.py), which has no token."""
 
     user: User
-    token: ApiToken
+    token: ApiToken | None
     scopes: frozenset[Scope]
+    session_id: uuid.UUID | None = None
+
+    @property
+    def token_id(self) -> uuid.UUID | None:
+        """The token the request came with; None for a console session."""
+        return None if self.token is None else self.token.id
 
 
 def hash_secret(secret: str) -> str:
@@ -257,6 +264,6 @@ class CallerCache:
 
     def forget(self, token_id: uuid.UUID) -> None:
         """Drop a token (revoked here) at once."""
-        gone = [k for k, (_, c) in self._entries.items() if c.token.id == token_id]
+        gone = [k for k, (_, c) in self._entries.items() if c.token_id == token_id]
         for key in gone:
             del self._entries[key]

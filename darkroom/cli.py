@@ -14,6 +14,7 @@ from rich.progress import Progress
 from core.migrate import upgrade_database
 from darkroom.admin import credits_app, token_app, user_app
 from darkroom.console import err, out, settings_or_exit, tracing_or_exit
+from darkroom.console_link import console_link, login_link
 from darkroom.database import database_or_exit
 from darkroom.first_start import (
     LOCAL_CREDITS,
@@ -42,6 +43,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(search_app, name="search")
 app.add_typer(gallery_app, name="gallery")
 app.command()(status)
+app.command("console-link")(console_link)
 
 SOURCE = "CLI"  # recorded on the jobs `darkroom generate` submits
 
@@ -93,6 +95,9 @@ def serve(
         print(access.secret, flush=True)
     else:
         out.print(f"GraphiQL: {url}")
+    if access.login_code:
+        out.print("Console sign-in link (works once, for 15 minutes):")
+        print(login_link(settings.public_base_url, access.login_code), flush=True)
     if access.token_command:
         out.print(
             f"No token of {LOCAL_EMAIL} has been used yet; if you no longer have "

@@ -20,6 +20,7 @@ from core.db import Database
 from core.enums import Scope, Tier
 from core.errors import ErrorCode, ServiceError
 from core.migrate import check_schema, upgrade_database
+from core.sessions import create_login_code
 from core.settings import Settings
 from core.tokens import create_token, list_tokens
 from darkroom.console import err
@@ -63,6 +64,8 @@ class LocalAccess:
     """How a newcomer gets into the local account on this start."""
 
     secret: str | None  # a new account's token, to print once
+    # A new account's one-time console sign-in code (core/sessions.py).
+    login_code: str | None
     token_command: str | None  # no token of the account was ever used: how to make one
 
 
@@ -84,26 +87,27 @@ async def _local_access(settings: Settings) -> LocalAccess:
         await check_schema(db)
         async with db.session() as session:
             if not await count_users(session):
-                return LocalAccess(
-                    secret=await _create_local(session, settings), token_command=None
-                )
+                secret, code = await _create_local(session, settings)
+                return LocalAccess(secret=secret, login_code=code, token_command=None)
             try:
                 user = await get_user_by_email(session, email=LOCAL_EMAIL)
             except ServiceError:  # an operator's database without the local account
-                return LocalAccess(secret=None, token_command=None)
+                return LocalAccess(secret=None, login_code=None, token_command=None)
             tokens = await list_tokens(session, user_id=user.id)
             if any(t.last_used_at is not None for t in tokens):
-                return LocalAccess(secret=None, token_command=None)
+                return LocalAccess(secret=None, login_code=None, token_command=None)
             scopes = ",".join(s.value for s in Scope)
             return LocalAccess(
                 secret=None,
+                login_code=None,
                 token_command=f"{sys.argv[0]} token create {LOCAL_EMAIL} --scopes {scopes}",
             )
     finally:
         await db.dispose()
 
 
-async def _create_local(session: AsyncSession, settings: Settings) -> str:
+async def _create_local(session: AsyncSession, settings: Settings) -> tuple[str, str]:
+    """The local account with its token secret and a console sign-in code."""
     user = await create_user(
         session,
         email=LOCAL_EMAIL,
@@ -117,4 +121,4 @@ async def _create_local(session: AsyncSession, settings: Settings) -> str:
         name="local",
         scopes=list(Scope),
     )
-    return secret
+    return secret, await create_login_code(session, user_id=user.id)

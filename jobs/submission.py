@@ -96,7 +96,7 @@ async def submit_generation(
         is_public = _is_public(jobs.settings, user.tier, params.is_public)
         job = Job(
             user_id=user.id,
-            token_id=caller.token.id,
+            token_id=caller.token_id,
             kind=JobKind.GENERATE,
             source=source,
             status=JobStatus.QUEUED,
@@ -149,7 +149,7 @@ async def submit_upscale(
         width, height, is_public = source_image
         job = Job(
             user_id=user.id,
-            token_id=caller.token.id,
+            token_id=caller.token_id,
             kind=JobKind.UPSCALE,
             source=source,
             status=JobStatus.QUEUED,
@@ -251,7 +251,8 @@ async def _charge_and_insert(
         policy = FreeCreditPolicy.from_settings(jobs.settings)
         await top_up_free_credits(session, user=user, policy=policy)
     await debit_credits(session, user_id=job.user_id, amount=job.cost, locked=True)
-    await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
+    if caller.token is not None:  # a console session spends as no token
+        await record_token_spend(session, token_id=caller.token.id, credits=job.cost)
     if job.enqueued_at is not None:
         await issue_tickets(session, [job])
     # Read here rather than after commit: one transaction less on the way back.

@@ -46,12 +46,16 @@ JobId = Annotated[relay.GlobalID, strawberry.argument(description="The job's id.
 
 
 def source_of(info: Info[Context, Any]) -> JobSource:
-    """Which client sent the request: CLI when the CLI says so in a header, else API.
+    """Which client sent the request: WEB for a console session; with a token, CLI
+    when the CLI says so in a header, else API.
 
     A header is the token holder's word, so it can only tell its own clients
     apart; WEB is for jobs of a signed-in browser session, which no header earns
     (any token could otherwise record its jobs as WEB).
     """
+    caller = info.context.caller
+    if caller is not None and caller.session_id is not None:
+        return JobSource.WEB  # earned by signing in, never by a header
     claimed = (info.context.request.headers.get("x-darkroom-source") or "").upper()
     return JobSource.CLI if claimed == JobSource.CLI.value else JobSource.API
 

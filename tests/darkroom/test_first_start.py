@@ -21,6 +21,8 @@ EXPECTED_PREFIXES = (
     "GraphiQL: ",
     "Its API token ",
     "drk_",
+    "Console sign-in link ",  # the first start's one-time console link
+    "http://127.0.0.1:",  # that link, alone on its line
     "No token of local@darkroom.localhost has been used yet",
     "  ",  # the command that hint names, on a line of its own
 )

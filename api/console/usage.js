@@ -1,0 +1,151 @@
+// Usage: credits spent per day over the last 30 days, stacked by source, and
+// the usage table with its filters and cursor paging.
+import { html, useEffect, useRef, useState, when, Problem } from "./ui.js";
+import { gql } from "./gql.js";
+import { useConnection, LoadMore } from "./paging.js";
+import uPlot from "./vendor/uPlot.esm.js";
+
+const SOURCES = ["API", "CLI", "WEB"];
+const COLORS = { API: "#4c78a8", CLI: "#f58518", WEB: "#54a24b" };
+const DAYS = 30;
+// The chart reads at most this many jobs (10 pages of 100); past that it says so.
+const CHART_PAGES = 10;
+const USAGE = `query ConsoleUsage($first: Int, $after: String, $where: UsageWhere) {
+  usage(first: $first, after: $after, where: $where) {
+    edges { node { kind jobId status source tokenPreview charged refunded net createdAt } }
+    pageInfo { hasNextPage endCursor }
+    totalCount
+  }
+}`;
+
+function dayStart(date) {
+  const d = new Date(date);
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+// Net credits per local day and source: { days: [seconds], API: [...], ... }.
+export function bucket(entries, today = new Date()) {
+  const first = dayStart(today);
+  first.setDate(first.getDate() - (DAYS - 1));
+  const days = [];
+  for (let i = 0; i < DAYS; i++) {
+    const d = new Date(first);
+    d.setDate(first.getDate() + i);
+    days.push(d);
+  }
+  const sums = Object.fromEntries(SOURCES.map((s) => [s, days.map(() => 0)]));
+  for (const e of entries) {
+    const at = dayStart(e.createdAt).getTime();
+    const i = days.findIndex((d) => d.getTime() === at);
+    if (i >= 0 && sums[e.source]) sums[e.source][i] += e.net;
+  }
+  return { days: days.map((d) => d.getTime() / 1000), ...sums };
+}
+
+async function lastMonth() {
+  const since = dayStart(new Date());
+  since.setDate(since.getDate() - (DAYS - 1));
+  const where = { createdAt: { _gte: since.toISOString() } };
+  let after = null;
+  const entries = [];
+  for (let page = 0; page < CHART_PAGES; page++) {
+    const data = await gql(USAGE, { first: 100, after, where });
+    entries.push(...data.usage.edges.map((e) => e.node));
+    if (!data.usage.pageInfo.hasNextPage) return { entries, complete: true };
+    after = data.usage.pageInfo.endCursor;
+  }
+  return { entries, complete: false };
+}
+
+function Chart({ buckets }) {
+  const box = useRef(null);
+  useEffect(() => {
+    if (!document.querySelector('link[data-uplot]')) {
+      const css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = "/console/static/vendor/uPlot.min.css";
+      css.dataset.uplot = "1";
+      document.head.appendChild(css);
+    }
+    // Stacked bars: each series draws its running total, tallest first, so
+    // the ones after it paint their share over its lower part.
+    const order = [...SOURCES].reverse();
+    const stacked = order.map((_, i) =>
+      buckets.days.map((_, d) => order.slice(i).reduce((sum, s) => sum + buckets[s][d], 0)),
+    );
+    const bars = uPlot.paths.bars({ size: [0.7, 40] });
+    const plot = new uPlot(
+      {
+        width: Math.min(900, box.current.clientWidth || 900),
+        height: 240,
+        scales: { x: { time: true } },
+        axes: [{}, { label: "credits" }],
+        series: [
+          {},
+          ...order.map((s, i) => ({
+            label: s,
+            fill: COLORS[s],
+            stroke: COLORS[s],
+            paths: bars,
+            points: { show: false },
+            value: (u, v, si, di) => (di == null ? "-" : buckets[s][di]),
+          })),
+        ],
+      },
+      [buckets.days, ...stacked],
+      box.current,
+    );
+    return () => plot.destroy();
+  }, [buckets]);
+  return html`<div ref=${box} id="usage-chart" class="chart"></div>`;
+}
+
+export function UsagePage() {
+  const [month, setMonth] = useState(null);
+  const [chartError, setChartError] = useState(null);
+  const [filters, setFilters] = useState({ kind: "", source: "" });
+  useEffect(() => {
+    lastMonth().then(setMonth, setChartError);
+  }, []);
+  const where = {};
+  if (filters.kind) where.kind = [filters.kind];
+  if (filters.source) where.source = [filters.source];
+  const list = useConnection(USAGE, { where }, (d) => d.usage, 25);
+  const set = (key) => (e) => setFilters({ ...filters, [key]: e.target.value });
+  const total = month ? month.entries.reduce((sum, e) => sum + e.net, 0) : null;
+  return html`<section class="card">
+      <h1>Usage</h1>
+      <h2>Credits per day, last ${DAYS} days</h2>
+      <${Problem} error=${chartError} />
+      ${month
+        ? html`<p id="usage-total">${total} credits in ${month.entries.length} jobs${
+            month.complete ? "" : " (the chart shows the newest 1,000 jobs)"
+          }</p>
+          <${Chart} buckets=${bucket(month.entries)} />`
+        : html`<p class="loading">Loading...</p>`}
+    </section>
+    <section class="card">
+      <form class="inline filters">
+        <select id="usage-kind" value=${filters.kind} onChange=${set("kind")}>
+          <option value="">Any kind</option><option>GENERATE</option><option>UPSCALE</option></select>
+        <select id="usage-source" value=${filters.source} onChange=${set("source")}>
+          <option value="">Any source</option>${SOURCES.map((s) => html`<option>${s}</option>`)}</select>
+      </form>
+      <${Problem} error=${list.error} />
+      <table id="usage">
+        <thead><tr><th>When</th><th>Kind</th><th>Source</th><th>Token</th><th>Status</th>
+          <th>Charged</th><th>Refunded</th><th>Net</th></tr></thead>
+        <tbody>
+          ${list.items.map(
+            (e) => html`<tr data-source=${e.source}>
+              <td>${when(e.createdAt)}</td><td>${e.kind}</td><td>${e.source}</td>
+              <td>${e.tokenPreview || "-"}</td><td>${e.status}</td><td class="num">${e.charged}</td>
+              <td class="num">${e.refunded}</td><td class="num">${e.net}</td></tr>`,
+          )}
+        </tbody>
+      </table>
+      <p>${list.total === null ? "" : `${list.items.length} of ${list.total} jobs`}</p>
+      <${LoadMore} list=${list} />
+    </section>`;
+}
