@@ -10,6 +10,7 @@ origin cannot read), and be JSON rather than a form's content type. A websocket
 is checked by its handshake's Origin and the token in connection_init.
 """
 
+import hmac
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -85,7 +86,7 @@ def _check_csrf(secret: str, sent: str | None) -> None:
             "a request signed in by the console cookie needs the page's CSRF token "
             "in the X-CSRF-Token header",
         )
-    if sent != csrf_token_for(secret):
+    if not hmac.compare_digest(sent.encode(), csrf_token_for(secret).encode()):
         raise SessionRefused(
             403,
             ErrorCode.FORBIDDEN,
