@@ -8,15 +8,13 @@ public GraphQL API at /graphql and nothing else (api/console/*.js).
 """
 
 import functools
-import gzip
-import hashlib
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from api.assets import Asset, asset_response, find_assets
 from api.console_auth import COOKIE
 from core.sessions import authenticate_session, csrf_token_for
 from resolvers.context import Services
@@ -48,37 +46,15 @@ PAGE_HEADERS = {
     # The shell names the session's CSRF token: never kept by a cache.
     "Cache-Control": "no-store",
 }
-CONTENT_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-}
-
-
-@dataclass(frozen=True)
-class Asset:
-    """One file the console loads."""
-
-    path: Path
-    content_type: str
-    digest: str
 
 
 @functools.cache
 def assets() -> dict[str, Asset]:
     """The servable files by their path under api/console/ (never a free path)."""
-    found: dict[str, Asset] = {}
-    for path in sorted(ASSETS.rglob("*")):
-        content_type = CONTENT_TYPES.get(path.suffix)
-        if content_type and path.is_file():
-            name = path.relative_to(ASSETS).as_posix()
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            found[name] = Asset(path, content_type, digest)
-    return found
-
-
-@functools.cache
-def _compressed(name: str) -> bytes:
-    return gzip.compress(assets()[name].path.read_bytes(), compresslevel=9, mtime=0)
+    return find_assets(
+        (path.relative_to(ASSETS).as_posix(), path)
+        for path in sorted(ASSETS.rglob("*"))
+    )
 
 
 def html_page(title: str, body: str, *, status: int = 200, head: str = "") -> Response:
@@ -121,19 +97,6 @@ def static_file(request: Request) -> Response:
     ES modules import each other by plain relative URLs, so every file is
     revalidated (no-cache plus an ETag) rather than kept for a year.
     """
-    asset = assets().get(request.path_params["name"])
-    if asset is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    headers = {
-        "Cache-Control": "no-cache",
-        "ETag": f'W/"{asset.digest}"',
-        "X-Content-Type-Options": "nosniff",
-        "Vary": "Accept-Encoding",
-    }
-    if headers["ETag"] in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    body = asset.path.read_bytes()
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        body = _compressed(request.path_params["name"])
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type=asset.content_type, headers=headers)
+    return asset_response(
+        request, assets().get(request.path_params["name"]), "no-cache"
+    )
