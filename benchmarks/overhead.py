@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import datetime
 import os
+import random
 import re
 import shutil
 import signal
@@ -365,6 +366,18 @@ def render(report: dict[str, Any], where: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def median_difference_interval(
+    off: list[float], on: list[float], rounds: int = 2000
+) -> tuple[float, float]:
+    """A 95 % bootstrap interval for p50(on) - p50(off), resampling each side."""
+    rng = random.Random(0)
+    differences = sorted(
+        pct(rng.choices(on, k=len(on)), 50) - pct(rng.choices(off, k=len(off)), 50)
+        for _ in range(rounds)
+    )
+    return differences[int(0.025 * rounds)], differences[int(0.975 * rounds) - 1]
+
+
 def render_tracing(report: dict[str, Any], where: str) -> str:
     """Tracing off beside on: the overhead, CPU and each phase, p50."""
     off = [r for r in report["rows"] if not r["on"]]
@@ -375,6 +388,7 @@ def render_tracing(report: dict[str, Any], where: str) -> str:
         return [r["total"] - r["engine"] for r in rows]
 
     added = pct(overhead(on), 50) - pct(overhead(off), 50)
+    low, high = median_difference_interval(overhead(off), overhead(on))
     traced = report["traced_jobs"]
     lines = [
         f"### overhead.py --tracing, {stamp}",
@@ -405,11 +419,19 @@ def render_tracing(report: dict[str, Any], where: str) -> str:
             f"| {pct(overhead(rows), 50):.1f} / {pct(overhead(rows), 95):.1f} "
             f"| {api:.2f} / {work:.2f} |"
         )
-    verdict = "PASS" if added <= TRACING_GOAL_MS else "MISS"
+    # The verdict goes by the interval: a p50 difference inside the machine's
+    # noise neither passes nor fails the goal.
+    if high <= TRACING_GOAL_MS:
+        verdict = "PASS"
+    elif low > TRACING_GOAL_MS:
+        verdict = "MISS"
+    else:
+        verdict = "UNRESOLVED (the interval spans the goal; measure more jobs)"
     lines += [
         "",
-        f"Tracing adds {added:+.1f} ms to the overhead's p50 (goal <="
-        f" {TRACING_GOAL_MS:g} ms): {verdict}.",
+        f"Tracing adds {added:+.1f} ms to the overhead's p50 (95 % bootstrap"
+        f" interval {low:+.1f} to {high:+.1f} ms; goal <= {TRACING_GOAL_MS:g} ms):"
+        f" {verdict}.",
         "",
     ]
     lines += [
@@ -426,6 +448,9 @@ def render_tracing(report: dict[str, Any], where: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 jobs")
+    parser.add_argument(
+        "--jobs", type=int, default=40, help="jobs measured (each side with --tracing)"
+    )
     parser.add_argument("--no-append", action="store_true", help="leave RESULTS.md")
     parser.add_argument(
         "--tracing", action="store_true", help="tracing off vs on, side by side"
@@ -446,7 +471,7 @@ def main() -> None:
             "create_rate_per_minute": 1_000_000,
             "rate_limit_points": 1_000_000_000,
         }
-        count = 10 if args.quick else 40
+        count = 10 if args.quick else args.jobs
         if args.tracing:
             report = asyncio.run(bench(common, 2 * count, tmp, interleave=True))
         else:
