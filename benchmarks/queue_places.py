@@ -165,7 +165,9 @@ async def _fill(
                 sa.update(QueueLane).where(QueueLane.paid == paid).values(issued=issued)
             )
     if db.engine.dialect.name == "postgresql":
-        async with db.engine.connect() as conn:
+        # begin(), not connect(): statistics are transactional, and a block
+        # that never commits leaves the planner with the old ones.
+        async with db.engine.begin() as conn:
             await conn.exec_driver_sql("ANALYZE")
     assert deepest is not None
     return deepest

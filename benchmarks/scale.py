@@ -554,7 +554,9 @@ async def run(args: argparse.Namespace, depth: int, folder: Path) -> dict[str, A
         filled = await _fill_deep(db, depth, template) if depth else 0
         if depth:
             print(f"  filled {depth:,} queued ({filled:,} in arq's queue)", flush=True)
-        async with db.engine.connect() as conn:
+        # begin(), not connect(): statistics are transactional, and a block
+        # that never commits leaves the planner with the old ones.
+        async with db.engine.begin() as conn:
             await conn.exec_driver_sql("ANALYZE")
         await asyncio.sleep(2)  # the stats of the fill reported
         db_before = await _db_time(db)

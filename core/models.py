@@ -231,7 +231,7 @@ class Job(SQLModel, table=True):
     token_id: uuid.UUID | None = Field(default=None, foreign_key="api_tokens.id")
     kind: JobKind = _enum(JobKind)
     source: JobSource = _enum(JobSource)
-    status: JobStatus = _enum(JobStatus, index=True)
+    status: JobStatus = _enum(JobStatus)
     paid_lane: bool = False
     model_id: str = Field(max_length=100)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
