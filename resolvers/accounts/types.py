@@ -109,6 +109,13 @@ class Me:
         description="How many of this account's jobs may run at once; more wait in its queue."
     )
     created_at: datetime = strawberry.field(description="When the account was created.")
+    token_limit: int = strawberry.field(
+        description=(
+            "Most active API tokens this account may hold at once (the server's "
+            "DARKROOM_MAX_TOKENS_PER_USER, 10 by default); creating one more is "
+            "refused with TOO_MANY_TOKENS."
+        )
+    )
     token_scopes: list[Scope] = strawberry.field(
         description="Scopes of the token in use."
     )
