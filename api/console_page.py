@@ -24,13 +24,14 @@ STATIC_PATH = "/console/static"
 # Client-side routes: each serves the shell, whose router shows the page.
 PAGES = ("", "account", "usage", "tokens", "images", "generate", "webhooks", "gallery")
 
-# Same origin only; images also from data: (live previews) and blob: (downloads).
-# No inline script or style element anywhere: Preact and uPlot set styles
-# through the DOM, which style-src does not govern.
+# Same origin only; images also from data: (live previews), blob: (downloads)
+# and the origins of S3 storage's image URLs (`{images}`). No inline script or
+# style element anywhere: Preact and uPlot set styles through the DOM, which
+# style-src does not govern.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data: blob:{images}",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -38,7 +39,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(images=""),
     "X-Content-Type-Options": "nosniff",
     # Not no-referrer: under it a form's POST says `Origin: null`, and sign-in
     # checks the Origin. same-origin still tells other sites nothing.
@@ -57,8 +58,16 @@ def assets() -> dict[str, Asset]:
     )
 
 
-def html_page(title: str, body: str, *, status: int = 200, head: str = "") -> Response:
-    """A console HTML page under the console's CSP; `body` is already escaped."""
+def html_page(
+    title: str,
+    body: str,
+    *,
+    status: int = 200,
+    head: str = "",
+    image_origins: tuple[str, ...] = (),
+) -> Response:
+    """A console HTML page under the console's CSP, which lets images come from
+    `image_origins` too; `body` is already escaped."""
     css = f"{STATIC_PATH}/console.css?v={assets()['console.css'].digest}"
     document = (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8" />\n'
@@ -69,7 +78,12 @@ def html_page(title: str, body: str, *, status: int = 200, head: str = "") -> Re
         f'<link rel="stylesheet" href="{css}" />\n{head}</head>\n'
         f"<body>\n{body}\n</body>\n</html>\n"
     )
-    return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
+    images = "".join(f" {origin}" for origin in image_origins)
+    headers = {
+        **PAGE_HEADERS,
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(images=images),
+    }
+    return HTMLResponse(document, status_code=status, headers=headers)
 
 
 async def console_page(services: Services, request: Request) -> Response:
@@ -88,7 +102,12 @@ async def console_page(services: Services, request: Request) -> Response:
     app = f"{STATIC_PATH}/app.js?v={assets()['app.js'].digest}"
     head = meta + f'<script type="module" src="{app}"></script>\n'
     body = '<div id="app"><p class="loading">Loading the console...</p></div>'
-    return html_page("Console", body, head=head)
+    return html_page(
+        "Console",
+        body,
+        head=head,
+        image_origins=services.settings.storage_image_origins,
+    )
 
 
 def static_file(request: Request) -> Response:

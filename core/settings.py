@@ -1,8 +1,10 @@
 """Service configuration, read from DARKROOM_* variables and an optional .env file."""
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +156,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_with_host(cls, value: str) -> str:
+        if value:
+            origin_of(value)
+        return value
+
     @field_validator("storage_url")
     @classmethod
     def _known_storage(cls, value: str) -> str:
@@ -178,6 +187,25 @@ class Settings(BaseSettings):
         if not self.storage_url:
             return self.data_dir / "files"
         return Path(self.storage_url.removeprefix("file://"))
+
+    @property
+    def storage_image_origins(self) -> tuple[str, ...]:
+        """The origins (scheme://host[:port], never a path) of the image URLs S3
+        storage hands out; none for local storage, which the API itself serves."""
+        if not self.storage_url.startswith("s3://"):
+            return ()
+        if self.s3_endpoint_url:
+            return (origin_of(self.s3_endpoint_url),)
+        bucket = self.storage_url.removeprefix("s3://").split("/")[0]
+        # Public URLs name the region; boto3 presigns on the global host, or
+        # path-style on the regional one when the bucket name has a dot.
+        hosts = [
+            f"{bucket}.s3.amazonaws.com",
+            f"{bucket}.s3.{self.s3_region}.amazonaws.com",
+        ]
+        if "." in bucket:
+            hosts.append(f"s3.{self.s3_region}.amazonaws.com")
+        return tuple(origin_of(f"https://{host}") for host in hosts)
 
     @property
     def is_embedded(self) -> bool:
@@ -217,3 +245,19 @@ def load_settings(**overrides: object) -> Settings:
             name = "DARKROOM_" + "_".join(str(p) for p in e["loc"]).upper()
             problems.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
         raise SettingsError("; ".join(problems)) from None
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of an http(s) URL, for a Content-Security-Policy;
+    ValueError when it has no such origin."""
+    parts = urlsplit(url)
+    port = parts.port  # ValueError when not a number in 0..65535
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
+        raise ValueError(f"must be an http(s) URL with a host; got {url!r}")
+    return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -209,4 +209,76 @@ async def usage_summary(
             net=int(charged) - int(refunded),
         )
         for source, kind, jobs, charged, refunded in rows
+    ]
+
+
+MAX_DAILY_DAYS = 366
+
+
+@dataclass
+class UsageDay:
+    """Jobs and credits of one UTC day (by submission) and one source."""
+
+    day: date
+    source: JobSource
+    jobs: int
+    charged: int
+    refunded: int
+    net: int
+
+
+def _utc_day(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    if dialect == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    # SQLite keeps UTC text ("YYYY-MM-DD HH:MM:SS..."); date() takes its day.
+    return sa.func.date(column)
+
+
+async def usage_daily(
+    session: AsyncSession, *, user_id: uuid.UUID, days: int, today: date
+) -> list[UsageDay]:
+    """Credits per UTC day and source over the `days` days ending `today`, oldest
+    first; days and sources without jobs are left out.
+
+    A job counts on the day it was submitted, charged minus refunded, as the usage
+    list shows it.
+    """
+    if not 1 <= days <= MAX_DAILY_DAYS:
+        raise ServiceError(
+            ErrorCode.BAD_USER_INPUT,
+            f"days must be 1 to {MAX_DAILY_DAYS}; got {days}",
+            "days",
+        )
+    end = datetime.combine(today + timedelta(days=1), time(), tzinfo=UTC)
+    start = end - timedelta(days=days)
+    day = _utc_day(JOBS.c.created_at, session.get_bind().dialect.name).label("day")
+    stmt = (
+        sa.select(
+            day,
+            JOBS.c.source,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(JOBS.c.cost), 0),
+            sa.func.coalesce(sa.func.sum(JOBS.c.refunded), 0),
+        )
+        .where(
+            JOBS.c.user_id == user_id,
+            JOBS.c.created_at >= start,
+            JOBS.c.created_at < end,
+        )
+        .group_by(day, JOBS.c.source)
+        .order_by(day, JOBS.c.source)
+    )
+    rows: Sequence[sa.Row[Any, str, int, int, int]] = (
+        await session.execute(stmt)
+    ).all()
+    return [
+        UsageDay(
+            day=value if isinstance(value, date) else date.fromisoformat(value),
+            source=JobSource(source),
+            jobs=int(jobs),
+            charged=int(charged),
+            refunded=int(refunded),
+            net=int(charged) - int(refunded),
+        )
+        for value, source, jobs, charged, refunded in rows
     ]

@@ -2,12 +2,11 @@
 import { html, useEffect, useState, when, errorsByField, FieldError, Problem, copyText } from "./ui.js";
 import { gql } from "./gql.js";
 
-// The server's limit of active tokens per account (DARKROOM_MAX_TOKENS_PER_USER
-// defaults to 10); creating past it is refused with TOO_MANY_TOKENS.
-const LIMIT = 10;
 const SCOPES = ["GENERATE", "READ", "MANAGE"];
 const FIELDS = "id name preview scopes isActive createdAt revokedAt lastUsedAt uses creditsSpent";
-const LIST = `query ConsoleTokens { apiTokens { ${FIELDS} } }`;
+// The limit of active tokens is the server's setting (me.tokenLimit); creating
+// past it is refused with TOO_MANY_TOKENS.
+const LIST = `query ConsoleTokens { me { tokenLimit } apiTokens { ${FIELDS} } }`;
 const CREATE = `mutation ConsoleTokenCreate($input: ApiTokenCreateInput!) {
   apiTokenCreate(input: $input) { secret apiToken { ${FIELDS} } userErrors { field code message } }
 }`;
@@ -29,6 +28,7 @@ function Secret({ secret, onDone }) {
 
 export function TokensPage() {
   const [tokens, setTokens] = useState(null);
+  const [limit, setLimit] = useState(null);
   const [error, setError] = useState(null);
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState(new Set(["GENERATE", "READ"]));
@@ -36,14 +36,18 @@ export function TokensPage() {
   const [secret, setSecret] = useState(null);
   // A second click confirms a revocation: a revoked token cannot come back.
   const [confirming, setConfirming] = useState(null);
-  const load = () => gql(LIST).then((d) => setTokens(d.apiTokens), setError);
+  const load = () =>
+    gql(LIST).then((d) => {
+      setLimit(d.me.tokenLimit);
+      setTokens(d.apiTokens);
+    }, setError);
   useEffect(() => {
     load();
   }, []);
   if (error) return html`<${Problem} error=${error} />`;
   if (!tokens) return html`<p class="loading">Loading...</p>`;
   const active = tokens.filter((t) => t.isActive).length;
-  const full = active >= LIMIT;
+  const full = active >= limit;
   const toggle = (scope) => {
     const next = new Set(scopes);
     next.has(scope) ? next.delete(scope) : next.add(scope);
@@ -76,7 +80,7 @@ export function TokensPage() {
   return html`<section class="card">
       <h1>API tokens</h1>
       <p id="token-count" class=${full ? "warning" : ""}>
-        ${active} of ${LIMIT} active tokens${full ? ": revoke one to create another" : ""}.
+        ${active} of ${limit} active tokens${full ? ": revoke one to create another" : ""}.
       </p>
       ${secret ? html`<${Secret} secret=${secret} onDone=${() => setSecret(null)} />` : null}
       <form id="token-form" class="inline" onSubmit=${create}>

@@ -8,8 +8,6 @@ import uPlot from "./vendor/uPlot.esm.js";
 const SOURCES = ["API", "CLI", "WEB"];
 const COLORS = { API: "#4c78a8", CLI: "#f58518", WEB: "#54a24b" };
 const DAYS = 30;
-// The chart reads at most this many jobs (10 pages of 100); past that it says so.
-const CHART_PAGES = 10;
 const USAGE = `query ConsoleUsage($first: Int, $after: String, $where: UsageWhere) {
   usage(first: $first, after: $after, where: $where) {
     edges { node { kind jobId status source tokenPreview charged refunded net createdAt } }
@@ -17,45 +15,27 @@ const USAGE = `query ConsoleUsage($first: Int, $after: String, $where: UsageWher
     totalCount
   }
 }`;
+// The server sums the days (one GROUP BY), whatever the number of jobs.
+const DAILY = `query ConsoleUsageDaily($days: Int!) {
+  me { usageDaily(days: $days) { day source jobs net } }
+}`;
 
-function dayStart(date) {
-  const d = new Date(date);
-  d.setHours(0, 0, 0, 0);
-  return d;
-}
-
-// Net credits per local day and source: { days: [seconds], API: [...], ... }.
-export function bucket(entries, today = new Date()) {
-  const first = dayStart(today);
-  first.setDate(first.getDate() - (DAYS - 1));
+// Net credits per UTC day and source, days without jobs as zeros:
+// { days: [seconds], API: [...], ... }.
+export function bucket(rows, today = new Date()) {
+  const last = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   const days = [];
-  for (let i = 0; i < DAYS; i++) {
-    const d = new Date(first);
-    d.setDate(first.getDate() + i);
-    days.push(d);
-  }
+  for (let i = DAYS - 1; i >= 0; i--) days.push(last - i * 86400000);
   const sums = Object.fromEntries(SOURCES.map((s) => [s, days.map(() => 0)]));
-  for (const e of entries) {
-    const at = dayStart(e.createdAt).getTime();
-    const i = days.findIndex((d) => d.getTime() === at);
-    if (i >= 0 && sums[e.source]) sums[e.source][i] += e.net;
+  for (const r of rows) {
+    const i = days.indexOf(Date.parse(`${r.day}T00:00:00Z`));
+    if (i >= 0 && sums[r.source]) sums[r.source][i] += r.net;
   }
-  return { days: days.map((d) => d.getTime() / 1000), ...sums };
+  return { days: days.map((d) => d / 1000), ...sums };
 }
 
 async function lastMonth() {
-  const since = dayStart(new Date());
-  since.setDate(since.getDate() - (DAYS - 1));
-  const where = { createdAt: { _gte: since.toISOString() } };
-  let after = null;
-  const entries = [];
-  for (let page = 0; page < CHART_PAGES; page++) {
-    const data = await gql(USAGE, { first: 100, after, where });
-    entries.push(...data.usage.edges.map((e) => e.node));
-    if (!data.usage.pageInfo.hasNextPage) return { entries, complete: true };
-    after = data.usage.pageInfo.endCursor;
-  }
-  return { entries, complete: false };
+  return (await gql(DAILY, { days: DAYS })).me.usageDaily;
 }
 
 function Chart({ buckets }) {
@@ -113,16 +93,15 @@ export function UsagePage() {
   if (filters.source) where.source = [filters.source];
   const list = useConnection(USAGE, { where }, (d) => d.usage, 25);
   const set = (key) => (e) => setFilters({ ...filters, [key]: e.target.value });
-  const total = month ? month.entries.reduce((sum, e) => sum + e.net, 0) : null;
+  const total = month ? month.reduce((sum, r) => sum + r.net, 0) : null;
+  const jobs = month ? month.reduce((sum, r) => sum + r.jobs, 0) : null;
   return html`<section class="card">
       <h1>Usage</h1>
-      <h2>Credits per day, last ${DAYS} days</h2>
+      <h2>Credits per UTC day, last ${DAYS} days</h2>
       <${Problem} error=${chartError} />
       ${month
-        ? html`<p id="usage-total">${total} credits in ${month.entries.length} jobs${
-            month.complete ? "" : " (the chart shows the newest 1,000 jobs)"
-          }</p>
-          <${Chart} buckets=${bucket(month.entries)} />`
+        ? html`<p id="usage-total">${total} credits in ${jobs} jobs (UTC days)</p>
+          <${Chart} buckets=${bucket(month)} />`
         : html`<p class="loading">Loading...</p>`}
     </section>
     <section class="card">

@@ -44,8 +44,8 @@ class Mutation:
     api_token_create: ApiTokenCreatePayload = strawberry.mutation(
         resolver=accounts.resolve_api_token_create,
         description=(
-            "Create an API token. The secret is in the payload this once. At most 10 "
-            "active tokens per account. Needs MANAGE."
+            "Create an API token. The secret is in the payload this once. At most "
+            "me.tokenLimit active tokens per account. Needs MANAGE."
         ),
         permission_classes=needs(CanManage),
     )

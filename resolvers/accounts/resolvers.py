@@ -50,6 +50,7 @@ async def resolve_me(info: Info[Context, Any]) -> Me:
         tier=user.tier,
         parallel_limit=ctx.settings.parallel_limit(user.tier),
         created_at=user.created_at,
+        token_limit=ctx.settings.max_tokens_per_user,
         token_scopes=sorted(caller.scopes),
         credits=credits,
         user_id=user.id,

@@ -1,7 +1,7 @@
 """GraphQL types of the account: credits, tokens, the rate-limit budget."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -11,10 +11,10 @@ from strawberry.types import Info
 from core import models
 from core.ratelimit import LimitState
 from core.tokens import parse_scopes
-from core.usage import usage_summary
+from core.usage import usage_daily, usage_summary
 from resolvers.context import Context
 from resolvers.errors import refusals_in_graphql_terms
-from resolvers.usage.types import UsageSummary
+from resolvers.usage.types import UsageDay, UsageSummary
 from schema.enums import CreditType, Scope, Tier
 from schema.errors import UserError
 
@@ -109,6 +109,13 @@ class Me:
         description="How many of this account's jobs may run at once; more wait in its queue."
     )
     created_at: datetime = strawberry.field(description="When the account was created.")
+    token_limit: int = strawberry.field(
+        description=(
+            "Most active API tokens this account may hold at once (the server's "
+            "DARKROOM_MAX_TOKENS_PER_USER, 10 by default); creating one more is "
+            "refused with TOO_MANY_TOKENS."
+        )
+    )
     token_scopes: list[Scope] = strawberry.field(
         description="Scopes of the token in use."
     )
@@ -116,6 +123,30 @@ class Me:
         description="Credit balance and the rows behind it."
     )
     user_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description=(
+            "Jobs and credits per UTC day (of submission) and source over the last "
+            "`days` days, today included, oldest first; days and sources without "
+            "jobs are left out. Net credits match the usage list's."
+        )
+    )
+    @refusals_in_graphql_terms
+    async def usage_daily(
+        self,
+        info: Info[Context, Any],
+        days: Annotated[
+            int,
+            strawberry.argument(description="How many UTC days, 1 to 366; default 30."),
+        ] = 30,
+    ) -> list[UsageDay]:
+        """Daily totals for the account behind the token, read only when selected."""
+        today = datetime.now(UTC).date()
+        async with info.context.db.reading() as session:
+            found = await usage_daily(
+                session, user_id=self.user_id, days=days, today=today
+            )
+        return [UsageDay.from_day(d) for d in found]
 
     @strawberry.field(
         description="Jobs and credits per source and kind, failed and cancelled included."

@@ -1,7 +1,7 @@
 """GraphQL types for usage: the caller's jobs with their credits, and totals."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import strawberry
@@ -103,4 +103,26 @@ class UsageSummary:
             charged=totals.charged,
             refunded=totals.refunded,
             net=totals.net,
+        )
+
+
+@strawberry.type(description="Your jobs of one UTC day and one source.")
+class UsageDay:
+    day: date = strawberry.field(description="The UTC day the jobs were submitted.")
+    source: JobSource = strawberry.field(description="Which client submitted them.")
+    jobs: int = strawberry.field(description="How many jobs.")
+    charged: int = strawberry.field(description="Credits charged.")
+    refunded: int = strawberry.field(description="Credits given back.")
+    net: int = strawberry.field(description="Charged minus refunded: credits spent.")
+
+    @classmethod
+    def from_day(cls, day: usage.UsageDay) -> "UsageDay":
+        """The GraphQL view of one day-and-source total."""
+        return cls(
+            day=day.day,
+            source=day.source,
+            jobs=day.jobs,
+            charged=day.charged,
+            refunded=day.refunded,
+            net=day.net,
         )

@@ -14,7 +14,14 @@ from core.enums import JobKind, JobSource, JobStatus, Tier
 from core.errors import ErrorCode, ServiceError
 from core.history.filters import DateTimeFilter
 from core.models import ApiToken, Job, User
-from core.usage import UsageTotals, UsageWhere, list_usage, usage_summary
+from core.usage import (
+    UsageDay,
+    UsageTotals,
+    UsageWhere,
+    list_usage,
+    usage_daily,
+    usage_summary,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -212,3 +219,67 @@ async def test_bad_usage_arguments_are_refused(db: Database) -> None:
         "after",
     )
     assert naive.value.field == "where.created_at.lt"
+
+
+async def test_daily_usage_sums_each_utc_day_and_source_net_of_refunds(
+    db: Database,
+) -> None:
+    # given jobs either side of UTC midnights, a refunded failure, a partial
+    # refund, one just outside a 3-day window, and bob's job
+    alice, _ = await add_account(db)
+    bob, _ = await add_account(db)
+    today = T0.date()
+    midnight = datetime(2025, 3, 1, tzinfo=UTC)
+    jobs = [
+        make_job(alice, cost=4, created_at=midnight),
+        make_job(alice, cost=2, created_at=midnight - timedelta(microseconds=1)),
+        make_job(
+            alice,
+            cost=2,
+            refunded=2,
+            status=JobStatus.FAILED,
+            created_at=midnight + timedelta(hours=23, minutes=59),
+        ),
+        make_job(alice, source=JobSource.CLI, cost=3, refunded=1, created_at=T0),
+        make_job(alice, cost=9, created_at=midnight - timedelta(days=2, seconds=1)),
+        make_job(alice, cost=7, created_at=midnight + timedelta(days=1)),
+        make_job(bob, cost=5, created_at=T0),
+    ]
+    await add_jobs(db, jobs)
+    # when she asks for the last 3 days ending 1 March
+    async with db.session() as session:
+        days = await usage_daily(session, user_id=alice, days=3, today=today)
+        listed = await list_usage(
+            session,
+            user_id=alice,
+            first=100,
+            where=UsageWhere(
+                created_at=DateTimeFilter(
+                    gte=midnight - timedelta(days=2), lt=midnight + timedelta(days=1)
+                )
+            ),
+        )
+    # then each UTC day and source is summed as the usage list shows its jobs
+    feb28 = today - timedelta(days=1)
+    assert days == [
+        UsageDay(feb28, JobSource.API, jobs=1, charged=2, refunded=0, net=2),
+        UsageDay(today, JobSource.API, jobs=2, charged=6, refunded=2, net=4),
+        UsageDay(today, JobSource.CLI, jobs=1, charged=3, refunded=1, net=2),
+    ]
+    assert sum(d.net for d in days) == sum(e.net for _, e in listed.items)
+
+
+async def test_daily_usage_refuses_a_window_out_of_range(db: Database) -> None:
+    # given a user
+    alice, _ = await add_account(db)
+    async with db.session() as session:
+        for days in (0, -1, 367):
+            # when the window is empty, negative or over a year
+            with pytest.raises(ServiceError) as refused:
+                await usage_daily(session, user_id=alice, days=days, today=T0.date())
+            # then it is refused naming the argument and the value
+            assert (refused.value.code, refused.value.field) == (
+                ErrorCode.BAD_USER_INPUT,
+                "days",
+            )
+            assert str(days) in refused.value.message

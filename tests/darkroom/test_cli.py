@@ -404,3 +404,46 @@ def test_token_create_grants_metrics_only_when_asked(data_dir: Path) -> None:
         if line.startswith("│")
     ]
     assert sorted(scopes) == ["GENERATE,READ", "METRICS"]
+
+
+def test_console_link_prints_a_sign_in_link_that_works_once(data_dir: Path) -> None:
+    # given an account
+    from starlette.testclient import TestClient
+
+    from core.settings import Settings
+    from darkroom.services import build_app
+    from tests.console.signing import ORIGIN
+
+    invoke("user", "create", "cy@example.com")
+    # when a console link is asked for it
+    output = invoke("console-link", "cy@example.com")
+    # then the link is alone on its line, on the server's public address
+    link = next(line for line in output.splitlines() if "/console/login?code=" in line)
+    assert link.startswith("http://127.0.0.1:8000/console/login?code=")
+    code = link.partition("code=")[2]
+    with TestClient(build_app(Settings(data_dir=data_dir))) as client:
+
+        def use() -> int:
+            return client.post(
+                "/console/login",
+                data={"code": code},
+                headers={"Origin": ORIGIN},
+                follow_redirects=False,
+            ).status_code
+
+        # and it signs in once (the console then names a session's CSRF token),
+        # then is spent
+        assert use() == 303
+        assert 'name="darkroom-csrf"' in client.get("/console/").text
+        assert use() == 410
+
+
+def test_console_link_for_an_unknown_email_fails_saying_so(data_dir: Path) -> None:
+    # given no account for an address
+    # when a console link is asked for it
+    result = runner.invoke(app, ["console-link", "nobody@example.com"])
+    # then it exits non-zero naming the address, and prints no link
+    assert result.exit_code == 1
+    assert "NOT_FOUND" in result.output
+    assert "no account for nobody@example.com" in result.output
+    assert "/console/login" not in result.output

@@ -1,5 +1,7 @@
 """Accounts and tokens over GraphQL: authentication, scopes, token lifecycle."""
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,3 +179,19 @@ def test_graphiql_is_served_to_browsers(api: Api) -> None:
 
 async def _all_tokens(session: AsyncSession) -> list[ApiToken]:
     return list(await session.scalars(sa.select(ApiToken)))
+
+
+def test_me_tells_the_token_limit_the_server_enforces(
+    make_api: Callable[..., Api],
+) -> None:
+    # given a server allowing 2 active tokens per account, and one token in use
+    api = make_api(max_tokens_per_user=2)
+    admin = api.account("hana@example.com")
+    # when the account asks its limit, then creates tokens up to it and past it
+    limit = api.data("{ me { tokenLimit } }", token=admin)["me"]["tokenLimit"]
+    second = api.data(CREATE, {"input": {}}, token=admin)["apiTokenCreate"]
+    third = api.data(CREATE, {"input": {}}, token=admin)["apiTokenCreate"]
+    # then the limit it was told is the one creation enforces
+    assert limit == 2
+    assert second["userErrors"] == []
+    assert third["userErrors"][0]["code"] == "TOO_MANY_TOKENS"

@@ -201,3 +201,52 @@ def test_a_header_records_cli_jobs_but_never_earns_web(api: Api) -> None:
         "nonsense": "API",
         None: "API",
     }
+
+
+DAILY = """query($days: Int) { me { usageDaily(days: $days) {
+  day source jobs charged refunded net } } }"""
+
+
+def test_daily_usage_totals_todays_jobs_and_refuses_a_bad_window(api: Api) -> None:
+    # given alice's jobs submitted now: an API job, a refunded failure, a CLI job
+    from datetime import UTC, datetime
+
+    api.account("alice@example.com")
+    token = api.account("alice2@example.com")
+    user = user_id_of(api, "alice2@example.com")
+    now = datetime.now(UTC)
+    rows = [
+        job_row(user, cost=4, created_at=now),
+        job_row(user, cost=2, refunded=2, status=JobStatus.FAILED, created_at=now),
+        job_row(user, source=JobSource.CLI, cost=3, refunded=1, created_at=now),
+    ]
+
+    async def work(session: AsyncSession) -> None:
+        session.add_all(rows)
+
+    api.run(work)
+    # when she reads today's totals, and asks for 0 days
+    daily = api.data(DAILY, {"days": 1}, token=token)["me"]["usageDaily"]
+    refused = api.post(DAILY, {"days": 0}, token=token)
+    # then each source is summed net of refunds, and 0 is a coded input error
+    today = now.date().isoformat()
+    assert daily == [
+        {
+            "day": today,
+            "source": "API",
+            "jobs": 2,
+            "charged": 6,
+            "refunded": 2,
+            "net": 4,
+        },
+        {
+            "day": today,
+            "source": "CLI",
+            "jobs": 1,
+            "charged": 3,
+            "refunded": 1,
+            "net": 2,
+        },
+    ]
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "got 0" in refused["errors"][0]["message"]
