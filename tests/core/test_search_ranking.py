@@ -26,6 +26,7 @@ from core.search.index import (
 from core.search.ranking import (
     MIN_SIMILARITY,
     Ranking,
+    _cosines,
     check_search_text,
     ranked_page,
 )
@@ -294,3 +295,17 @@ async def test_a_large_account_ranks_its_nearest_and_word_matches_on_both_engine
     # unrelated or foreign comes, and the count is those six
     assert seen == [rare.id, *(row.id for row in close)]
     assert page.total_count == 6
+
+
+def test_scores_in_blocks_equal_those_of_the_whole_matrix() -> None:
+    # given more rows than one scoring block holds, unit-length float32 rows
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((5_000, 384)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    query = matrix[4_321]
+    # when they are scored block by block
+    scores = _cosines(matrix, query)
+    # then every score is the whole float64 product's, to the rounding ranks use
+    whole = matrix.astype(np.float64) @ query.astype(np.float64)
+    assert np.array_equal(np.round(scores, 9), np.round(whole, 9))
+    assert scores.argmax() == 4_321
