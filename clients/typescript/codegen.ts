@@ -20,7 +20,7 @@ const config: CodegenConfig = {
         strictScalars: true,
         // DateTime arrives as an ISO 8601 string. Upload needs a multipart
         // request, which this JSON client does not send, so no value fits it.
-        scalars: { DateTime: "string", Upload: "never" },
+        scalars: { Date: "string", DateTime: "string", Upload: "never" },
       },
     },
   },
