@@ -171,6 +171,25 @@ async def list_usage(
     )
 
 
+# count, charged, refunded of a group of jobs: what both summaries add up.
+_CREDIT_SUMS = (
+    sa.func.count(),
+    sa.func.coalesce(sa.func.sum(JOBS.c.cost), 0),
+    sa.func.coalesce(sa.func.sum(JOBS.c.refunded), 0),
+)
+
+
+def _credit_figures(jobs: int, charged: int, refunded: int) -> dict[str, int]:
+    """A group's jobs and credits, net as the usage list counts it."""
+    charged, refunded = int(charged), int(refunded)
+    return {
+        "jobs": int(jobs),
+        "charged": charged,
+        "refunded": refunded,
+        "net": charged - refunded,
+    }
+
+
 async def usage_summary(
     session: AsyncSession, *, user_id: uuid.UUID, since: datetime | None = None
 ) -> list[UsageTotals]:
@@ -185,13 +204,7 @@ async def usage_summary(
             )
         conditions.append(JOBS.c.created_at >= since)
     stmt = (
-        sa.select(
-            JOBS.c.source,
-            JOBS.c.kind,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(JOBS.c.cost), 0),
-            sa.func.coalesce(sa.func.sum(JOBS.c.refunded), 0),
-        )
+        sa.select(JOBS.c.source, JOBS.c.kind, *_CREDIT_SUMS)
         .where(*conditions)
         .group_by(JOBS.c.source, JOBS.c.kind)
         .order_by(JOBS.c.source, JOBS.c.kind)
@@ -203,10 +216,7 @@ async def usage_summary(
         UsageTotals(
             source=JobSource(source),
             kind=JobKind(kind),
-            jobs=int(jobs),
-            charged=int(charged),
-            refunded=int(refunded),
-            net=int(charged) - int(refunded),
+            **_credit_figures(jobs, charged, refunded),
         )
         for source, kind, jobs, charged, refunded in rows
     ]
@@ -253,13 +263,7 @@ async def usage_daily(
     start = end - timedelta(days=days)
     day = _utc_day(JOBS.c.created_at, session.get_bind().dialect.name).label("day")
     stmt = (
-        sa.select(
-            day,
-            JOBS.c.source,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(JOBS.c.cost), 0),
-            sa.func.coalesce(sa.func.sum(JOBS.c.refunded), 0),
-        )
+        sa.select(day, JOBS.c.source, *_CREDIT_SUMS)
         .where(
             JOBS.c.user_id == user_id,
             JOBS.c.created_at >= start,
@@ -275,10 +279,7 @@ async def usage_daily(
         UsageDay(
             day=value if isinstance(value, date) else date.fromisoformat(value),
             source=JobSource(source),
-            jobs=int(jobs),
-            charged=int(charged),
-            refunded=int(refunded),
-            net=int(charged) - int(refunded),
+            **_credit_figures(jobs, charged, refunded),
         )
         for value, source, jobs, charged, refunded in rows
     ]

@@ -1,5 +1,6 @@
 """GraphQL types for usage: the caller's jobs with their credits, and totals."""
 
+import dataclasses
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -96,14 +97,7 @@ class UsageSummary:
     @classmethod
     def from_totals(cls, totals: usage.UsageTotals) -> "UsageSummary":
         """The GraphQL view of one source-and-kind total."""
-        return cls(
-            source=totals.source,
-            kind=totals.kind,
-            jobs=totals.jobs,
-            charged=totals.charged,
-            refunded=totals.refunded,
-            net=totals.net,
-        )
+        return cls(**dataclasses.asdict(totals))
 
 
 @strawberry.type(description="Your jobs of one UTC day and one source.")
@@ -118,11 +112,4 @@ class UsageDay:
     @classmethod
     def from_day(cls, day: usage.UsageDay) -> "UsageDay":
         """The GraphQL view of one day-and-source total."""
-        return cls(
-            day=day.day,
-            source=day.source,
-            jobs=day.jobs,
-            charged=day.charged,
-            refunded=day.refunded,
-            net=day.net,
-        )
+        return cls(**dataclasses.asdict(day))
