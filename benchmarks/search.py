@@ -348,7 +348,7 @@ async def measure(
     }
     for name, where in cases.items():
         times: list[float] = []
-        for round_ in range(runs):
+        for round_ in range(runs + 1):  # the first reads the rows
             text = QUERIES[round_ % len(QUERIES)]
             ranking = Ranking(
                 vector=queries[round_ % len(queries)], words=text, key=text
@@ -364,7 +364,24 @@ async def measure(
                     with_total=True,
                 )
             times.append((time.perf_counter() - started) * 1000)
-        figures[name] = (p(times, 50), p(times, 95))
+        figures[name] = (p(times[1:], 50), p(times[1:], 95))
+    # The first search after a write to the account: SQLite reads its rows again.
+    heavy_output = corpus.ids[corpus.owner.index(corpus.heavy)]
+    times = []
+    for round_ in range(runs):
+        text = QUERIES[round_ % len(QUERIES)]
+        await touch(db, heavy_output)
+        started = time.perf_counter()
+        async with db.reading() as session:
+            await search_outputs(
+                session,
+                user_id=corpus.heavy,
+                ranking=Ranking(vector=queries[round_ % len(queries)], words=text),
+                first=20,
+                with_total=True,
+            )
+        times.append((time.perf_counter() - started) * 1000)
+    figures["heavy, after a write"] = (p(times, 50), p(times, 95))
     times = []
     for round_ in range(runs):  # light accounts (the exact path), one after another
         text = QUERIES[round_ % len(QUERIES)]
@@ -384,7 +401,7 @@ async def measure(
     owners = np.array([owner == corpus.heavy for owner in corpus.owner])
     heavy = np.nonzero(owners)[0]
     times, recalls = [], []
-    for round_ in range(runs):
+    for round_ in range(runs + 1):  # the first reads the rows
         vector = queries[round_ % len(queries)]
         started = time.perf_counter()
         async with db.reading() as session:
@@ -396,11 +413,11 @@ async def measure(
             )
         times.append((time.perf_counter() - started) * 1000)
         recalls.append(recall(page, corpus, heavy, vectors, vector))
-    figures["heavy, vector only"] = (p(times, 50), p(times, 95))
+    figures["heavy, vector only"] = (p(times[1:], 50), p(times[1:], 95))
     figures["heavy recall@20"] = statistics.mean(recalls)
     public = np.array([i for i, is_public in enumerate(corpus.public) if is_public])
     times, recalls = [], []
-    for round_ in range(runs):
+    for round_ in range(runs + 1):  # the first reads the rows
         vector = queries[round_ % len(queries)]
         started = time.perf_counter()
         async with db.reading() as session:
@@ -409,9 +426,19 @@ async def measure(
             )
         times.append((time.perf_counter() - started) * 1000)
         recalls.append(recall(page, corpus, public, vectors, vector))
-    figures["gallery"] = (p(times, 50), p(times, 95))
+    figures["gallery"] = (p(times[1:], 50), p(times[1:], 95))
     figures["recall@20"] = statistics.mean(recalls)
     return figures
+
+
+async def touch(db: Database, output_id: uuid.UUID) -> None:
+    """A write to the output's account (and so to the gallery's counter)."""
+    async with db.session() as session:
+        await session.execute(
+            sa.update(Output)
+            .where(Output.id == output_id)
+            .values(is_favorite=sa.not_(Output.is_favorite))
+        )
 
 
 def recall(
@@ -496,17 +523,20 @@ def main() -> None:
         f" one holding {args.heavy:,}; {args.public:.0%} public and approved (the gallery);"
         f" {UNIQUE_PROMPTS:,} synthetic prompts embedded once with all-MiniLM-L6-v2."
         " Times are the core search call the API makes (query vector given), first 20,"
-        " with totalCount for the account; goals p95 <= 50 ms (heavy account),"
+        " with totalCount for the account, after one untimed search of the same kind"
+        " (on SQLite that one reads the rows the others reuse; 'first after a write'"
+        " times the search that reads them again); goals p95 <= 50 ms (heavy account),"
         " <= 100 ms (gallery), recall@20 >= 0.95.",
         "",
-        "| engine | heavy account p50 / p95 ms | with a filter p50 / p95 ms | vector only p50 / p95 ms | heavy recall@20 | light account p50 / p95 ms | gallery p50 / p95 ms | gallery recall@20 | load + index |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| engine | heavy account p50 / p95 ms | with a filter p50 / p95 ms | vector only p50 / p95 ms | first after a write p50 / p95 ms | heavy recall@20 | light account p50 / p95 ms | gallery p50 / p95 ms | gallery recall@20 | load + index |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for engine, f in results.items():
         lines.append(
             f"| {engine} | {f['heavy'][0]:.1f} / {f['heavy'][1]:.1f} |"
             f" {f['heavy, width >= 1024'][0]:.1f} / {f['heavy, width >= 1024'][1]:.1f} |"
             f" {f['heavy, vector only'][0]:.1f} / {f['heavy, vector only'][1]:.1f} |"
+            f" {f['heavy, after a write'][0]:.1f} / {f['heavy, after a write'][1]:.1f} |"
             f" {f['heavy recall@20']:.3f} |"
             f" {f['light'][0]:.1f} / {f['light'][1]:.1f} |"
             f" {f['gallery'][0]:.1f} / {f['gallery'][1]:.1f} | {f['recall@20']:.3f} |"

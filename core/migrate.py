@@ -92,15 +92,16 @@ async def check_schema(db: Database) -> None:
 
 
 # What core.search builds by dialect beside the metadata: SQLite's FTS5 table (and
-# its shadow tables), pgvector's index, and the vector column's type.
-_SEARCH_TABLES_PREFIX = "output_words"
+# its shadow tables) and the counters its kept reads go by (migration 0013),
+# pgvector's index, and the vector column's type.
+_SEARCH_TABLES_PREFIXES = ("output_words", "search_versions")
 _SEARCH_INDEXES = {"ix_output_embeddings_hnsw"}
 
 
 def _compared(
     obj: Any, name: str | None, kind: str, reflected: bool, other: Any
 ) -> bool:
-    if kind == "table" and (name or "").startswith(_SEARCH_TABLES_PREFIX):
+    if kind == "table" and (name or "").startswith(_SEARCH_TABLES_PREFIXES):
         return False
     if kind == "index" and name in _SEARCH_INDEXES:
         return False

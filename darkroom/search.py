@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from core.db import Database
+from core.search.candidates import limit_memory
 from core.search.index import (
     SearchUnavailable,
     adopt_model,
@@ -56,6 +57,7 @@ async def open_search(
     """
     if settings.search == "off":
         return None
+    limit_memory(settings.search_cache_mb * 2**20)
     try:
         folder = model_folder(settings)
         if not await can_search(db):

@@ -13,6 +13,7 @@ from core.history.filters import OutputWhere, output_filter
 from core.history.paging import Page, check_window
 from core.history.queries import visible_outputs
 from core.models import Output
+from core.search.candidates import GALLERY_SCOPE
 from core.search.index import EMBEDDINGS, OUTPUTS
 from core.search.ranking import Ranking, ranked_page
 
@@ -40,7 +41,13 @@ async def search_outputs(
     if dialect == "postgresql" and await _more_than(session, outputs, EXACT_LIMIT):
         nearest = LARGE_ACCOUNT_CANDIDATES
     return await ranked_page(
-        session, outputs, ranking, window=window, with_total=with_total, nearest=nearest
+        session,
+        outputs,
+        ranking,
+        window=window,
+        with_total=with_total,
+        scope=user_id.hex,
+        nearest=nearest,
     )
 
 
@@ -85,6 +92,7 @@ async def search_gallery(
         ranking,
         window=window,
         with_total=with_total,
+        scope=GALLERY_SCOPE,
         nearest=GALLERY_CANDIDATES,
     )
 

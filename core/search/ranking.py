@@ -14,7 +14,8 @@ runs over, never applied after a top-k cut, and `totalCount` counts matches.
 PostgreSQL computes the cosines (pgvector) and matches the words (to_tsvector,
 its GIN index); SQLite has neither vectors nor extension loading here, so its
 vectors are scored exactly in numpy (one account's outputs, within milliseconds)
-and its words matched with FTS5. Both then rank, page and count in numpy.
+and its words matched with FTS5 (what it reads is kept while nothing it depends on
+changes: core.search.candidates). Both then rank, page and count in numpy.
 """
 
 import hashlib
@@ -38,6 +39,7 @@ from core.history.paging import (
     encode_cursor,
 )
 from core.models import Output
+from core.search.candidates import RowKeys, read_candidates
 from core.search.index import EMBEDDINGS, OUTPUTS, pg_vector
 from core.text import text_problem
 
@@ -105,10 +107,14 @@ async def ranked_page(
     *,
     window: Window,
     with_total: bool,
+    scope: str,
     nearest: int | None = None,
 ) -> Page[tuple[Output, float]]:
     """One page of `outputs` (a filtered select of Output rows) in ranking order,
     each with its score; `window` reads forwards only.
+
+    `scope` is what the outputs are drawn from, an account's hex id or the
+    gallery: on SQLite, its rows are read again only after a write to it.
 
     `nearest` ranks only that many outputs closest by pgvector's HNSW index (an
     approximate, filtered, iterative scan), plus every word match: for sets too
@@ -124,7 +130,9 @@ async def ranked_page(
         outputs = outputs.where(OUTPUTS.c.id != ranking.exclude)
     with_vectors = outputs.join(EMBEDDINGS, EMBEDDINGS.c.output_id == OUTPUTS.c.id)
     if session.get_bind().dialect.name != "postgresql":
-        return await _in_numpy(session, with_vectors, ranking, window, with_total)
+        return await _in_numpy(
+            session, outputs, with_vectors, ranking, window, with_total, scope
+        )
     return await _in_postgresql(
         session, with_vectors, ranking, window, with_total, nearest
     )
@@ -187,38 +195,42 @@ async def _in_postgresql(
         found = {row[0]: row[1] for row in await session.execute(holding)}
         cosines.update(found)
         worded = {output_id.hex for output_id in found}
-    ids = [output_id.hex for output_id in cosines]
-    similarities = np.fromiter(cosines.values(), dtype=np.float64, count=len(ids))
+    keys = RowKeys.of([output_id.hex for output_id in cosines])
+    similarities = np.fromiter(cosines.values(), dtype=np.float64, count=len(cosines))
     return await _ranked_ids(
-        session, ids, similarities, worded, ranking, window, with_total
+        session, keys, similarities, worded, ranking, window, with_total
     )
 
 
 async def _in_numpy(
     session: AsyncSession,
     outputs: sa.Select[Any],
+    with_vectors: sa.Select[Any],
     ranking: Ranking,
     window: Window,
     with_total: bool,
+    scope: str,
 ) -> Page[tuple[Output, float]]:
     # Core rows, the id as its stored hex: a 50,000-output account spent more
     # time building ORM rows and UUIDs than reading and scoring its vectors.
     hex_id = sa.type_coerce(OUTPUTS.c.id, sa.String)
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            outputs.with_only_columns(hex_id, EMBEDDINGS.c.embedding)
-        )
-    ).all()
-    ids = [row[0] for row in rows]
+    candidates = await read_candidates(
+        session,
+        with_vectors.with_only_columns(hex_id, EMBEDDINGS.c.embedding),
+        outputs.with_only_columns(hex_id),
+        scope,
+    )
+    keys = candidates.keys
     similarities = np.zeros(0)
-    if rows:
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        similarities = _cosines(matrix.reshape(len(rows), -1), ranking.vector)
+    if keys.ids:
+        # Every kept vector of the scope is scored (8 ms for 50,000), then the
+        # candidates' taken: gathering their rows first would copy the matrix.
+        scored = _cosines(candidates.store.matrix, ranking.vector)
+        similarities = scored[candidates.rows]
     words = _words(ranking.words)
-    worded = await _worded(session, words) if words and rows else set()
+    worded = await _worded(session, words) if words and keys.ids else set()
     return await _ranked_ids(
-        session, ids, similarities, worded, ranking, window, with_total
+        session, keys, similarities, worded, ranking, window, with_total
     )
 
 
@@ -240,25 +252,22 @@ def _cosines(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 async def _ranked_ids(
     session: AsyncSession,
-    ids: list[str],
+    keys: RowKeys,
     similarities: np.ndarray,
     worded: set[str],
     ranking: Ranking,
     window: Window,
     with_total: bool,
 ) -> Page[tuple[Output, float]]:
-    """The page of the matching ids (32 hex digits each) by their cosines and
-    which of them hold every word: best score first, the id breaking ties."""
+    """The page of the matching rows by their cosines and which of them hold
+    every word: best score first, the id breaking ties."""
+    ids, high, low = keys.ids, keys.high, keys.low
     scores = np.round(similarities, _DECIMALS)
     matches = scores >= MIN_SIMILARITY
     if worded:
         bonus = np.fromiter((i in worded for i in ids), dtype=bool, count=len(ids))
         scores = scores + WORD_BONUS * bonus
         matches |= bonus
-    # The ids' 128 bits as two big-endian words, decoded at once rather than one
-    # UUID object per row.
-    words = np.frombuffer(bytes.fromhex("".join(ids)), dtype=">u8").reshape(-1, 2)
-    high, low = words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64)
     # Best first, the id (descending) breaking ties: lexsort's last key leads,
     # and the reversed ascending order is descending on every key.
     matched = np.nonzero(matches)[0]

@@ -59,7 +59,12 @@ async def search(db, user_id, ranking, *, where=None, first=10, after=None, tota
         outputs = visible_outputs(user_id).where(output_filter(where, dialect=dialect))
         window = check_window(first=first, after=after, last=None, before=None)
         return await ranked_page(
-            session, outputs, ranking, window=window, with_total=total
+            session,
+            outputs,
+            ranking,
+            window=window,
+            with_total=total,
+            scope=user_id.hex,
         )
 
 
