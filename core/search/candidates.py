@@ -219,7 +219,7 @@ async def read_candidates(
     kept.results = {k: r for k, r in kept.results.items() if r[0] == version}
     key = _statement_key(session, with_vectors)
     result = kept.results.get(key)
-    if result is not None and result[0] == version:
+    if result is not None:  # of this version: older ones were dropped above
         return result[1]
     store = kept.store
     connection = await session.connection()
