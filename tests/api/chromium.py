@@ -130,9 +130,10 @@ class Page:
 @contextmanager
 def chromium(profile: Path) -> Iterator[Page]:
     """A headless Chromium with one blank tab, its network, log and runtime on."""
+    binary = chromium_binary()  # before the log opens: a failure leaks no file
     log = (profile / "chromium.log").open("w")
     process = subprocess.Popen(
-        [chromium_binary(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

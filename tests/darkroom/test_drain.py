@@ -168,9 +168,10 @@ def wait_exit(process: subprocess.Popen[str], timeout: float) -> int | None:
 def test_sigterm_mid_job_refuses_new_work_finishes_the_job_then_closes_with_1001(
     tmp_path: Path,
 ):
-    # given a server running a job that a websocket follows
+    # given a server running a job that a websocket follows, with a drain long
+    # enough for it on a busy machine (the default 25 s is a second's work here)
     data_dir = tmp_path / "data"
-    with server(data_dir) as (port, process):
+    with server(data_dir, DARKROOM_DRAIN_SECONDS="120") as (port, process):
         token = local_token(data_dir, port)
         job_id = submit(port, token, steps=30)
         socket = follow(port, token, job_id)
@@ -196,7 +197,7 @@ def test_sigterm_mid_job_refuses_new_work_finishes_the_job_then_closes_with_1001
         assert code == 1001
         assert "reconnect" in reason
         # and the server exits as uvicorn does, by the signal it was sent
-        assert wait_exit(process, 60) == -signal.SIGTERM, log_of(data_dir, port)
+        assert wait_exit(process, 150) == -signal.SIGTERM, log_of(data_dir, port)
     assert job_row(data_dir, job_id) == ("SUCCEEDED", 1, 0)
 
 
