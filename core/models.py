@@ -287,10 +287,11 @@ class Output(SQLModel, table=True):
         sa.Index("ix_outputs_user_steps", "user_id", "inference_steps", "id"),
         sa.Index("ix_outputs_user_guidance", "user_id", "guidance_scale", "id"),
         # A count of live outputs reads only this index (the original's check
-        # needs upscaled_from_id), not 100,000 heap rows of a heavy account.
+        # needs upscaled_from_id), not 100,000 heap rows of a heavy account, and
+        # so does a read of their ids (SQLite's search, after a write).
         _partial_index(
             "ix_outputs_user_live",
-            ["user_id", "upscaled_from_id"],
+            ["user_id", "upscaled_from_id", "id"],
             "deleted_at IS NULL",
         ),
         # The deleted originals the history's anti-join looks up: a few rows.
